@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The quick start, end to end: installs what is missing, builds secintake, starts a real
+# local mail stack (Dovecot IMAP + a delivering SMTP server on 127.0.0.1), runs the daemon,
+# drops sample reports into the security list's mailbox, and shows the resulting cases and
+# the mail that reporters and the team received. Everything lives in ./demo-run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+scripts/setup-debian.sh
+echo "== building secintake"
+cargo build --quiet --locked
+bin=$top/target/debug/secintake
+
+run=$top/demo-run
+[ -d "$run/stack" ] && scripts/mailstack.sh stop "$run/stack" >/dev/null 2>&1 || true
+rm -rf "$run"; mkdir -p "$run"
+echo "== starting the local mail stack"
+scripts/mailstack.sh start "$run/stack" > "$run/stack.env"
+# shellcheck disable=SC1091
+source "$run/stack.env"
+cleanup() {
+  [ -n "${daemon_pid:-}" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
+  scripts/mailstack.sh stop "$run/stack" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+cat > "$run/secintake.toml" <<TOML
+[imap]
+host = "127.0.0.1"
+port = $IMAP_PORT
+tls = "none"
+username = "security"
+password = "$PASSWORD"
+poll_interval = "2s"
+[smtp]
+host = "127.0.0.1"
+port = $SMTP_PORT
+tls = "none"
+from = "Security Team <security@example.test>"
+[database]
+url = "sqlite://$run/secintake.db"
+[team]
+list_address = "security@example.test"
+notify = "triage@example.test"
+coordinators = ["alice@example.test"]
+trusted_authserv_ids = ["mx.example.test"]
+project_repos = ["github.com/expressjs"]
+[policy]
+sweep_interval = "2s"
+TOML
+export SECINTAKE_CONFIG=$run/secintake.toml
+"$bin" check-config --connect
+
+echo "== starting the daemon (log: demo-run/daemon.log)"
+"$bin" run 2> "$run/daemon.log" &
+daemon_pid=$!
+for _ in $(seq 1 100); do grep -q "IMAP ready" "$run/daemon.log" && break; sleep 0.1; done
+
+echo "== the list receives four mails: a complete report, a link-only report, an HTML-only report, an out-of-office reply"
+f=tests/fixtures
+scripts/mailtool.py append "$IMAP_PORT" security \
+  "$f/01-complete-redos-path-regex.eml" "$f/10-link-only-gist.eml" \
+  "$f/23-html-only-rich-text-table.eml" "$f/36-auto-reply-vacation-rfc3834.eml"
+sleep 3
+
+echo; echo "== secintake cases"
+"$bin" cases
+first=$("$bin" cases --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+echo; echo "== secintake case $first"
+"$bin" case "$first"
+
+echo; echo "== mail the reporters and the team received"
+for u in catchall triage; do scripts/mailtool.py show "$IMAP_PORT" "$u"; done
+echo; echo "demo done: the daemon and the mail stack are stopped now; ./demo-run keeps the database and logs"

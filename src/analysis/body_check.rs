@@ -1,0 +1,141 @@
+//! Is the report in the email body, or only behind a link or an attachment?
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use std::sync::LazyLock;
+
+use super::Analyzer;
+use crate::message::Attachment;
+
+/// The contract's `body_check` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BodyCheck {
+    Ok,
+    LinkOnly,
+    AttachmentOnly,
+    TooShort,
+}
+
+impl BodyCheck {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BodyCheck::Ok => "ok",
+            BodyCheck::LinkOnly => "link-only",
+            BodyCheck::AttachmentOnly => "attachment-only",
+            BodyCheck::TooShort => "too-short",
+        }
+    }
+}
+
+static POINTS_TO_ATTACHMENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\battach|\benclos|\bin\s+the\s+(?:pdf|zip|document|file|archive|screenshot)|\bsee\s+the\s+(?:pdf|zip|document|file|screenshot)|\b(?:pdf|zip|docx?)\s+(?:file\s+)?(?:contains|has|with)|添付|附件|adjunt|anexo|anhang|pièce\s+jointe").unwrap()
+});
+
+static POINTS_TO_LINK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:see|find|read|check|view|visit|at|here|link|below|following|gist|pastebin|drive|docs|blog|write[-\s]?up|repo(?:sitory)?|report)\b|リンク|链接|enlace").unwrap()
+});
+
+static URL_OR_GREETING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?im)\b(?:https?://|www\.|github\.com/|gist\.github\.com/)[^\s<>"'`\])}]+|^\s*(?:hi|hello|hey|dear|greetings|good\s+(?:morning|afternoon|evening))\b[^\n]{0,40}$|^\s*(?:thanks?(?:\s+you)?|thank\s+you|many\s+thanks|best(?:\s+regards)?|kind\s+regards|regards|cheers|sincerely|br|thx)\b[^\n]{0,40}$"#).unwrap()
+});
+
+/// Image attachments that are signature decoration, not evidence.
+pub fn is_decoration(a: &Attachment) -> bool {
+    let n = a.name.to_ascii_lowercase();
+    a.content_type.starts_with("image/")
+        && (n.starts_with("image0")
+            || n.starts_with("outlook")
+            || n.contains("logo")
+            || n.contains("signature"))
+        && a.size < 50_000
+}
+
+/// Characters of real prose: links, greetings and sign-offs removed, white space folded.
+pub fn prose_len(own: &str) -> usize {
+    let stripped = URL_OR_GREETING.replace_all(own, " ");
+    stripped
+        .split_whitespace()
+        .map(|w| w.chars().count() + 1)
+        .sum::<usize>()
+}
+
+/// Judges the body. `found` is how many checklist items the body itself carries.
+pub fn judge(
+    a: &Analyzer,
+    own: &str,
+    links: &[String],
+    attachments: &[Attachment],
+    found: usize,
+) -> BodyCheck {
+    let prose = prose_len(own);
+    let short = prose < a.min_body_chars;
+    let pointer_sized = prose <= a.pointer_max_chars && found < 2;
+    if !attachments.is_empty() && (short || (pointer_sized && POINTS_TO_ATTACHMENT.is_match(own))) {
+        // Text that points at both: whichever it names.
+        if !links.is_empty() && !POINTS_TO_ATTACHMENT.is_match(own) {
+            return BodyCheck::LinkOnly;
+        }
+        return BodyCheck::AttachmentOnly;
+    }
+    if !links.is_empty() && (short || (pointer_sized && POINTS_TO_LINK.is_match(own))) {
+        return BodyCheck::LinkOnly;
+    }
+    if attachments.is_empty() && POINTS_TO_ATTACHMENT.is_match(own) && short {
+        // "see attached" but the attachment never arrived
+        return BodyCheck::AttachmentOnly;
+    }
+    if short {
+        return BodyCheck::TooShort;
+    }
+    BodyCheck::Ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::AnalysisSettings;
+
+    fn analyzer() -> Analyzer {
+        AnalysisSettings::default().compile().unwrap()
+    }
+
+    fn pdf() -> Vec<Attachment> {
+        vec![Attachment {
+            name: "report.pdf".into(),
+            content_type: "application/pdf".into(),
+            size: 40_000,
+        }]
+    }
+
+    #[test]
+    fn link_only() {
+        let own = "Hi,\nplease see the details here: https://gist.github.com/x/abc\nThanks";
+        let links = crate::analysis::links::extract(own);
+        assert_eq!(judge(&analyzer(), own, &links, &[], 0), BodyCheck::LinkOnly);
+    }
+
+    #[test]
+    fn attachment_only() {
+        assert_eq!(
+            judge(&analyzer(), "See attached.", &[], &pdf(), 0),
+            BodyCheck::AttachmentOnly
+        );
+        assert_eq!(
+            judge(&analyzer(), "", &[], &pdf(), 0),
+            BodyCheck::AttachmentOnly
+        );
+    }
+
+    #[test]
+    fn too_short_and_ok() {
+        assert_eq!(
+            judge(&analyzer(), "How do I report a bug?", &[], &[], 0),
+            BodyCheck::TooShort
+        );
+        let long =
+            "The path matching in express 4.18.2 uses a regular expression that backtracks. "
+                .repeat(5);
+        assert_eq!(judge(&analyzer(), &long, &[], &pdf(), 2), BodyCheck::Ok);
+    }
+}

@@ -1,0 +1,175 @@
+//! Pure report analysis: a parsed message in, the facts a coordinator needs out.
+//!
+//! Is the report in the body (`body_check`), what is missing from it (`missing`), is it
+//! already public (`premature-disclosure`), does it look out of scope (hints), and is it an
+//! automatic mail that must never be answered (`auto`).
+
+pub mod body_check;
+pub mod checklist;
+pub mod links;
+pub mod loops;
+pub mod scope;
+
+use serde::{Deserialize, Serialize};
+
+use crate::message::{Attachment, Incoming};
+use crate::quoting;
+
+pub use body_check::BodyCheck;
+pub use checklist::Missing;
+pub use loops::AutoKind;
+pub use scope::{Hint, HintRule};
+
+/// `[analysis]` settings: thresholds and patterns, all optional.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AnalysisSettings {
+    /// Fewer characters of own prose than this is `too-short`.
+    #[serde(default)]
+    pub min_body_chars: Option<usize>,
+    /// A report pointing at a link or attachment, with this much prose or less and not
+    /// two of the checklist items, is `link-only` / `attachment-only`.
+    #[serde(default)]
+    pub pointer_max_chars: Option<usize>,
+    /// Replace the built-in checklist patterns (regexes, case-insensitive).
+    #[serde(default)]
+    pub affected_versions_patterns: Vec<String>,
+    #[serde(default)]
+    pub reproduction_patterns: Vec<String>,
+    #[serde(default)]
+    pub impact_patterns: Vec<String>,
+    /// Keep the built-in scope hints (default true) and add these.
+    #[serde(default)]
+    pub builtin_hints: Option<bool>,
+    #[serde(default)]
+    pub hints: Vec<HintRule>,
+    /// npm packages the project maintains (a report about another package is third-party).
+    #[serde(default)]
+    pub project_packages: Vec<String>,
+}
+
+/// Analysis settings with every pattern compiled.
+#[derive(Debug, Clone)]
+pub struct Analyzer {
+    pub min_body_chars: usize,
+    pub pointer_max_chars: usize,
+    pub checklist: checklist::Checklist,
+    pub scope: scope::Scope,
+    pub project_repos: Vec<String>,
+    pub list_address: String,
+}
+
+impl AnalysisSettings {
+    /// Compiles every pattern; an error names the key and the problem.
+    pub fn compile(&self) -> Result<Analyzer, (String, String)> {
+        self.compile_for(&[], "")
+    }
+
+    pub fn compile_for(
+        &self,
+        project_repos: &[String],
+        list_address: &str,
+    ) -> Result<Analyzer, (String, String)> {
+        Ok(Analyzer {
+            min_body_chars: self.min_body_chars.unwrap_or(200),
+            pointer_max_chars: self.pointer_max_chars.unwrap_or(700),
+            checklist: checklist::Checklist::compile(
+                &self.affected_versions_patterns,
+                &self.reproduction_patterns,
+                &self.impact_patterns,
+            )?,
+            scope: scope::Scope::compile(
+                self.builtin_hints.unwrap_or(true),
+                &self.hints,
+                &self.project_packages,
+            )?,
+            project_repos: project_repos
+                .iter()
+                .map(|r| links::normalise_repo(r))
+                .collect(),
+            list_address: list_address.to_ascii_lowercase(),
+        })
+    }
+}
+
+/// What the analysis says about one message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Facts {
+    pub body_check: BodyCheck,
+    pub missing: Vec<Missing>,
+    /// `premature-disclosure`, `html-only`, `unknown-charset`, `parse-error`.
+    pub flags: Vec<String>,
+    pub hints: Vec<Hint>,
+    pub links: Vec<String>,
+    /// Links to public issues / pull requests of the project's repositories.
+    pub public_links: Vec<String>,
+    pub auto: Option<AutoKind>,
+    pub attachments: Vec<Attachment>,
+    /// The start of the sender's own text, for notices (never logged).
+    pub excerpt: String,
+}
+
+impl Facts {
+    pub fn has_flag(&self, f: &str) -> bool {
+        self.flags.iter().any(|x| x == f)
+    }
+}
+
+pub const EXCERPT_CHARS: usize = 1500;
+
+impl Analyzer {
+    /// Analyses one message.
+    pub fn analyze(&self, m: &Incoming) -> Facts {
+        let own = quoting::own_text(&m.text);
+        let links = links::extract(&own);
+        let public_links: Vec<String> = links
+            .iter()
+            .filter(|l| links::is_public_tracker_item(l, &self.project_repos))
+            .cloned()
+            .collect();
+        let found = self.checklist.found(&own);
+        let missing: Vec<Missing> = Missing::ALL
+            .iter()
+            .copied()
+            .filter(|k| !found.contains(k))
+            .collect();
+        let attachments: Vec<Attachment> = m
+            .attachments
+            .iter()
+            .filter(|a| !body_check::is_decoration(a))
+            .cloned()
+            .collect();
+        let body_check = body_check::judge(self, &own, &links, &attachments, found.len());
+        let missing = if body_check == BodyCheck::Ok {
+            missing
+        } else {
+            // Details behind a link or attachment, or a body too short: ask for all of it.
+            Missing::ALL.to_vec()
+        };
+        let mut flags = Vec::new();
+        if !public_links.is_empty() {
+            flags.push("premature-disclosure".to_string());
+        }
+        if m.html_only {
+            flags.push("html-only".to_string());
+        }
+        if m.unknown_charset {
+            flags.push("unknown-charset".to_string());
+        }
+        if m.parse_problem.is_some() {
+            flags.push("parse-error".to_string());
+        }
+        let hints = self.scope.hints(&m.subject, &own);
+        Facts {
+            body_check,
+            missing,
+            flags,
+            hints,
+            links,
+            public_links,
+            auto: loops::classify(m, &self.list_address),
+            attachments: m.attachments.clone(),
+            excerpt: own.chars().take(EXCERPT_CHARS).collect(),
+        }
+    }
+}

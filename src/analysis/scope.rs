@@ -1,0 +1,371 @@
+//! Scope hints: signs that a report is outside the project's threat model.
+//!
+//! Hints are flags for coordinators with an explanation they can reuse; they never close
+//! a case by themselves.
+
+use regex::{Regex, RegexBuilder};
+use serde::{Deserialize, Serialize};
+use std::sync::LazyLock;
+
+/// A configurable rule: when `pattern` (and `also`, if given) match, add `label`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HintRule {
+    pub label: String,
+    pub pattern: String,
+    #[serde(default)]
+    pub also: Option<String>,
+    pub explanation: String,
+}
+
+/// A hint raised on a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hint {
+    pub label: String,
+    pub explanation: String,
+}
+
+fn rule(label: &str, pattern: &str, also: Option<&str>, explanation: &str) -> HintRule {
+    HintRule {
+        label: label.into(),
+        pattern: pattern.into(),
+        also: also.map(Into::into),
+        explanation: explanation.into(),
+    }
+}
+
+/// The project's threat model, as shipped.
+pub fn builtin_rules() -> Vec<HintRule> {
+    vec![
+        rule(
+            "third-party-module",
+            r"\bthird[-\s]party\s+(?:module|package|middleware|library|plugin)|\bnot\s+(?:an?\s+)?(?:official|maintained\s+by)\b|\bcommunity\s+(?:module|package|middleware)",
+            None,
+            "The issue appears to be in a module the project does not maintain; it should be reported to that module's maintainers.",
+        ),
+        rule(
+            "environment-tampering",
+            r"\bNODE_ENV\b|\bprocess\.env\b|\benvironment\s+variables?\b",
+            Some(r"\b(?:set|sets|setting|control|controls|controlling|modify|modif(?:y|ies|ied)|change|changes|changing|tamper|overrid|inject|attacker|malicious)\w*"),
+            "Exploitation needs control of the process environment (NODE_ENV or other variables), which the threat model treats as trusted.",
+        ),
+        rule(
+            "static-misconfiguration",
+            r#"express\.static\s*\(|serve-static|\bstatic\s+(?:middleware|directory|folder|root)"#,
+            Some(r#"express\.static\s*\(\s*(?:__dirname\s*\)|process\.cwd\(\)\s*\)|['"]\.?/?['"]\s*\)|['"]/(?:etc|home|root)?['"])|\.env\b|\.git\b|sensitive\s+(?:files?|director)|source\s+code|misconfigur|project\s+root|root\s+director"#),
+            "Serving a sensitive directory with express.static is an application misconfiguration, not a vulnerability in the project.",
+        ),
+        rule(
+            "prototype-pollution-app-input",
+            r"\bprototype\s+pollution\b|__proto__|constructor\.prototype",
+            Some(r"\b(?:merge|deep[-\s]?merge|Object\.assign|_\.merge|lodash|extend\s*\(|defaultsDeep|the\s+application\s+(?:merges|copies|assigns)|app(?:lication)?\s+code\s+(?:merges|copies))"),
+            "The pollution happens only when the application itself merges untrusted input unsafely; the project treats application input handling as the application's responsibility.",
+        ),
+        rule(
+            "runtime-vulnerability",
+            r"\bllhttp\b|\bhttp_parser\b|\bnode(?:\.?js)?(?:'s)?\s+(?:core|itself|runtime|http\s+(?:module|parser|server))\b|\bin\s+node(?:\.?js)?\s+itself\b|\bnode:http\b",
+            None,
+            "The behaviour comes from the Node.js runtime; it should be reported to the Node.js security team.",
+        ),
+        rule(
+            "eol-runtime",
+            r"\bnode(?:\.?js)?\s*(?:v|version\s*)?(?:0\.\d+|[1-9]|1[0-9]|2[01]|23)(?:\.\d+){0,2}\b",
+            Some(r"\bonly\b|\bend[-\s]of[-\s]life\b|\beol\b|\bunsupported\b|\bolder\s+node|\bold\s+node|\blegacy\b|\bdoes\s+not\s+(?:reproduce|happen|work)\s+on\s+(?:newer|node\s*2[2-9])|\bnot\s+reproducible\s+on"),
+            "The report needs an end-of-life Node.js version; the project supports only maintained runtimes.",
+        ),
+    ]
+}
+
+/// npm packages of the expressjs and pillarjs organisations.
+pub const PROJECT_PACKAGES: &[&str] = &[
+    "express",
+    "body-parser",
+    "cookie-parser",
+    "cookie-session",
+    "serve-static",
+    "serve-index",
+    "express-session",
+    "multer",
+    "cors",
+    "morgan",
+    "compression",
+    "method-override",
+    "csurf",
+    "connect-timeout",
+    "errorhandler",
+    "response-time",
+    "vhost",
+    "session",
+    "finalhandler",
+    "router",
+    "send",
+    "path-to-regexp",
+    "cookie",
+    "qs",
+    "content-disposition",
+    "content-type",
+    "accepts",
+    "negotiator",
+    "type-is",
+    "mime-types",
+    "on-finished",
+    "etag",
+    "fresh",
+    "range-parser",
+    "raw-body",
+    "statuses",
+    "encodeurl",
+    "escape-html",
+    "parseurl",
+    "proxy-addr",
+    "vary",
+    "depd",
+    "http-errors",
+    "basic-auth",
+    "media-typer",
+    "forwarded",
+    "ipaddr.js",
+];
+
+static PACKAGE_REF: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)(?:npm\s+(?:install|i)\s+(?:--save\s+)?|require\s*\(\s*['"]|from\s+['"]|\bpackage\s+[`'"]?|\bmodule\s+[`'"]?|\bmiddleware\s+[`'"]?|\blibrary\s+[`'"]?)(@?[a-z0-9][a-z0-9._-]*(?:/[a-z0-9._-]+)?)"#).unwrap()
+});
+
+/// Node.js built-in modules (never third-party).
+const NODE_BUILTINS: &[&str] = &[
+    "http",
+    "https",
+    "fs",
+    "path",
+    "url",
+    "crypto",
+    "os",
+    "net",
+    "child_process",
+    "util",
+    "events",
+    "stream",
+    "querystring",
+    "zlib",
+    "buffer",
+    "assert",
+    "node:http",
+    "node:fs",
+    "node:path",
+    "node:crypto",
+    "node:url",
+    "node:child_process",
+    "dns",
+    "tls",
+    "worker_threads",
+    "cluster",
+];
+
+/// Compiled scope rules.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    rules: Vec<(HintRule, Regex, Option<Regex>)>,
+    project_packages: Vec<String>,
+}
+
+fn compile(p: &str) -> Result<Regex, String> {
+    RegexBuilder::new(p)
+        .case_insensitive(true)
+        .size_limit(1 << 22)
+        .build()
+        .map_err(|e| format!("bad pattern `{p}`: {e}"))
+}
+
+impl Scope {
+    pub fn compile(
+        builtin: bool,
+        extra: &[HintRule],
+        packages: &[String],
+    ) -> Result<Scope, (String, String)> {
+        let mut rules = Vec::new();
+        let all: Vec<HintRule> = if builtin { builtin_rules() } else { Vec::new() }
+            .into_iter()
+            .chain(extra.iter().cloned())
+            .collect();
+        for r in all {
+            let p = compile(&r.pattern)
+                .map_err(|e| ("hints".to_string(), format!("{}: {e}", r.label)))?;
+            let a = match &r.also {
+                Some(a) => Some(
+                    compile(a).map_err(|e| ("hints".to_string(), format!("{}: {e}", r.label)))?,
+                ),
+                None => None,
+            };
+            rules.push((r, p, a));
+        }
+        let project_packages = if packages.is_empty() {
+            PROJECT_PACKAGES.iter().map(|s| s.to_string()).collect()
+        } else {
+            packages.to_vec()
+        };
+        Ok(Scope {
+            rules,
+            project_packages,
+        })
+    }
+
+    /// The hints for a report with this subject and own text.
+    pub fn hints(&self, subject: &str, own: &str) -> Vec<Hint> {
+        let text = format!("{subject}\n{own}");
+        let mut out: Vec<Hint> = Vec::new();
+        let mut push = |label: &str, explanation: &str| {
+            if !out.iter().any(|h| h.label == label) {
+                out.push(Hint {
+                    label: label.into(),
+                    explanation: explanation.into(),
+                });
+            }
+        };
+        for (r, p, a) in &self.rules {
+            if r.label == "third-party-module" && self.names_foreign_package(subject) {
+                push(&r.label, &r.explanation);
+                continue;
+            }
+            if p.is_match(&text) && a.as_ref().is_none_or(|a| a.is_match(&text)) {
+                push(&r.label, &r.explanation);
+            }
+        }
+        // keep the rules' order stable regardless of which branch fired
+        let order: Vec<&str> = self
+            .rules
+            .iter()
+            .map(|(r, _, _)| r.label.as_str())
+            .collect();
+        out.sort_by_key(|h| {
+            order
+                .iter()
+                .position(|l| *l == h.label)
+                .unwrap_or(usize::MAX)
+        });
+        out
+    }
+
+    /// The subject names an npm package (`name@1.2.3`, "in the X package") that the project
+    /// does not maintain.
+    fn names_foreign_package(&self, subject: &str) -> bool {
+        static AT_VERSION: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(r"(?i)(@?[a-z0-9][a-z0-9._-]*(?:/[a-z0-9._-]+)?)@v?\d").unwrap()
+        });
+        let mut names: Vec<String> = AT_VERSION
+            .captures_iter(subject)
+            .map(|c| c[1].to_ascii_lowercase())
+            .collect();
+        names.extend(
+            PACKAGE_REF
+                .captures_iter(subject)
+                .map(|c| c[1].to_ascii_lowercase()),
+        );
+        names.iter().any(|n| {
+            let n = n.trim_matches(['.', '-']);
+            n.len() > 2
+                && (n.contains('-') || n.starts_with('@'))
+                && !self.project_packages.iter().any(|p| p == n)
+                && !NODE_BUILTINS.contains(&n)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(subject: &str, text: &str) -> Vec<String> {
+        Scope::compile(true, &[], &[])
+            .unwrap()
+            .hints(subject, text)
+            .into_iter()
+            .map(|h| h.label)
+            .collect()
+    }
+
+    #[test]
+    fn third_party_by_subject_package() {
+        assert_eq!(
+            labels("RCE in express-fileupload@1.4.0", "..."),
+            vec!["third-party-module"]
+        );
+        assert!(labels("ReDoS in path-to-regexp@0.1.7", "...").is_empty());
+        assert!(labels("Open redirect in express@4.19.1", "...").is_empty());
+    }
+
+    #[test]
+    fn environment_and_static() {
+        assert_eq!(
+            labels(
+                "x",
+                "If an attacker can set NODE_ENV=development the stack traces leak"
+            ),
+            vec!["environment-tampering"]
+        );
+        assert_eq!(
+            labels(
+                "x",
+                "app.use(express.static(__dirname)) exposes the .env file"
+            ),
+            vec!["static-misconfiguration"]
+        );
+        assert!(labels(
+            "x",
+            "express.static('public') with an encoded path traversal %2e%2e"
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn prototype_pollution_needs_app_merge() {
+        assert_eq!(
+            labels(
+                "x",
+                "prototype pollution when the app does _.merge(config, req.body)"
+            ),
+            vec!["prototype-pollution-app-input"]
+        );
+        assert!(labels(
+            "x",
+            "prototype pollution in qs parsing of ?__proto__[x]=1 alone"
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn runtime_and_eol() {
+        assert_eq!(
+            labels("x", "the request smuggling is in llhttp"),
+            vec!["runtime-vulnerability"]
+        );
+        assert_eq!(
+            labels(
+                "x",
+                "This only happens on Node 14.21.3, not on newer versions"
+            ),
+            vec!["eol-runtime"]
+        );
+        assert!(labels("x", "Tested with Node 22.1.0").is_empty());
+    }
+
+    #[test]
+    fn custom_rule() {
+        let extra = vec![HintRule {
+            label: "cloud".into(),
+            pattern: "aws lambda".into(),
+            also: None,
+            explanation: "e".into(),
+        }];
+        let s = Scope::compile(false, &extra, &[]).unwrap();
+        assert_eq!(s.hints("", "on AWS Lambda").len(), 1);
+        assert!(Scope::compile(
+            false,
+            &[HintRule {
+                pattern: "(".into(),
+                ..extra[0].clone()
+            }],
+            &[]
+        )
+        .is_err());
+    }
+}

@@ -1,0 +1,250 @@
+//! Is this message really from who it says? Reads `Authentication-Results` (RFC 8601).
+//!
+//! Only the topmost header whose authserv-id we trust counts: our own border MX prepends
+//! it and strips look-alikes, so anything below it (or from another authserv-id) may be
+//! forged by the sender. The message is authenticated when that header says `dmarc=pass`,
+//! or `dkim=pass` with a signing domain (`header.d`) aligned with the From domain.
+
+use serde::Serialize;
+
+/// One method result, e.g. `dkim=pass header.d=example.org`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MethodResult {
+    pub method: String,
+    pub result: String,
+    pub props: Vec<(String, String)>,
+}
+
+impl MethodResult {
+    pub fn prop(&self, name: &str) -> Option<&str> {
+        self.props
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A parsed `Authentication-Results` header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthResults {
+    pub authserv_id: String,
+    pub results: Vec<MethodResult>,
+}
+
+/// Removes RFC 5322 comments `( ... )`, nested, outside quoted strings.
+fn strip_comments(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut depth = 0usize;
+    let mut quoted = false;
+    let mut escaped = false;
+    for c in s.chars() {
+        if escaped {
+            if depth == 0 {
+                out.push(c);
+            }
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' => {
+                escaped = true;
+                if depth == 0 {
+                    out.push(c);
+                }
+            }
+            '"' if depth == 0 => {
+                quoted = !quoted;
+                out.push(c);
+            }
+            '(' if !quoted => depth += 1,
+            ')' if !quoted && depth > 0 => depth -= 1,
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Parses one header value; None when it has no authserv-id.
+pub fn parse(value: &str) -> Option<AuthResults> {
+    let clean = strip_comments(value).replace(['\r', '\n', '\t'], " ");
+    let mut parts = clean.split(';');
+    let head = parts.next()?.trim();
+    let authserv_id = head
+        .split_whitespace()
+        .next()?
+        .trim_matches('"')
+        .to_ascii_lowercase();
+    if authserv_id.is_empty() || authserv_id.contains('=') {
+        return None;
+    }
+    let mut results = Vec::new();
+    for part in parts {
+        let mut tokens = part.split_whitespace();
+        let Some(first) = tokens.next() else { continue };
+        let Some((method, result)) = first.split_once('=') else {
+            continue;
+        };
+        let method = method
+            .split('/')
+            .next()
+            .unwrap_or(method)
+            .to_ascii_lowercase();
+        let props = tokens
+            .filter_map(|t| t.split_once('='))
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.trim_matches('"').to_string()))
+            .collect();
+        results.push(MethodResult {
+            method,
+            result: result.trim_matches('"').to_ascii_lowercase(),
+            props,
+        });
+    }
+    Some(AuthResults {
+        authserv_id,
+        results,
+    })
+}
+
+/// Why a message is, or is not, authenticated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "verdict", content = "detail")]
+pub enum Verdict {
+    /// `dmarc=pass`, or aligned `dkim=pass`; the detail names which.
+    Authenticated(String),
+    Refused(String),
+}
+
+impl Verdict {
+    pub fn is_authenticated(&self) -> bool {
+        matches!(self, Verdict::Authenticated(_))
+    }
+    pub fn reason(&self) -> &str {
+        match self {
+            Verdict::Authenticated(s) | Verdict::Refused(s) => s,
+        }
+    }
+}
+
+/// Relaxed alignment: the signing domain is the From domain or a parent of it.
+fn aligned(signing: &str, from_domain: &str) -> bool {
+    let s = signing.trim().trim_start_matches('@').to_ascii_lowercase();
+    let f = from_domain.to_ascii_lowercase();
+    !s.is_empty() && s.contains('.') && (f == s || f.ends_with(&format!(".{s}")))
+}
+
+/// Judges a message from its raw A-R headers (topmost first) and From domain.
+pub fn judge(headers: &[String], from_domain: &str, trusted: &[String]) -> Verdict {
+    if trusted.is_empty() {
+        return Verdict::Refused(
+            "no trusted authserv-id is configured (team.trusted_authserv_ids)".into(),
+        );
+    }
+    let top = headers.iter().filter_map(|h| parse(h)).find(|ar| {
+        trusted
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(&ar.authserv_id))
+    });
+    let Some(ar) = top else {
+        return Verdict::Refused("no Authentication-Results header from a trusted server".into());
+    };
+    if let Some(d) = ar.results.iter().find(|r| r.method == "dmarc") {
+        if d.result == "pass" {
+            let hf = d.prop("header.from").unwrap_or(from_domain);
+            if hf.eq_ignore_ascii_case(from_domain) {
+                return Verdict::Authenticated(format!("dmarc=pass by {}", ar.authserv_id));
+            }
+        }
+    }
+    for r in ar
+        .results
+        .iter()
+        .filter(|r| r.method == "dkim" && r.result == "pass")
+    {
+        let d = r.prop("header.d").or_else(|| {
+            r.prop("header.i")
+                .map(|i| i.rsplit('@').next().unwrap_or(i))
+        });
+        if let Some(d) = d {
+            if aligned(d, from_domain) {
+                return Verdict::Authenticated(format!(
+                    "dkim=pass header.d={d} by {}",
+                    ar.authserv_id
+                ));
+            }
+        }
+    }
+    let summary: Vec<String> = ar
+        .results
+        .iter()
+        .map(|r| format!("{}={}", r.method, r.result))
+        .collect();
+    Verdict::Refused(format!(
+        "{} reports {} (needs dmarc=pass or dkim=pass aligned with {from_domain})",
+        ar.authserv_id,
+        if summary.is_empty() {
+            "nothing".to_string()
+        } else {
+            summary.join(" ")
+        }
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t() -> Vec<String> {
+        vec!["mx.example.org".into()]
+    }
+
+    #[test]
+    fn parses_rfc8601_example() {
+        let ar = parse("example.com; spf=pass smtp.mailfrom=example.net (sender ok); dkim=pass (good sig) header.d=example.net header.s=s1").unwrap();
+        assert_eq!(ar.authserv_id, "example.com");
+        assert_eq!(ar.results.len(), 2);
+        assert_eq!(ar.results[1].prop("header.d"), Some("example.net"));
+    }
+
+    #[test]
+    fn dmarc_pass_from_trusted_server() {
+        let h = vec![
+            "mx.example.org; dkim=pass header.d=example.org; dmarc=pass header.from=example.org"
+                .to_string(),
+        ];
+        assert!(judge(&h, "example.org", &t()).is_authenticated());
+    }
+
+    #[test]
+    fn aligned_dkim_pass() {
+        let h = vec!["mx.example.org 1; dkim=pass header.d=example.org; dmarc=none".to_string()];
+        assert!(judge(&h, "mail.example.org", &t()).is_authenticated());
+        let h = vec!["mx.example.org; dkim=pass header.d=evil.example.net".to_string()];
+        assert!(!judge(&h, "example.org", &t()).is_authenticated());
+    }
+
+    #[test]
+    fn forged_pass_below_a_trusted_fail() {
+        let h = vec![
+            "mx.example.org; dmarc=fail header.from=example.org".to_string(),
+            "mx.example.org; dmarc=pass header.from=example.org".to_string(),
+        ];
+        assert!(!judge(&h, "example.org", &t()).is_authenticated());
+    }
+
+    #[test]
+    fn untrusted_authserv_and_none() {
+        let h = vec!["evil.example.net; dmarc=pass header.from=example.org".to_string()];
+        assert!(!judge(&h, "example.org", &t()).is_authenticated());
+        assert!(!judge(&[], "example.org", &t()).is_authenticated());
+        assert!(!judge(&h, "example.org", &[]).is_authenticated());
+    }
+
+    #[test]
+    fn comments_cannot_smuggle_results() {
+        let h = vec!["mx.example.org; dmarc=fail (dmarc=pass) header.from=example.org".to_string()];
+        assert!(!judge(&h, "example.org", &t()).is_authenticated());
+        let h = vec!["mx.example.org; dmarc=pass header.from=evil.example".to_string()];
+        assert!(!judge(&h, "example.org", &t()).is_authenticated());
+    }
+}

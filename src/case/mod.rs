@@ -1,0 +1,8 @@
+//! Pure case logic: identifiers, states, the lifecycle, coordinator commands and who may give them.
+
+pub mod authority;
+pub mod id;
+pub mod state;
+
+pub use id::CaseId;
+pub use state::State;

@@ -1,0 +1,63 @@
+//! The case states of the contract and whether each is closed.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum State {
+    New,
+    Triage,
+    NeedsInfo,
+    Assessing,
+    Accepted,
+    Patching,
+    Released,
+    Disclosed,
+    Invalid,
+    Duplicate,
+}
+
+impl State {
+    pub const ALL: [State; 10] = [
+        State::New,
+        State::Triage,
+        State::NeedsInfo,
+        State::Assessing,
+        State::Accepted,
+        State::Patching,
+        State::Released,
+        State::Disclosed,
+        State::Invalid,
+        State::Duplicate,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::New => "new",
+            State::Triage => "triage",
+            State::NeedsInfo => "needs-info",
+            State::Assessing => "assessing",
+            State::Accepted => "accepted",
+            State::Patching => "patching",
+            State::Released => "released",
+            State::Disclosed => "disclosed",
+            State::Invalid => "invalid",
+            State::Duplicate => "duplicate",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<State> {
+        State::ALL.into_iter().find(|st| st.as_str() == s.trim())
+    }
+
+    pub fn is_closed(self) -> bool {
+        matches!(self, State::Disclosed | State::Invalid | State::Duplicate)
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

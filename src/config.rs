@@ -1,0 +1,776 @@
+//! Typed settings: one TOML file, `SECINTAKE__SECTION__KEY` overrides, secrets from files.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+use crate::analysis::AnalysisSettings;
+use crate::policy::calendar::CalendarSettings;
+
+/// A configuration problem, always naming the key that is wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config: {0}")]
+    Load(String),
+    #[error("config key `{key}`: {problem}")]
+    Invalid { key: String, problem: String },
+}
+
+fn invalid(key: &str, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.to_string(),
+        problem: problem.into(),
+    }
+}
+
+/// A secret value; never printed.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"***\"" })
+    }
+}
+
+/// How a connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    Implicit,
+    Starttls,
+    None,
+}
+
+/// Parses `48h`, `10d`, `2s`, `1h 30m`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s.trim())
+        .map_err(|e| format!("{e} (write durations like 48h, 10d, 90s)"))
+}
+
+fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let s = String::deserialize(d)?;
+    parse_duration(&s).map_err(serde::de::Error::custom)
+}
+
+fn de_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let s: Option<String> = Option::deserialize(d)?;
+    match s {
+        None => Ok(None),
+        Some(s) if s.trim().is_empty() => Ok(None),
+        Some(s) => parse_duration(&s)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+    }
+}
+
+fn de_size<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Size {
+        N(u64),
+        S(String),
+    }
+    match Size::deserialize(d)? {
+        Size::N(n) => Ok(n),
+        Size::S(s) => parse_size(&s).map_err(serde::de::Error::custom),
+    }
+}
+
+/// Parses `64MB`, `512KB`, `1GB` or a plain number of bytes.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim().to_ascii_uppercase();
+    let (num, mult) = if let Some(n) = t.strip_suffix("GB") {
+        (n, 1u64 << 30)
+    } else if let Some(n) = t.strip_suffix("MB") {
+        (n, 1 << 20)
+    } else if let Some(n) = t.strip_suffix("KB") {
+        (n, 1 << 10)
+    } else if let Some(n) = t.strip_suffix('B') {
+        (n, 1)
+    } else {
+        (t.as_str(), 1)
+    };
+    num.trim()
+        .parse::<u64>()
+        .map(|n| n * mult)
+        .map_err(|_| format!("`{s}` is not a size (write sizes like 64MB, 512KB)"))
+}
+
+fn default_true() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImapSettings {
+    pub host: String,
+    #[serde(default = "ImapSettings::default_port")]
+    pub port: u16,
+    #[serde(default = "ImapSettings::default_tls")]
+    pub tls: TlsMode,
+    pub username: String,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    password_file: Option<PathBuf>,
+    #[serde(skip)]
+    pub secret: Secret,
+    #[serde(default = "ImapSettings::default_mailbox")]
+    pub mailbox: String,
+    #[serde(default = "default_true")]
+    pub idle: bool,
+    #[serde(
+        default = "ImapSettings::default_poll",
+        deserialize_with = "de_duration"
+    )]
+    pub poll_interval: Duration,
+    /// Re-issue IDLE this often (servers drop idle connections after 30 minutes).
+    #[serde(
+        default = "ImapSettings::default_idle_renew",
+        deserialize_with = "de_duration"
+    )]
+    pub idle_renew: Duration,
+    /// Every network step must answer within this time.
+    #[serde(
+        default = "ImapSettings::default_timeout",
+        deserialize_with = "de_duration"
+    )]
+    pub timeout: Duration,
+    /// Extra CA certificate (PEM) to trust, for a private mail server.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// Messages fetched and committed per transaction.
+    #[serde(default = "ImapSettings::default_batch")]
+    pub batch_size: usize,
+    /// Larger messages are stored as their header and a note, not fetched whole.
+    #[serde(
+        default = "ImapSettings::default_max_size",
+        deserialize_with = "de_size"
+    )]
+    pub max_message_size: u64,
+}
+
+impl ImapSettings {
+    fn default_port() -> u16 {
+        993
+    }
+    fn default_tls() -> TlsMode {
+        TlsMode::Implicit
+    }
+    fn default_mailbox() -> String {
+        "INBOX".into()
+    }
+    fn default_poll() -> Duration {
+        Duration::from_secs(60)
+    }
+    fn default_idle_renew() -> Duration {
+        Duration::from_secs(290)
+    }
+    fn default_timeout() -> Duration {
+        Duration::from_secs(60)
+    }
+    fn default_batch() -> usize {
+        50
+    }
+    fn default_max_size() -> u64 {
+        64 << 20
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: String,
+    #[serde(default = "SmtpSettings::default_port")]
+    pub port: u16,
+    #[serde(default = "SmtpSettings::default_tls")]
+    pub tls: TlsMode,
+    #[serde(default)]
+    pub username: String,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    password_file: Option<PathBuf>,
+    #[serde(skip)]
+    pub secret: Secret,
+    pub from: String,
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    #[serde(
+        default = "SmtpSettings::default_timeout",
+        deserialize_with = "de_duration"
+    )]
+    pub timeout: Duration,
+    /// First retry delay after a failed send; doubles up to `retry_max`.
+    #[serde(
+        default = "SmtpSettings::default_retry_initial",
+        deserialize_with = "de_duration"
+    )]
+    pub retry_initial: Duration,
+    #[serde(
+        default = "SmtpSettings::default_retry_max",
+        deserialize_with = "de_duration"
+    )]
+    pub retry_max: Duration,
+}
+
+impl SmtpSettings {
+    fn default_port() -> u16 {
+        587
+    }
+    fn default_tls() -> TlsMode {
+        TlsMode::Starttls
+    }
+    fn default_timeout() -> Duration {
+        Duration::from_secs(60)
+    }
+    fn default_retry_initial() -> Duration {
+        Duration::from_secs(5)
+    }
+    fn default_retry_max() -> Duration {
+        Duration::from_secs(3600)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamSettings {
+    pub list_address: String,
+    pub notify: String,
+    #[serde(default)]
+    pub coordinators: Vec<String>,
+    #[serde(default)]
+    pub trusted_authserv_ids: Vec<String>,
+    #[serde(default = "TeamSettings::default_repos")]
+    pub project_repos: Vec<String>,
+    /// Verify DKIM signatures ourselves (mail-auth) in addition to trusted A-R headers.
+    #[serde(default)]
+    pub verify_dkim: bool,
+}
+
+impl TeamSettings {
+    fn default_repos() -> Vec<String> {
+        vec!["github.com/expressjs".into()]
+    }
+    pub fn is_coordinator(&self, addr: &str) -> bool {
+        self.coordinators
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(addr.trim()))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySettings {
+    #[serde(default = "PolicySettings::default_prefix")]
+    pub case_prefix: String,
+    #[serde(default = "d24h", deserialize_with = "de_duration")]
+    pub assign_within: Duration,
+    #[serde(default = "d48h", deserialize_with = "de_duration")]
+    pub acknowledge_within: Duration,
+    #[serde(default = "d48h", deserialize_with = "de_duration")]
+    pub detailed_response_within: Duration,
+    #[serde(default = "d10d", deserialize_with = "de_duration")]
+    pub invalid_notice_within: Duration,
+    #[serde(default = "d14d", deserialize_with = "de_duration")]
+    pub keep_informed_every: Duration,
+    #[serde(default = "d7d", deserialize_with = "de_duration")]
+    pub needs_info_nudge_after: Duration,
+    #[serde(default = "d24h", deserialize_with = "de_duration")]
+    pub reminder_repeat: Duration,
+    /// How long before a deadline its first reminder goes out.
+    #[serde(default = "d6h", deserialize_with = "de_duration")]
+    pub remind_before: Duration,
+    /// Embargo reminders, before the embargo date.
+    #[serde(
+        default = "PolicySettings::default_embargo",
+        deserialize_with = "de_durations"
+    )]
+    pub embargo_reminders: Vec<Duration>,
+    #[serde(default = "d60s", deserialize_with = "de_duration")]
+    pub sweep_interval: Duration,
+    /// Automatic mails to one address per 24 hours, at most.
+    #[serde(default = "PolicySettings::default_cap")]
+    pub auto_reply_daily_cap: u32,
+    /// Send the reporter a holding acknowledgement when the human one is late.
+    #[serde(default = "default_true")]
+    pub holding_acknowledgement: bool,
+    /// Hour (0-23, in the calendar's time zone or UTC) of the daily digest; empty = no digest.
+    #[serde(default = "PolicySettings::default_digest_hour")]
+    pub digest_hour: Option<u32>,
+    /// Transitions that send the reporter a progress update.
+    #[serde(default = "PolicySettings::default_progress")]
+    pub progress_updates: Vec<String>,
+    /// After a coordinator reminder, if keep-informed lapses again, write to the reporter.
+    #[serde(default = "default_true")]
+    pub automatic_status_update: bool,
+    #[serde(default)]
+    pub calendar: CalendarSettings,
+    /// Optional grace for deadlines computed in the past when the daemon was down.
+    #[serde(default, deserialize_with = "de_opt_duration")]
+    pub startup_grace: Option<Duration>,
+}
+
+fn de_durations<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Duration>, D::Error> {
+    let v: Vec<String> = Vec::deserialize(d)?;
+    v.iter()
+        .map(|s| parse_duration(s).map_err(serde::de::Error::custom))
+        .collect()
+}
+
+fn d6h() -> Duration {
+    Duration::from_secs(6 * 3600)
+}
+fn d24h() -> Duration {
+    Duration::from_secs(24 * 3600)
+}
+fn d48h() -> Duration {
+    Duration::from_secs(48 * 3600)
+}
+fn d7d() -> Duration {
+    Duration::from_secs(7 * 86400)
+}
+fn d10d() -> Duration {
+    Duration::from_secs(10 * 86400)
+}
+fn d14d() -> Duration {
+    Duration::from_secs(14 * 86400)
+}
+fn d60s() -> Duration {
+    Duration::from_secs(60)
+}
+
+impl PolicySettings {
+    fn default_prefix() -> String {
+        "SEC".into()
+    }
+    fn default_embargo() -> Vec<Duration> {
+        vec![d7d(), Duration::from_secs(86400)]
+    }
+    fn default_cap() -> u32 {
+        10
+    }
+    fn default_digest_hour() -> Option<u32> {
+        Some(8)
+    }
+    fn default_progress() -> Vec<String> {
+        ["accepted", "patching", "released", "disclosed"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    }
+}
+
+impl Default for PolicySettings {
+    fn default() -> Self {
+        toml_default()
+    }
+}
+
+fn toml_default<T: serde::de::DeserializeOwned>() -> T {
+    config::Config::builder()
+        .build()
+        .and_then(|c| c.try_deserialize())
+        .expect("defaults deserialize")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    #[serde(default)]
+    pub format: LogFormat,
+    /// A tracing filter like `info` or `secintake=debug`; `RUST_LOG` wins.
+    #[serde(default = "LogSettings::default_level")]
+    pub level: String,
+}
+
+impl LogSettings {
+    fn default_level() -> String {
+        "info".into()
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings {
+            format: LogFormat::Text,
+            level: Self::default_level(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateSettings {
+    /// A directory whose `*.txt` files override the built-in templates.
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// `127.0.0.1:9464` to serve Prometheus metrics; empty = off.
+    #[serde(default)]
+    pub listen: Option<String>,
+}
+
+/// All settings, validated.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub imap: ImapSettings,
+    pub smtp: SmtpSettings,
+    pub database: DatabaseSettings,
+    pub team: TeamSettings,
+    #[serde(default)]
+    pub policy: PolicySettings,
+    #[serde(default)]
+    pub analysis: AnalysisSettings,
+    #[serde(default)]
+    pub log: LogSettings,
+    #[serde(default)]
+    pub templates: TemplateSettings,
+    #[serde(default)]
+    pub metrics: MetricsSettings,
+}
+
+impl Settings {
+    /// Reads the file, applies `SECINTAKE__SECTION__KEY` overrides, resolves secrets, validates.
+    pub fn load(path: &Path) -> Result<Settings, ConfigError> {
+        if !path.exists() {
+            return Err(ConfigError::Load(format!(
+                "{} does not exist (pass --config FILE or set SECINTAKE_CONFIG)",
+                path.display()
+            )));
+        }
+        let env = config::Environment::with_prefix("SECINTAKE")
+            .prefix_separator("__")
+            .separator("__")
+            .list_separator(",")
+            .with_list_parse_key("team.coordinators")
+            .with_list_parse_key("team.trusted_authserv_ids")
+            .with_list_parse_key("team.project_repos")
+            .with_list_parse_key("policy.progress_updates")
+            .try_parsing(true);
+        let raw = config::Config::builder()
+            .add_source(config::File::from(path).format(config::FileFormat::Toml))
+            .add_source(env)
+            .build()
+            .map_err(|e| ConfigError::Load(format!("{}: {e}", path.display())))?;
+        let mut s: Settings = raw
+            .try_deserialize()
+            .map_err(|e| ConfigError::Load(format!("{}: {e}", path.display())))?;
+        s.resolve_secrets()?;
+        s.validate()?;
+        Ok(s)
+    }
+
+    fn resolve_secrets(&mut self) -> Result<(), ConfigError> {
+        self.imap.secret = resolve_secret(
+            "imap.password",
+            self.imap.password.take(),
+            self.imap.password_file.take(),
+        )?;
+        self.smtp.secret = resolve_secret(
+            "smtp.password",
+            self.smtp.password.take(),
+            self.smtp.password_file.take(),
+        )?;
+        Ok(())
+    }
+
+    /// Checks values the types alone cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.imap.host.trim().is_empty() {
+            return Err(invalid("imap.host", "must not be empty"));
+        }
+        if self.imap.username.trim().is_empty() {
+            return Err(invalid("imap.username", "must not be empty"));
+        }
+        if self.imap.secret.is_empty() {
+            return Err(invalid(
+                "imap.password",
+                "missing: set imap.password or imap.password_file",
+            ));
+        }
+        if self.imap.batch_size == 0 {
+            return Err(invalid("imap.batch_size", "must be at least 1"));
+        }
+        if self.smtp.host.trim().is_empty() {
+            return Err(invalid("smtp.host", "must not be empty"));
+        }
+        crate::address::Mailbox::parse(&self.smtp.from)
+            .map_err(|e| invalid("smtp.from", e.to_string()))?;
+        if !self.smtp.username.is_empty() && self.smtp.secret.is_empty() {
+            return Err(invalid(
+                "smtp.password",
+                "smtp.username is set but no password (smtp.password or smtp.password_file)",
+            ));
+        }
+        let db = &self.database.url;
+        if !db.starts_with("sqlite:") {
+            return Err(invalid(
+                "database.url",
+                format!("`{db}` must start with sqlite: (e.g. sqlite:///var/lib/secintake/secintake.db)"),
+            ));
+        }
+        crate::address::Address::parse(&self.team.list_address)
+            .map_err(|e| invalid("team.list_address", e.to_string()))?;
+        crate::address::Address::parse(&self.team.notify)
+            .map_err(|e| invalid("team.notify", e.to_string()))?;
+        for c in &self.team.coordinators {
+            crate::address::Address::parse(c)
+                .map_err(|e| invalid("team.coordinators", format!("`{c}`: {e}")))?;
+        }
+        let p = &self.policy.case_prefix;
+        if p.is_empty() || p.len() > 10 || !p.chars().all(|c| c.is_ascii_uppercase()) {
+            return Err(invalid(
+                "policy.case_prefix",
+                format!("`{p}` must be 1-10 uppercase ASCII letters"),
+            ));
+        }
+        if self.policy.sweep_interval.is_zero() {
+            return Err(invalid("policy.sweep_interval", "must be more than 0"));
+        }
+        if self.policy.reminder_repeat.is_zero() {
+            return Err(invalid("policy.reminder_repeat", "must be more than 0"));
+        }
+        if let Some(h) = self.policy.digest_hour {
+            if h > 23 {
+                return Err(invalid("policy.digest_hour", "must be 0-23"));
+            }
+        }
+        for t in &self.policy.progress_updates {
+            if !["accepted", "patching", "released", "disclosed"].contains(&t.as_str()) {
+                return Err(invalid(
+                    "policy.progress_updates",
+                    format!("`{t}` is not one of accepted, patching, released, disclosed"),
+                ));
+            }
+        }
+        self.policy
+            .calendar
+            .validate()
+            .map_err(|(k, e)| invalid(&format!("policy.calendar.{k}"), e))?;
+        self.analysis
+            .compile()
+            .map_err(|(k, e)| invalid(&format!("analysis.{k}"), e))?;
+        if self
+            .log
+            .level
+            .parse::<tracing_subscriber::EnvFilter>()
+            .is_err()
+        {
+            return Err(invalid(
+                "log.level",
+                format!("`{}` is not a log filter", self.log.level),
+            ));
+        }
+        if let Some(l) = &self.metrics.listen {
+            if !l.is_empty() && l.parse::<std::net::SocketAddr>().is_err() {
+                return Err(invalid(
+                    "metrics.listen",
+                    format!("`{l}` is not an address:port"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The domain our Message-IDs use: the domain of `smtp.from`.
+    pub fn message_id_domain(&self) -> String {
+        crate::address::Mailbox::parse(&self.smtp.from)
+            .map(|m| m.address.domain().to_string())
+            .unwrap_or_else(|_| "secintake.invalid".into())
+    }
+
+    /// Path of the SQLite file named by `database.url`.
+    pub fn database_path(&self) -> PathBuf {
+        let u = self.database.url.trim_start_matches("sqlite:");
+        let u = u.strip_prefix("//").unwrap_or(u);
+        PathBuf::from(u.split('?').next().unwrap_or(u))
+    }
+}
+
+fn resolve_secret(
+    key: &str,
+    value: Option<String>,
+    file: Option<PathBuf>,
+) -> Result<Secret, ConfigError> {
+    match (value.filter(|v| !v.is_empty()), file) {
+        (Some(_), Some(_)) => Err(invalid(
+            key,
+            format!("set either {key} or {key}_file, not both"),
+        )),
+        (Some(v), None) => Ok(Secret(v)),
+        (None, Some(f)) => {
+            // A relative name is looked up in systemd's credentials directory first.
+            let path = match std::env::var_os("CREDENTIALS_DIRECTORY") {
+                Some(dir) if f.is_relative() => PathBuf::from(dir).join(&f),
+                _ => f.clone(),
+            };
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                invalid(
+                    &format!("{key}_file"),
+                    format!("cannot read {}: {e}", path.display()),
+                )
+            })?;
+            Ok(Secret(text.trim_end_matches(['\r', '\n']).to_string()))
+        }
+        (None, None) => Ok(Secret::default()),
+    }
+}
+
+/// Default config path: `$SECINTAKE_CONFIG`, then `/etc/secintake/secintake.toml`.
+pub fn default_path() -> PathBuf {
+    std::env::var_os("SECINTAKE_CONFIG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/etc/secintake/secintake.toml"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, text: &str) -> PathBuf {
+        let p = dir.join("secintake.toml");
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    const MINIMAL: &str = r#"
+[imap]
+host = "127.0.0.1"
+username = "security"
+password = "pw"
+[smtp]
+host = "127.0.0.1"
+from = "Security Team <security@example.org>"
+[database]
+url = "sqlite:///tmp/x.db"
+[team]
+list_address = "security@example.org"
+notify = "triage@example.org"
+coordinators = ["alice@example.org"]
+"#;
+
+    #[test]
+    fn minimal_config_gets_contract_defaults() {
+        let d = tempfile::tempdir().unwrap();
+        let s = Settings::load(&write(d.path(), MINIMAL)).unwrap();
+        assert_eq!(s.imap.port, 993);
+        assert_eq!(s.imap.tls, TlsMode::Implicit);
+        assert_eq!(s.policy.acknowledge_within, Duration::from_secs(48 * 3600));
+        assert_eq!(
+            s.policy.invalid_notice_within,
+            Duration::from_secs(10 * 86400)
+        );
+        assert_eq!(s.policy.case_prefix, "SEC");
+        assert_eq!(s.imap.secret.expose(), "pw");
+        assert!(
+            !format!("{:?}", s).contains("\"pw\""),
+            "secrets must not be printed"
+        );
+        assert_eq!(s.database_path(), PathBuf::from("/tmp/x.db"));
+    }
+
+    #[test]
+    fn missing_key_is_named() {
+        let d = tempfile::tempdir().unwrap();
+        let text = MINIMAL.replace("host = \"127.0.0.1\"\nusername", "username");
+        let e = Settings::load(&write(d.path(), &text))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("host"), "{e}");
+    }
+
+    #[test]
+    fn bad_duration_is_named() {
+        let d = tempfile::tempdir().unwrap();
+        let text = format!("{MINIMAL}\n[policy]\nacknowledge_within = \"two days\"\n");
+        let e = Settings::load(&write(d.path(), &text))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("acknowledge_within"), "{e}");
+    }
+
+    #[test]
+    fn unknown_key_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let text = MINIMAL.replace("[team]", "[team]\ncoordinator = \"x@example.org\"");
+        let e = Settings::load(&write(d.path(), &text))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("coordinator"), "{e}");
+    }
+
+    #[test]
+    fn password_file_and_both_set() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("pw"), "from-file\n").unwrap();
+        let text = MINIMAL.replace(
+            "password = \"pw\"",
+            &format!("password_file = \"{}\"", d.path().join("pw").display()),
+        );
+        let s = Settings::load(&write(d.path(), &text)).unwrap();
+        assert_eq!(s.imap.secret.expose(), "from-file");
+
+        let text = MINIMAL.replace(
+            "password = \"pw\"",
+            &format!(
+                "password = \"x\"\npassword_file = \"{}\"",
+                d.path().join("pw").display()
+            ),
+        );
+        let e = Settings::load(&write(d.path(), &text))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("imap.password"), "{e}");
+    }
+
+    #[test]
+    fn bad_address_is_named() {
+        let d = tempfile::tempdir().unwrap();
+        let text = MINIMAL.replace("\"alice@example.org\"", "\"not an address\"");
+        let e = Settings::load(&write(d.path(), &text))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("team.coordinators"), "{e}");
+    }
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("64MB").unwrap(), 64 << 20);
+        assert_eq!(parse_size("100").unwrap(), 100);
+        assert!(parse_size("lots").is_err());
+    }
+}

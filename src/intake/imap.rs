@@ -1,0 +1,330 @@
+//! One IMAP connection to the list mailbox (async-imap), with a timeout on every step.
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::time::Duration;
+
+use async_imap::extensions::idle::IdleResponse;
+use async_imap::Session;
+use futures::TryStreamExt;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+
+use crate::config::{ImapSettings, TlsMode};
+
+/// Any byte stream async-imap can talk over.
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send + Debug {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + Debug> Io for T {}
+type Stream = Box<dyn Io>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImapError {
+    #[error("IMAP {step}: no answer within {secs}s")]
+    Timeout { step: &'static str, secs: u64 },
+    #[error("IMAP {step}: {message}")]
+    Failed { step: &'static str, message: String },
+    #[error("IMAP login refused for {user}: {message}")]
+    Login { user: String, message: String },
+}
+
+async fn step<T, E: std::fmt::Display>(
+    name: &'static str,
+    limit: Duration,
+    f: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, ImapError> {
+    match tokio::time::timeout(limit, f).await {
+        Err(_) => Err(ImapError::Timeout {
+            step: name,
+            secs: limit.as_secs(),
+        }),
+        Ok(Err(e)) => Err(ImapError::Failed {
+            step: name,
+            message: e.to_string(),
+        }),
+        Ok(Ok(v)) => Ok(v),
+    }
+}
+
+/// A logged-in session with the mailbox selected.
+pub struct Connection {
+    session: Session<Stream>,
+    timeout: Duration,
+    pub uidvalidity: u32,
+    pub uid_next: Option<u32>,
+    pub idle: bool,
+    mailbox: String,
+}
+
+impl Connection {
+    /// Connects, secures, logs in and selects the mailbox.
+    #[tracing::instrument(skip_all, fields(host = %s.host, port = s.port, tls = ?s.tls))]
+    pub async fn open(s: &ImapSettings) -> Result<Connection, ImapError> {
+        let t = s.timeout;
+        let addr = format!("{}:{}", s.host, s.port);
+        let tcp = step("connect", t, TcpStream::connect(&addr)).await?;
+        tcp.set_nodelay(true).ok();
+        let tls_cfg = || {
+            super::tls::client_config(s.ca_file.as_deref()).map_err(|e| ImapError::Failed {
+                step: "tls setup",
+                message: e.to_string(),
+            })
+        };
+        let stream: Stream = match s.tls {
+            TlsMode::None => Box::new(tcp),
+            TlsMode::Implicit => Box::new(
+                step(
+                    "tls handshake",
+                    t,
+                    super::tls::wrap(tcp, &s.host, tls_cfg()?),
+                )
+                .await?,
+            ),
+            TlsMode::Starttls => {
+                let mut plain = async_imap::Client::new(tcp);
+                greeting(&mut plain, t).await?;
+                step(
+                    "starttls",
+                    t,
+                    plain.run_command_and_check_ok("STARTTLS", None),
+                )
+                .await?;
+                let tcp = plain.into_inner();
+                Box::new(
+                    step(
+                        "tls handshake",
+                        t,
+                        super::tls::wrap(tcp, &s.host, tls_cfg()?),
+                    )
+                    .await?,
+                )
+            }
+        };
+        let mut client = async_imap::Client::new(stream);
+        if s.tls != TlsMode::Starttls {
+            greeting(&mut client, t).await?;
+        }
+        let mut session =
+            match tokio::time::timeout(t, client.login(&s.username, s.secret.expose())).await {
+                Err(_) => {
+                    return Err(ImapError::Timeout {
+                        step: "login",
+                        secs: t.as_secs(),
+                    })
+                }
+                Ok(Err((e, _))) => {
+                    return Err(ImapError::Login {
+                        user: s.username.clone(),
+                        message: e.to_string(),
+                    })
+                }
+                Ok(Ok(sess)) => sess,
+            };
+        let caps = step("capability", t, session.capabilities()).await?;
+        let idle = caps.has_str("IDLE");
+        let mb = step("select", t, session.select(&s.mailbox)).await?;
+        let uidvalidity = mb.uid_validity.ok_or_else(|| ImapError::Failed {
+            step: "select",
+            message: "server gave no UIDVALIDITY".into(),
+        })?;
+        Ok(Connection {
+            session,
+            timeout: t,
+            uidvalidity,
+            uid_next: mb.uid_next,
+            idle,
+            mailbox: s.mailbox.clone(),
+        })
+    }
+
+    pub fn mailbox(&self) -> &str {
+        &self.mailbox
+    }
+
+    fn drain_unsolicited(&mut self) {
+        while self.session.unsolicited_responses.try_recv().is_ok() {}
+    }
+
+    /// UIDs above `after`, ascending (`UID SEARCH UID n:*` also returns the highest UID).
+    pub async fn uids_after(&mut self, after: u32) -> Result<Vec<u32>, ImapError> {
+        let q = format!("UID {}:*", after.saturating_add(1));
+        let set = step("uid search", self.timeout, self.session.uid_search(&q)).await?;
+        self.drain_unsolicited();
+        let mut v: Vec<u32> = set.into_iter().filter(|u| *u > after).collect();
+        v.sort_unstable();
+        Ok(v)
+    }
+
+    /// Sizes of the given messages.
+    pub async fn sizes(&mut self, uids: &[u32]) -> Result<HashMap<u32, u64>, ImapError> {
+        let set = uid_set(uids);
+        let t = self.timeout;
+        let fetches: Vec<_> = step("fetch sizes", t, async {
+            self.session
+                .uid_fetch(&set, "(UID RFC822.SIZE)")
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await?;
+        self.drain_unsolicited();
+        Ok(fetches
+            .iter()
+            .filter_map(|f| Some((f.uid?, u64::from(f.size.unwrap_or(0)))))
+            .collect())
+    }
+
+    /// Whole messages (`BODY.PEEK[]`, so nothing is marked on the server yet).
+    pub async fn fetch(
+        &mut self,
+        uids: &[u32],
+        header_only: bool,
+    ) -> Result<Vec<(u32, Vec<u8>)>, ImapError> {
+        let set = uid_set(uids);
+        let what = if header_only {
+            "(UID BODY.PEEK[HEADER])"
+        } else {
+            "(UID BODY.PEEK[])"
+        };
+        let t = self.timeout * (1 + uids.len() as u32 / 10);
+        let fetches: Vec<_> = step("fetch", t, async {
+            self.session
+                .uid_fetch(&set, what)
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await?;
+        self.drain_unsolicited();
+        let mut out: Vec<(u32, Vec<u8>)> = fetches
+            .iter()
+            .filter_map(|f| {
+                let bytes = if header_only { f.header() } else { f.body() };
+                Some((f.uid?, bytes.unwrap_or_default().to_vec()))
+            })
+            .collect();
+        out.sort_by_key(|(u, _)| *u);
+        Ok(out)
+    }
+
+    /// Marks messages `\Seen` (after their transaction committed).
+    pub async fn mark_seen(&mut self, uids: &[u32]) -> Result<(), ImapError> {
+        if uids.is_empty() {
+            return Ok(());
+        }
+        let set = uid_set(uids);
+        let t = self.timeout;
+        step("store \\Seen", t, async {
+            self.session
+                .uid_store(&set, "+FLAGS.SILENT (\\Seen)")
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await?;
+        self.drain_unsolicited();
+        Ok(())
+    }
+
+    /// IDLE until the server reports news, `renew` passes, or `stop` fires. Returns the
+    /// connection for reuse and whether the server reported anything.
+    pub async fn idle(
+        self,
+        renew: Duration,
+        stop: &mut tokio::sync::watch::Receiver<bool>,
+    ) -> Result<(Connection, bool), ImapError> {
+        let Connection {
+            session,
+            timeout,
+            uidvalidity,
+            uid_next,
+            idle,
+            mailbox,
+        } = self;
+        let mut handle = session.idle();
+        step("idle", timeout, handle.init()).await?;
+        let news = {
+            let (wait, interrupt) = handle.wait_with_timeout(renew);
+            tokio::pin!(wait);
+            tokio::select! {
+                r = &mut wait => match r {
+                    Ok(IdleResponse::NewData(_)) => true,
+                    Ok(_) => false,
+                    Err(e) => return Err(ImapError::Failed { step: "idle wait", message: e.to_string() }),
+                },
+                _ = stop.changed() => { drop(interrupt); false }
+            }
+        };
+        let session = step("idle done", timeout, handle.done()).await?;
+        let mut c = Connection {
+            session,
+            timeout,
+            uidvalidity,
+            uid_next,
+            idle,
+            mailbox,
+        };
+        c.drain_unsolicited();
+        Ok((c, news))
+    }
+
+    /// NOOP: proves the connection is alive.
+    pub async fn noop(&mut self) -> Result<(), ImapError> {
+        step("noop", self.timeout, self.session.noop()).await?;
+        self.drain_unsolicited();
+        Ok(())
+    }
+
+    pub async fn logout(mut self) {
+        let _ = tokio::time::timeout(
+            self.timeout.min(Duration::from_secs(5)),
+            self.session.logout(),
+        )
+        .await;
+    }
+}
+
+/// async-imap does not read the server greeting itself.
+async fn greeting<T: Io>(c: &mut async_imap::Client<T>, t: Duration) -> Result<(), ImapError> {
+    match step("greeting", t, c.read_response()).await? {
+        Some(_) => Ok(()),
+        None => Err(ImapError::Failed {
+            step: "greeting",
+            message: "connection closed".into(),
+        }),
+    }
+}
+
+/// `1:3,7,9:10` from sorted UIDs.
+pub fn uid_set(uids: &[u32]) -> String {
+    let mut v = uids.to_vec();
+    v.sort_unstable();
+    v.dedup();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < v.len() {
+        let start = v[i];
+        let mut end = start;
+        while i + 1 < v.len() && v[i + 1] == end + 1 {
+            i += 1;
+            end = v[i];
+        }
+        out.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}:{end}")
+        });
+        i += 1;
+    }
+    out.join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uid_set;
+
+    #[test]
+    fn uid_sets() {
+        assert_eq!(uid_set(&[1, 2, 3, 7, 9, 10]), "1:3,7,9:10");
+        assert_eq!(uid_set(&[5]), "5");
+    }
+}

@@ -1,0 +1,149 @@
+//! IMAP intake: fetch new mail by UID, ingest it in transactions, then mark it `\Seen`.
+
+pub mod imap;
+pub mod tls;
+
+use std::collections::HashMap;
+
+pub use imap::{Connection, ImapError};
+
+use crate::app::App;
+use crate::store::intake::{cursor, ingest_batch, reset_cursor, BatchOutcome, Fetched, Source};
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error(transparent)]
+    Imap(#[from] ImapError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Most bytes fetched into memory for one batch.
+const BATCH_BYTES: u64 = 16 << 20;
+
+/// Groups UIDs into batches of at most `max_n` messages and about `BATCH_BYTES`.
+pub fn plan_batches(
+    uids: &[u32],
+    sizes: &HashMap<u32, u64>,
+    max_n: usize,
+    max_size: u64,
+) -> Vec<(Vec<u32>, bool)> {
+    let mut out: Vec<(Vec<u32>, bool)> = Vec::new();
+    let mut cur: Vec<u32> = Vec::new();
+    let mut bytes = 0u64;
+    for &u in uids {
+        let size = sizes.get(&u).copied().unwrap_or(0);
+        if size > max_size {
+            if !cur.is_empty() {
+                out.push((std::mem::take(&mut cur), false));
+                bytes = 0;
+            }
+            out.push((vec![u], true)); // header only
+            continue;
+        }
+        if !cur.is_empty() && (cur.len() >= max_n || bytes + size > BATCH_BYTES) {
+            out.push((std::mem::take(&mut cur), false));
+            bytes = 0;
+        }
+        cur.push(u);
+        bytes += size;
+    }
+    if !cur.is_empty() {
+        out.push((cur, false));
+    }
+    out
+}
+
+/// Ingests everything new in the mailbox. Each batch commits before its messages are
+/// marked `\Seen`; on any error the pass stops and the rest is fetched again next time.
+#[tracing::instrument(skip_all, fields(mailbox = conn.mailbox()))]
+pub async fn drain(
+    conn: &mut Connection,
+    store: &Store,
+    app: &App,
+    on_batch: &(dyn Fn(&BatchOutcome) + Sync),
+) -> Result<BatchOutcome, IntakeError> {
+    let src = Source {
+        mailbox: conn.mailbox().to_string(),
+        uidvalidity: conn.uidvalidity,
+    };
+    let mut last = match cursor(store, &src.mailbox).await? {
+        Some((v, last)) if v == src.uidvalidity => last,
+        Some((v, _)) => {
+            tracing::warn!(
+                old = v,
+                new = src.uidvalidity,
+                "UIDVALIDITY changed: re-scanning the mailbox (duplicates are skipped)"
+            );
+            reset_cursor(store, &src, app.clock.now()).await?;
+            0
+        }
+        None => 0,
+    };
+    let mut total = BatchOutcome::default();
+    let s = &app.settings.imap;
+    loop {
+        let uids = conn.uids_after(last).await?;
+        if uids.is_empty() {
+            return Ok(total);
+        }
+        // Work through at most a few hundred at a time so progress is saved steadily.
+        let chunk: Vec<u32> = uids.into_iter().take(500).collect();
+        let sizes = conn.sizes(&chunk).await?;
+        for (batch, header_only) in plan_batches(&chunk, &sizes, s.batch_size, s.max_message_size) {
+            let fetched = conn.fetch(&batch, header_only).await?;
+            let msgs: Vec<Fetched> = fetched
+                .into_iter()
+                .map(|(uid, raw)| Fetched {
+                    uid,
+                    size: sizes.get(&uid).copied().unwrap_or(raw.len() as u64),
+                    raw,
+                    truncated: header_only,
+                })
+                .collect();
+            let max = batch.iter().copied().max().unwrap_or(last);
+            if msgs.is_empty() {
+                last = max; // expunged between SEARCH and FETCH
+                continue;
+            }
+            let (outcome, _) = ingest_batch(store, app, &src, &msgs).await?;
+            conn.mark_seen(&batch).await?;
+            last = max;
+            on_batch(&outcome);
+            total.stored += outcome.stored;
+            total.duplicates += outcome.duplicates;
+            total.in_case += outcome.in_case;
+            total.automatic += outcome.automatic;
+            total.new_cases.extend(outcome.new_cases);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_respect_count_size_and_oversize() {
+        let sizes: HashMap<u32, u64> = [
+            (1, 10),
+            (2, 10),
+            (3, 100 << 20),
+            (4, 10),
+            (5, 10 << 20),
+            (6, 10 << 20),
+        ]
+        .into();
+        let b = plan_batches(&[1, 2, 3, 4, 5, 6], &sizes, 2, 64 << 20);
+        assert_eq!(
+            b,
+            vec![
+                (vec![1, 2], false),
+                (vec![3], true),
+                (vec![4, 5], false),
+                (vec![6], false)
+            ]
+        );
+    }
+}

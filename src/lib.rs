@@ -1,0 +1,22 @@
+//! secintake: runs an open-source project's security mailbox.
+//!
+//! A pure core (analysis, routing, case lifecycle, commands, deadline policy) inside a thin
+//! I/O shell (IMAP intake, SQLite store, SMTP outbox, the daemon's tasks).
+
+pub mod address;
+pub mod analysis;
+pub mod app;
+pub mod case;
+pub mod clock;
+pub mod config;
+pub mod daemon;
+pub mod intake;
+pub mod message;
+pub mod outbox;
+pub mod policy;
+pub mod quoting;
+pub mod routing;
+pub mod sanitize;
+pub mod store;
+pub mod sweeper;
+pub mod telemetry;

@@ -1,0 +1,534 @@
+//! Ingestion: a batch of fetched messages and the IMAP cursor in one transaction.
+//!
+//! For each message: store the raw bytes (deduplicated on Message-ID, or the hash of the raw
+//! bytes when it has none), analyse it, thread it, decide (pure), and write the case change,
+//! the events and the outbox rows. All of the batch commits together with the cursor, or none.
+
+use chrono::{DateTime, Datelike, Utc};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use sqlx::{Sqlite, Transaction};
+
+use super::outbox::{enqueue, event, Queued};
+use super::{Result, Store};
+use crate::address::Address;
+use crate::analysis::{Facts, Missing};
+use crate::app::App;
+use crate::case::CaseId;
+use crate::clock::stamp;
+use crate::message::Incoming;
+use crate::outbox::compose::{tagged_subject, Draft};
+use crate::outbox::human_duration;
+use crate::routing::{self, Route, Sender, ThreadCase};
+
+/// One message as fetched from IMAP.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub uid: u32,
+    pub raw: Vec<u8>,
+    /// Only the header was fetched: the message was over `imap.max_message_size`.
+    pub truncated: bool,
+    pub size: u64,
+}
+
+/// Where the batch came from (saved as the cursor in the same transaction).
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub mailbox: String,
+    pub uidvalidity: u32,
+}
+
+/// What a batch did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BatchOutcome {
+    pub stored: usize,
+    pub duplicates: usize,
+    pub new_cases: Vec<String>,
+    pub in_case: usize,
+    pub automatic: usize,
+}
+
+/// What happened to one message (for logs and metrics).
+#[derive(Debug, Clone)]
+pub struct MessageOutcome {
+    pub uid: u32,
+    pub case_id: Option<String>,
+    pub kind: &'static str,
+}
+
+pub fn sha256_hex(raw: &[u8]) -> String {
+    hex::encode(Sha256::digest(raw))
+}
+
+/// The stored IMAP cursor: (uidvalidity, last_uid).
+pub async fn cursor(store: &Store, mailbox: &str) -> Result<Option<(u32, u32)>> {
+    let r: Option<(i64, i64)> =
+        sqlx::query_as("SELECT uidvalidity, last_uid FROM imap_cursor WHERE mailbox = ?")
+            .bind(mailbox)
+            .fetch_optional(&store.pool)
+            .await?;
+    Ok(r.map(|(v, u)| (v as u32, u as u32)))
+}
+
+async fn save_cursor(
+    tx: &mut Transaction<'static, Sqlite>,
+    src: &Source,
+    last_uid: u32,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO imap_cursor (mailbox, uidvalidity, last_uid, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT(mailbox) DO UPDATE SET
+           last_uid = CASE WHEN imap_cursor.uidvalidity = excluded.uidvalidity
+                           THEN MAX(imap_cursor.last_uid, excluded.last_uid) ELSE excluded.last_uid END,
+           uidvalidity = excluded.uidvalidity, updated_at = excluded.updated_at",
+    )
+    .bind(&src.mailbox)
+    .bind(i64::from(src.uidvalidity))
+    .bind(i64::from(last_uid))
+    .bind(stamp(now))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Records a UIDVALIDITY change: the cursor restarts at 0 (dedupe makes the re-scan safe).
+pub async fn reset_cursor(store: &Store, src: &Source, now: DateTime<Utc>) -> Result<()> {
+    let mut tx = store.write().await?;
+    sqlx::query("DELETE FROM imap_cursor WHERE mailbox = ?")
+        .bind(&src.mailbox)
+        .execute(&mut *tx)
+        .await?;
+    save_cursor(&mut tx, src, 0, now).await?;
+    event(
+        &mut tx,
+        None,
+        now,
+        "secintake",
+        "uidvalidity-changed",
+        json!({"mailbox": src.mailbox, "uidvalidity": src.uidvalidity}),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The case a message's threading headers or subject tag point at.
+async fn find_thread(
+    tx: &mut Transaction<'static, Sqlite>,
+    m: &Incoming,
+    prefix: &str,
+) -> Result<Option<ThreadCase>> {
+    let mut case_id: Option<String> = None;
+    for id in m.thread_ids() {
+        let r: Option<(String,)> =
+            sqlx::query_as("SELECT case_id FROM message_ids WHERE message_id = ?")
+                .bind(&id)
+                .fetch_optional(&mut **tx)
+                .await?;
+        if let Some((c,)) = r {
+            case_id = Some(c);
+            break;
+        }
+    }
+    if case_id.is_none() {
+        for tag in CaseId::find_tags(&m.subject, prefix) {
+            let r: Option<(String,)> = sqlx::query_as("SELECT id FROM cases WHERE id = ?")
+                .bind(tag.to_string())
+                .fetch_optional(&mut **tx)
+                .await?;
+            if let Some((c,)) = r {
+                case_id = Some(c);
+                break;
+            }
+        }
+    }
+    let Some(id) = case_id else { return Ok(None) };
+    let r: Option<(String, String)> = sqlx::query_as("SELECT id, reporter FROM cases WHERE id = ?")
+        .bind(&id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(r.map(|(id, reporter)| ThreadCase { id, reporter }))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_message(
+    tx: &mut Transaction<'static, Sqlite>,
+    case_id: Option<&str>,
+    key: &str,
+    f: &Fetched,
+    src: &Source,
+    m: &Incoming,
+    facts: &Facts,
+    kind: &str,
+    sha: &str,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO messages (case_id, dedupe_key, message_id, mailbox, uidvalidity, uid, received_at,
+            from_addr, from_name, subject, date_header, in_reply_to, refs, kind, size, sha256, raw, truncated, analysis)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(case_id)
+    .bind(key)
+    .bind(&m.message_id)
+    .bind(&src.mailbox)
+    .bind(i64::from(src.uidvalidity))
+    .bind(i64::from(f.uid))
+    .bind(stamp(now))
+    .bind(m.from.as_ref().map(|f| f.address.to_string()))
+    .bind(m.from.as_ref().and_then(|f| f.name.clone()))
+    .bind(crate::sanitize::header_text(&m.subject))
+    .bind(m.date.map(stamp))
+    .bind(m.in_reply_to.first())
+    .bind(m.references.join(" "))
+    .bind(kind)
+    .bind(f.size as i64)
+    .bind(sha)
+    .bind(&f.raw)
+    .bind(f.truncated)
+    .bind(serde_json::to_string(facts).expect("facts serialise"))
+    .fetch_one(&mut **tx)
+    .await?;
+    if let (Some(case), Some(mid)) = (case_id, &m.message_id) {
+        sqlx::query("INSERT OR IGNORE INTO message_ids (message_id, case_id) VALUES (?, ?)")
+            .bind(mid)
+            .bind(case)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(id)
+}
+
+/// Thread headers for a reply to `m`.
+fn reply_refs(m: &Incoming) -> (Option<String>, Vec<String>) {
+    let mut refs = m.references.clone();
+    if let Some(id) = &m.message_id {
+        if !refs.contains(id) {
+            refs.push(id.clone());
+        }
+    }
+    (m.message_id.clone(), refs)
+}
+
+fn strs<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("serialise")
+}
+
+/// Ingests one batch in one transaction. Returns what happened to each message.
+#[tracing::instrument(skip_all, fields(mailbox = %src.mailbox, n = batch.len()))]
+pub async fn ingest_batch(
+    store: &Store,
+    app: &App,
+    src: &Source,
+    batch: &[Fetched],
+) -> Result<(BatchOutcome, Vec<MessageOutcome>)> {
+    let now = app.clock.now();
+    let mut tx = store.write().await?;
+    let mut out = BatchOutcome::default();
+    let mut per = Vec::with_capacity(batch.len());
+    let mut max_uid = 0;
+    for f in batch {
+        max_uid = max_uid.max(f.uid);
+        let span = tracing::info_span!("message", uid = f.uid, case = tracing::field::Empty);
+        let _g = span.enter();
+        let sha = sha256_hex(&f.raw);
+        let m = Incoming::parse(&f.raw);
+        let key = m
+            .message_id
+            .clone()
+            .unwrap_or_else(|| format!("sha256:{sha}"));
+        let seen: Option<(i64,)> = sqlx::query_as("SELECT id FROM messages WHERE dedupe_key = ?")
+            .bind(&key)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if seen.is_some() {
+            tracing::info!("already stored; skipped");
+            out.duplicates += 1;
+            per.push(MessageOutcome {
+                uid: f.uid,
+                case_id: None,
+                kind: "duplicate",
+            });
+            continue;
+        }
+        let facts = app.analyzer.analyze(&m);
+        let thread = find_thread(&mut tx, &m, &app.settings.policy.case_prefix).await?;
+        let own: Option<(i64,)> = match &m.message_id {
+            Some(mid) => {
+                sqlx::query_as("SELECT id FROM outbox WHERE message_id = ?")
+                    .bind(mid)
+                    .fetch_optional(&mut *tx)
+                    .await?
+            }
+            None => None,
+        };
+        let route = routing::route(
+            &m,
+            &facts,
+            thread.as_ref(),
+            own.is_some(),
+            app.list_address.as_str(),
+            |a| app.is_coordinator(a),
+        );
+        out.stored += 1;
+        let (case_id, kind) = match route {
+            Route::NewCase { reporter, answer } => {
+                let id = open_case(
+                    &mut tx, app, f, src, &m, &facts, &key, &sha, reporter, answer, now,
+                )
+                .await?;
+                out.new_cases.push(id.clone());
+                (Some(id), "report")
+            }
+            Route::InCase { case_id, sender } => {
+                out.in_case += 1;
+                let kind = match sender {
+                    Sender::Reporter => "follow-up",
+                    Sender::Coordinator => "coordinator",
+                    Sender::Other => "third-party",
+                };
+                let mid = insert_message(
+                    &mut tx,
+                    Some(&case_id),
+                    &key,
+                    f,
+                    src,
+                    &m,
+                    &facts,
+                    kind,
+                    &sha,
+                    now,
+                )
+                .await?;
+                crate::store::cases::message_in_case(
+                    &mut tx, app, &case_id, sender, &m, &facts, mid, now,
+                )
+                .await?;
+                (Some(case_id), kind)
+            }
+            Route::Automatic { case_id, kind } => {
+                out.automatic += 1;
+                let mid = insert_message(
+                    &mut tx,
+                    case_id.as_deref(),
+                    &key,
+                    f,
+                    src,
+                    &m,
+                    &facts,
+                    kind.as_str(),
+                    &sha,
+                    now,
+                )
+                .await?;
+                event(
+                    &mut tx,
+                    case_id.as_deref(),
+                    now,
+                    &sender_of(&m),
+                    &format!("{}-received", kind.as_str()),
+                    json!({"subject": crate::sanitize::header_text(&m.subject)}),
+                    Some(mid),
+                )
+                .await?;
+                (case_id, kind.as_str())
+            }
+            Route::Own { case_id } => {
+                insert_message(
+                    &mut tx,
+                    case_id.as_deref(),
+                    &key,
+                    f,
+                    src,
+                    &m,
+                    &facts,
+                    "own",
+                    &sha,
+                    now,
+                )
+                .await?;
+                (case_id, "own")
+            }
+        };
+        if let Some(c) = &case_id {
+            span.record("case", c.as_str());
+        }
+        tracing::info!(kind, size = f.size, "stored");
+        per.push(MessageOutcome {
+            uid: f.uid,
+            case_id,
+            kind,
+        });
+    }
+    save_cursor(&mut tx, src, max_uid, now).await?;
+    tx.commit().await?;
+    Ok((out, per))
+}
+
+fn sender_of(m: &Incoming) -> String {
+    m.from
+        .as_ref()
+        .map(|f| f.address.to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn open_case(
+    tx: &mut Transaction<'static, Sqlite>,
+    app: &App,
+    f: &Fetched,
+    src: &Source,
+    m: &Incoming,
+    facts: &Facts,
+    key: &str,
+    sha: &str,
+    reporter: Option<Address>,
+    answer: bool,
+    now: DateTime<Utc>,
+) -> Result<String> {
+    let prefix = &app.settings.policy.case_prefix;
+    let year = now.year();
+    let (seq,): (i64,) =
+        sqlx::query_as("SELECT COALESCE(MAX(seq), 0) + 1 FROM cases WHERE year = ?")
+            .bind(year)
+            .fetch_one(&mut **tx)
+            .await?;
+    let id = CaseId::new(prefix, year, seq as u32).to_string();
+    let subject = crate::sanitize::header_text(&m.subject);
+    let reporter_name = m
+        .from
+        .as_ref()
+        .filter(|fm| reporter.as_ref().is_some_and(|r| *r == fm.address))
+        .and_then(|fm| fm.name.clone());
+    let missing: Vec<&str> = facts.missing.iter().map(|x| x.as_str()).collect();
+    sqlx::query(
+        "INSERT INTO cases (id, year, seq, state, reporter, reporter_name, subject, opened_at, updated_at,
+            body_check, missing, flags, hints, state_since)
+         VALUES (?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&id)
+    .bind(year)
+    .bind(seq)
+    .bind(reporter.as_ref().map(|r| r.to_string()).unwrap_or_default())
+    .bind(&reporter_name)
+    .bind(&subject)
+    .bind(stamp(now))
+    .bind(stamp(now))
+    .bind(facts.body_check.as_str())
+    .bind(strs(&missing))
+    .bind(strs(&facts.flags))
+    .bind(strs(&facts.hints))
+    .bind(stamp(now))
+    .execute(&mut **tx)
+    .await?;
+    let mid = insert_message(tx, Some(&id), key, f, src, m, facts, "report", sha, now).await?;
+    let actor = reporter
+        .as_ref()
+        .map(|r| r.to_string())
+        .unwrap_or_else(|| "unknown".into());
+    event(
+        tx,
+        Some(&id),
+        now,
+        &actor,
+        "opened",
+        json!({"body_check": facts.body_check, "missing": missing, "flags": facts.flags}),
+        Some(mid),
+    )
+    .await?;
+    if f.truncated {
+        event(
+            tx,
+            Some(&id),
+            now,
+            "secintake",
+            "oversized",
+            json!({"size": f.size, "kept": "header only"}),
+            Some(mid),
+        )
+        .await?;
+    }
+    if let Some(problem) = &m.parse_problem {
+        event(
+            tx,
+            Some(&id),
+            now,
+            "secintake",
+            "parse-problem",
+            json!({"problem": problem}),
+            Some(mid),
+        )
+        .await?;
+    }
+    let tag = CaseId::parse(&id).expect("own id").tag();
+    let policy = &app.settings.policy;
+    let (irt, refs) = reply_refs(m);
+    let public = facts.has_flag("premature-disclosure");
+    if let (true, Some(rep)) = (answer, &reporter) {
+        let requests: Vec<&str> = facts
+            .missing
+            .iter()
+            .map(|x: &Missing| x.request())
+            .collect();
+        let r = app.templates.render("receipt", json!({
+            "case_id": id, "case_tag": tag, "subject": subject,
+            "reporter": rep.as_str(), "reporter_name": reporter_name,
+            "acknowledge_within": human_duration(policy.acknowledge_within),
+            "detailed_response_within": human_duration(policy.detailed_response_within),
+            "body_check": facts.body_check.as_str(), "missing": requests,
+            "premature_disclosure": public,
+            "ask_credit": true, "credit_name": reporter_name.clone().unwrap_or_else(|| rep.to_string()),
+            "team_name": app.team_name(),
+        })).map_err(|e| super::StoreError::Corrupt(e.to_string()))?;
+        let draft = Draft {
+            case_id: Some(id.clone()),
+            kind: "receipt",
+            to: vec![rep.clone()],
+            subject: tagged_subject(&tag, &r.subject),
+            body: r.body,
+            in_reply_to: irt.clone(),
+            references: refs.clone(),
+            auto_submitted: "auto-replied",
+            automatic: true,
+            to_reporter: true,
+        };
+        if let Queued::Row { .. } = enqueue(tx, app, &draft, now).await? {
+            event(
+                tx,
+                Some(&id),
+                now,
+                "secintake",
+                "receipt-queued",
+                json!({"to": rep}),
+                None,
+            )
+            .await?;
+        }
+    }
+    let r = app.templates.render("new_case_notice", json!({
+        "case_id": id, "subject": subject, "reporter": reporter.as_ref().map(|r| r.as_str()).unwrap_or("(unknown sender)"),
+        "reporter_name": reporter_name, "opened_at": stamp(now),
+        "body_check": facts.body_check.as_str(), "missing": missing, "flags": facts.flags,
+        "hints": facts.hints, "attachments": facts.attachments, "links": facts.links,
+        "premature_disclosure": public, "public_links": facts.public_links,
+        "assign_within": human_duration(policy.assign_within),
+        "acknowledge_within": human_duration(policy.acknowledge_within),
+        "excerpt": facts.excerpt,
+    })).map_err(|e| super::StoreError::Corrupt(e.to_string()))?;
+    let notice = Draft {
+        case_id: Some(id.clone()),
+        kind: "notice",
+        to: vec![app.notify.clone()],
+        subject: tagged_subject(&tag, &r.subject),
+        body: r.body,
+        in_reply_to: irt,
+        references: refs,
+        auto_submitted: "auto-generated",
+        automatic: false,
+        to_reporter: false,
+    };
+    enqueue(tx, app, &notice, now).await?;
+    Ok(id)
+}

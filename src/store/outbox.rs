@@ -1,0 +1,249 @@
+//! The outbox: mail is written here in the same transaction as its cause, then delivered.
+
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use sqlx::{Sqlite, Transaction};
+
+use super::{Result, Store, StoreError};
+use crate::app::App;
+use crate::clock::stamp;
+use crate::outbox::compose::{compose, Draft};
+
+/// A row claimed for delivery.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Pending {
+    pub id: i64,
+    pub case_id: Option<String>,
+    pub kind: String,
+    pub envelope_from: String,
+    pub recipients: String,
+    pub raw: Vec<u8>,
+    pub attempts: i64,
+}
+
+impl Pending {
+    pub fn recipient_list(&self) -> Vec<String> {
+        serde_json::from_str(&self.recipients).unwrap_or_default()
+    }
+}
+
+/// Outcome of queueing a draft.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Queued {
+    Row {
+        id: i64,
+        message_id: String,
+    },
+    /// The per-address daily cap on automatic mail was reached.
+    Capped,
+}
+
+/// Writes an event row.
+pub async fn event(
+    tx: &mut Transaction<'static, Sqlite>,
+    case_id: Option<&str>,
+    now: DateTime<Utc>,
+    actor: &str,
+    kind: &str,
+    detail: serde_json::Value,
+    message: Option<i64>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO events (case_id, at, actor, kind, detail, message) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(case_id)
+    .bind(stamp(now))
+    .bind(actor)
+    .bind(kind)
+    .bind(detail.to_string())
+    .bind(message)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Queues a draft inside the caller's transaction; returns the row or `Capped`.
+pub async fn enqueue(
+    tx: &mut Transaction<'static, Sqlite>,
+    app: &App,
+    draft: &Draft,
+    now: DateTime<Utc>,
+) -> Result<Queued> {
+    let recipients =
+        serde_json::to_string(&draft.to.iter().map(|a| a.as_str()).collect::<Vec<_>>())
+            .expect("strings serialise");
+    if draft.automatic {
+        let since = stamp(now - ChronoDuration::hours(24));
+        let (sent,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM outbox WHERE automatic = 1 AND recipients = ? AND created_at > ?",
+        )
+        .bind(&recipients)
+        .bind(&since)
+        .fetch_one(&mut **tx)
+        .await?;
+        if sent >= i64::from(app.settings.policy.auto_reply_daily_cap) {
+            event(
+                tx,
+                draft.case_id.as_deref(),
+                now,
+                "secintake",
+                "mail-suppressed",
+                serde_json::json!({"kind": draft.kind, "to": draft.to, "reason": "daily cap on automatic mail reached"}),
+                None,
+            )
+            .await?;
+            return Ok(Queued::Capped);
+        }
+    }
+    let (next,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(id), 0) + 1 FROM outbox")
+        .fetch_one(&mut **tx)
+        .await?;
+    let message_id = format!(
+        "<secintake.{next}.{}.{}@{}>",
+        draft
+            .case_id
+            .as_deref()
+            .unwrap_or("team")
+            .to_ascii_lowercase(),
+        draft.kind,
+        app.id_domain
+    );
+    let c = compose(
+        draft,
+        &app.from,
+        &app.list_address,
+        app.list_address.as_str(),
+        &message_id,
+        now,
+    )
+    .map_err(|e| StoreError::Corrupt(format!("cannot compose {}: {e}", draft.kind)))?;
+    sqlx::query(
+        "INSERT INTO outbox (id, case_id, kind, message_id, envelope_from, recipients, subject, raw,
+                             automatic, to_reporter, created_at, next_attempt_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(next)
+    .bind(&draft.case_id)
+    .bind(draft.kind)
+    .bind(&c.message_id)
+    .bind(&c.envelope_from)
+    .bind(&recipients)
+    .bind(&c.subject)
+    .bind(&c.raw)
+    .bind(draft.automatic)
+    .bind(draft.to_reporter)
+    .bind(stamp(now))
+    .bind(stamp(now))
+    .execute(&mut **tx)
+    .await?;
+    if let Some(case) = &draft.case_id {
+        sqlx::query("INSERT OR IGNORE INTO message_ids (message_id, case_id) VALUES (?, ?)")
+            .bind(&c.message_id)
+            .bind(case)
+            .execute(&mut **tx)
+            .await?;
+        if draft.to_reporter {
+            sqlx::query("UPDATE cases SET last_reporter_mail_at = ? WHERE id = ?")
+                .bind(stamp(now))
+                .bind(case)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    Ok(Queued::Row {
+        id: next,
+        message_id: c.message_id,
+    })
+}
+
+impl Store {
+    /// Claims up to `limit` due rows for `lease` (so two senders never send the same row).
+    pub async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+        lease: std::time::Duration,
+    ) -> Result<Vec<Pending>> {
+        let mut tx = self.write().await?;
+        let rows: Vec<Pending> = sqlx::query_as(
+            "SELECT id, case_id, kind, envelope_from, recipients, raw, attempts FROM outbox
+             WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?
+               AND (lease_until IS NULL OR lease_until < ?)
+             ORDER BY id LIMIT ?",
+        )
+        .bind(stamp(now))
+        .bind(stamp(now))
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        let until =
+            stamp(now + ChronoDuration::from_std(lease).unwrap_or(ChronoDuration::minutes(5)));
+        for r in &rows {
+            sqlx::query("UPDATE outbox SET lease_until = ? WHERE id = ?")
+                .bind(&until)
+                .bind(r.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(rows)
+    }
+
+    pub async fn mark_sent(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query("UPDATE outbox SET sent_at = ?, lease_until = NULL, attempts = attempts + 1, last_error = NULL WHERE id = ?")
+            .bind(stamp(now))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn mark_retry(&self, id: i64, error: &str, next: DateTime<Utc>) -> Result<()> {
+        sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, lease_until = NULL WHERE id = ?")
+            .bind(error)
+            .bind(stamp(next))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// A permanent refusal: the row is kept, marked failed, and the case gets an event.
+    pub async fn mark_failed(&self, p: &Pending, error: &str, now: DateTime<Utc>) -> Result<()> {
+        let mut tx = self.write().await?;
+        sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = ?, failed_at = ?, lease_until = NULL WHERE id = ?")
+            .bind(error)
+            .bind(stamp(now))
+            .bind(p.id)
+            .execute(&mut *tx)
+            .await?;
+        event(
+            &mut tx,
+            p.case_id.as_deref(),
+            now,
+            "secintake",
+            "mail-failed",
+            serde_json::json!({"outbox": p.id, "kind": p.kind, "error": error}),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Mail not yet delivered (and not failed for good), and the oldest one's creation time.
+    pub async fn outbox_backlog(&self) -> Result<(i64, Option<String>)> {
+        Ok(sqlx::query_as("SELECT COUNT(*), MIN(created_at) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// When the next pending row is due.
+    pub async fn next_outbox_due(&self) -> Result<Option<String>> {
+        let r: (Option<String>,) = sqlx::query_as(
+            "SELECT MIN(next_attempt_at) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(r.0)
+    }
+}
