@@ -218,6 +218,17 @@ impl Incoming {
         } else {
             inc.text = plain.join("\n");
         }
+        // A multipart with no boundary cannot be split: read its body as plain text.
+        let root_ct = m.content_type();
+        if root_ct.is_some_and(|ct| {
+            ct.ctype().eq_ignore_ascii_case("multipart") && ct.attribute("boundary").is_none()
+        }) {
+            let start = (m.root_part().offset_body as usize).min(raw.len());
+            inc.text = String::from_utf8_lossy(&raw[start..raw.len().min(start + 4 * 1024 * 1024)])
+                .into_owned();
+            inc.parse_problem = Some("multipart message without a boundary".into());
+            return inc.finish();
+        }
         // Attachments (and the headers of any message they return, for bounces).
         for part in m.attachments() {
             let name = part
@@ -257,12 +268,16 @@ impl Incoming {
                 size: part.contents().len(),
             });
         }
+        inc.finish()
+    }
+
+    fn finish(mut self) -> Incoming {
         // Non-standard bounces quote the returned message in the text body.
-        collect_ids(&inc.text, &mut inc.embedded_message_ids);
-        inc.embedded_message_ids.sort();
-        inc.embedded_message_ids.dedup();
-        inc.embedded_message_ids.truncate(MAX_IDS);
-        inc
+        collect_ids(&self.text, &mut self.embedded_message_ids);
+        self.embedded_message_ids.sort();
+        self.embedded_message_ids.dedup();
+        self.embedded_message_ids.truncate(MAX_IDS);
+        self
     }
 
     /// The author of the report: Reply-To or X-Original-From when a list rewrote From.
@@ -286,11 +301,13 @@ impl Incoming {
     }
 
     /// Every Message-ID this mail points at, for threading: In-Reply-To, References, then
-    /// (for reports and quoted mail) Message-IDs found inside it.
-    pub fn thread_ids(&self) -> Vec<String> {
+    /// for automatic mail (bounces) the Message-IDs of the message it returns.
+    pub fn thread_ids(&self, automatic: bool) -> Vec<String> {
         let mut ids: Vec<String> = self.in_reply_to.clone();
         ids.extend(self.references.iter().rev().cloned());
-        ids.extend(self.embedded_message_ids.iter().cloned());
+        if automatic {
+            ids.extend(self.embedded_message_ids.iter().cloned());
+        }
         ids
     }
 }

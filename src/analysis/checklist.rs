@@ -62,8 +62,7 @@ pub const AFFECTED_VERSIONS: &[&str] = &[
 pub const REPRODUCTION: &[&str] = &[
     r"\bsteps?\s+(?:to\s+)?reproduc",
     r"\breproduc(?:e|ed|ible|tion|ing)\b",
-    r"\bproof[-\s]+of[-\s]+concept\b",
-    r"\bpoc\b",
+    r"\b(?:proof[-\s]+of[-\s]+concept|poc)\b\s*(?:[:：(]|code|below|follows|here|is\s+(?:below|here|simple|as\s+follows))",
     r"\bexploit(?:\s+code)?\s*[:：]",
     r"\bcurl\s+(?:-|'|\x22|https?://)",
     r"\b(?:GET|POST|PUT|DELETE|PATCH|HEAD|OPTIONS)\s+/\S*(?:\s+HTTP/\d)?",
@@ -93,6 +92,7 @@ pub const IMPACT: &[&str] = &[
     r"\b(?:crash(?:es)?|hangs?|freez(?:e|es)|blocks?\s+the\s+event\s+loop|exhaust|100%\s+cpu)",
     r"\b(?:steal|hijack|takeover|take\s+over|impersonat|escalat|phishing|session\s+fixation|cache\s+poisoning|request\s+smuggling|open\s+redirect|path\s+traversal|directory\s+traversal|prototype\s+pollution|header\s+injection|response\s+splitting)",
     r"\bseverity\b|\bcvss\b",
+    r"\bvictim|\bperform\s+actions?\s+as\b|\bon\s+behalf\s+of\b|\bunresponsive\b",
     r"\bit\s+is\s+possible\s+to\b|\bpossible\s+to\s+(?:read|write|execute|access|inject)",
     // other languages
     r"影響|攻撃者|影响|攻击者|impacto|atacante|attaquant|angreifer|auswirkung|воздействие|злоумышленник",

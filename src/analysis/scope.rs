@@ -52,7 +52,7 @@ pub fn builtin_rules() -> Vec<HintRule> {
         rule(
             "static-misconfiguration",
             r#"express\.static\s*\(|serve-static|\bstatic\s+(?:middleware|directory|folder|root)"#,
-            Some(r#"express\.static\s*\(\s*(?:__dirname\s*\)|process\.cwd\(\)\s*\)|['"]\.?/?['"]\s*\)|['"]/(?:etc|home|root)?['"])|\.env\b|\.git\b|sensitive\s+(?:files?|director)|source\s+code|misconfigur|project\s+root|root\s+director"#),
+            Some(r#"express\.static\s*\(\s*(?:__dirname\s*\)|process\.cwd\(\)\s*\)|['"]\.?/?['"]\s*\)|['"]/(?:etc|home|root)?['"]\s*\))|\bmisconfigur|\b(?:serv|expos)\w*\s+(?:the\s+)?(?:whole\s+|entire\s+)?(?:project|application|app)(?:'s)?\s+(?:root|directory|folder)"#),
             "Serving a sensitive directory with express.static is an application misconfiguration, not a vulnerability in the project.",
         ),
         rule(
@@ -63,15 +63,15 @@ pub fn builtin_rules() -> Vec<HintRule> {
         ),
         rule(
             "runtime-vulnerability",
-            r"\bllhttp\b|\bhttp_parser\b|\bnode(?:\.?js)?(?:'s)?\s+(?:core|itself|runtime|http\s+(?:module|parser|server))\b|\bin\s+node(?:\.?js)?\s+itself\b|\bnode:http\b",
+            r"\bllhttp\b|\bhttp_parser\b|\bnode(?:\.?js)?(?:'s)?\s+(?:core|itself|runtime|http\s+(?:module|parser|server))\b|\bin\s+node(?:\.?js)?\s+itself\b|\bnode:http\b|\brequest\s+smuggling\b|\bdepends?\s+on\s+the\s+node(?:\.?js)?\s+version",
             None,
-            "The behaviour comes from the Node.js runtime; it should be reported to the Node.js security team.",
+            "The behaviour comes from the Node.js runtime (its HTTP parser or core); it should be reported to the Node.js security team.",
         ),
         rule(
             "eol-runtime",
-            r"\bnode(?:\.?js)?\s*(?:v|version\s*)?(?:0\.\d+|[1-9]|1[0-9]|2[01]|23)(?:\.\d+){0,2}\b",
-            Some(r"\bonly\b|\bend[-\s]of[-\s]life\b|\beol\b|\bunsupported\b|\bolder\s+node|\bold\s+node|\blegacy\b|\bdoes\s+not\s+(?:reproduce|happen|work)\s+on\s+(?:newer|node\s*2[2-9])|\bnot\s+reproducible\s+on"),
-            "The report needs an end-of-life Node.js version; the project supports only maintained runtimes.",
+            r"\bnode(?:\.?js)?\s*(?:v|version\s*)?(?:0\.\d+|[1-9]|1[0-7])(?:\.\d+){0,2}\b",
+            None,
+            "The report involves an end-of-life Node.js version; the project supports only maintained runtimes.",
         ),
     ]
 }
@@ -126,10 +126,6 @@ pub const PROJECT_PACKAGES: &[&str] = &[
     "forwarded",
     "ipaddr.js",
 ];
-
-static PACKAGE_REF: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)(?:npm\s+(?:install|i)\s+(?:--save\s+)?|require\s*\(\s*['"]|from\s+['"]|\bpackage\s+[`'"]?|\bmodule\s+[`'"]?|\bmiddleware\s+[`'"]?|\blibrary\s+[`'"]?)(@?[a-z0-9][a-z0-9._-]*(?:/[a-z0-9._-]+)?)"#).unwrap()
-});
 
 /// Node.js built-in modules (never third-party).
 const NODE_BUILTINS: &[&str] = &[
@@ -222,7 +218,7 @@ impl Scope {
             }
         };
         for (r, p, a) in &self.rules {
-            if r.label == "third-party-module" && self.names_foreign_package(subject) {
+            if r.label == "third-party-module" && self.names_foreign_package(subject, own) {
                 push(&r.label, &r.explanation);
                 continue;
             }
@@ -245,27 +241,32 @@ impl Scope {
         out
     }
 
-    /// The subject names an npm package (`name@1.2.3`, "in the X package") that the project
-    /// does not maintain.
-    fn names_foreign_package(&self, subject: &str) -> bool {
+    /// The subject names an npm package the project does not maintain (`name@1.2.3`, or a
+    /// hyphenated name the body requires, installs or gives a version of).
+    fn names_foreign_package(&self, subject: &str, body: &str) -> bool {
         static AT_VERSION: LazyLock<Regex> = LazyLock::new(|| {
             Regex::new(r"(?i)(@?[a-z0-9][a-z0-9._-]*(?:/[a-z0-9._-]+)?)@v?\d").unwrap()
         });
-        let mut names: Vec<String> = AT_VERSION
-            .captures_iter(subject)
-            .map(|c| c[1].to_ascii_lowercase())
-            .collect();
-        names.extend(
-            PACKAGE_REF
-                .captures_iter(subject)
-                .map(|c| c[1].to_ascii_lowercase()),
-        );
-        names.iter().any(|n| {
+        static HYPHENATED: LazyLock<Regex> =
+            LazyLock::new(|| Regex::new(r"(?i)\b[a-z0-9]+(?:-[a-z0-9]+)+\b").unwrap());
+        let foreign = |n: &str| {
             let n = n.trim_matches(['.', '-']);
             n.len() > 2
-                && (n.contains('-') || n.starts_with('@'))
                 && !self.project_packages.iter().any(|p| p == n)
                 && !NODE_BUILTINS.contains(&n)
+        };
+        let lower_body = body.to_ascii_lowercase();
+        let used_in_body = |n: &str| {
+            let q = regex::escape(n);
+            Regex::new(&format!(r#"require\s*\(\s*['"]{q}['"]|from\s+['"]{q}['"]|npm\s+(?:install|i)\s+(?:--save\s+)?{q}\b|\b{q}@?\s*v?\d+\.\d+"#))
+                .is_ok_and(|r| r.is_match(&lower_body))
+        };
+        AT_VERSION.captures_iter(subject).any(|c| {
+            let n = c[1].to_ascii_lowercase();
+            (n.contains('-') || n.starts_with('@')) && foreign(&n)
+        }) || HYPHENATED.find_iter(subject).any(|m| {
+            let n = m.as_str().to_ascii_lowercase();
+            foreign(&n) && used_in_body(&n)
         })
     }
 }

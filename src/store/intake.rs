@@ -118,10 +118,11 @@ pub async fn reset_cursor(store: &Store, src: &Source, now: DateTime<Utc>) -> Re
 async fn find_thread(
     tx: &mut Transaction<'static, Sqlite>,
     m: &Incoming,
+    automatic: bool,
     prefix: &str,
 ) -> Result<Option<ThreadCase>> {
     let mut case_id: Option<String> = None;
-    for id in m.thread_ids() {
+    for id in m.thread_ids(automatic) {
         let r: Option<(String,)> =
             sqlx::query_as("SELECT case_id FROM message_ids WHERE message_id = ?")
                 .bind(&id)
@@ -254,7 +255,13 @@ pub async fn ingest_batch(
             continue;
         }
         let facts = app.analyzer.analyze(&m);
-        let thread = find_thread(&mut tx, &m, &app.settings.policy.case_prefix).await?;
+        let thread = find_thread(
+            &mut tx,
+            &m,
+            facts.auto.is_some(),
+            &app.settings.policy.case_prefix,
+        )
+        .await?;
         let own: Option<(i64,)> = match &m.message_id {
             Some(mid) => {
                 sqlx::query_as("SELECT id FROM outbox WHERE message_id = ?")

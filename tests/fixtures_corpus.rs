@@ -1,0 +1,160 @@
+//! The analysis fixture corpus: every `.eml` in tests/fixtures against its `.expect.json`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use secintake::analysis::{AnalysisSettings, Analyzer};
+use secintake::message::Incoming;
+use serde_json::Value;
+
+fn analyzer() -> Analyzer {
+    AnalysisSettings::default()
+        .compile_for(
+            &["github.com/expressjs".to_string()],
+            "security@example.org",
+        )
+        .unwrap()
+}
+
+fn fold_ws(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn strs(v: &Value) -> Option<Vec<String>> {
+    v.as_array()
+        .map(|a| a.iter().map(|x| x.as_str().unwrap().to_string()).collect())
+}
+
+#[test]
+fn every_fixture_meets_its_expectations() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= 40,
+        "the corpus has at least 40 fixtures, found {}",
+        files.len()
+    );
+    let a = analyzer();
+    let mut failures = Vec::new();
+    let mut per_category: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for f in &files {
+        let raw = std::fs::read(f).unwrap();
+        let exp: Value = serde_json::from_str(
+            &std::fs::read_to_string(f.with_extension("expect.json")).unwrap(),
+        )
+        .unwrap();
+        let m = Incoming::parse(&raw);
+        let facts = a.analyze(&m);
+        let name = f.file_name().unwrap().to_string_lossy().to_string();
+        let mut wrong = Vec::new();
+
+        let auto = facts.auto.map(|k| k.as_str().to_string());
+        if auto.as_deref() != exp["auto"].as_str() {
+            wrong.push(format!("auto: got {auto:?}, want {}", exp["auto"]));
+        }
+        let reporter = m.author("security@example.org").map(|r| r.to_string());
+        if reporter.as_deref() != exp["reporter"].as_str() {
+            wrong.push(format!(
+                "reporter: got {reporter:?}, want {}",
+                exp["reporter"]
+            ));
+        }
+        if let Some(bc) = exp["body_check"].as_str() {
+            if facts.body_check.as_str() != bc {
+                wrong.push(format!(
+                    "body_check: got {}, want {bc}",
+                    facts.body_check.as_str()
+                ));
+            }
+        }
+        if let Some(missing) = strs(&exp["missing"]) {
+            let got: Vec<String> = facts
+                .missing
+                .iter()
+                .map(|x| x.as_str().to_string())
+                .collect();
+            if got != missing {
+                wrong.push(format!("missing: got {got:?}, want {missing:?}"));
+            }
+        }
+        let flags: Vec<String> = facts
+            .flags
+            .iter()
+            .filter(|f| *f != "parse-error")
+            .cloned()
+            .collect();
+        if flags != strs(&exp["flags"]).unwrap() {
+            wrong.push(format!("flags: got {flags:?}, want {}", exp["flags"]));
+        }
+        let hints: Vec<String> = facts.hints.iter().map(|h| h.label.clone()).collect();
+        if hints != strs(&exp["hints"]).unwrap() {
+            wrong.push(format!("hints: got {hints:?}, want {}", exp["hints"]));
+        }
+        if let Some(phrase) = exp["body_contains"].as_str() {
+            if !fold_ws(&m.text).contains(&fold_ws(phrase)) {
+                wrong.push(format!(
+                    "body_contains: {phrase:?} not in decoded text {:?}",
+                    m.text.chars().take(300).collect::<String>()
+                ));
+            }
+        }
+        let att: Vec<String> = facts.attachments.iter().map(|x| x.name.clone()).collect();
+        if att != strs(&exp["attachments"]).unwrap() {
+            wrong.push(format!(
+                "attachments: got {att:?}, want {}",
+                exp["attachments"]
+            ));
+        }
+        let cat = exp["category"].as_str().unwrap().to_string();
+        let e = per_category.entry(cat).or_default();
+        e.0 += 1;
+        if wrong.is_empty() {
+            e.1 += 1;
+        } else {
+            failures.push(format!("{name}:\n    {}", wrong.join("\n    ")));
+        }
+    }
+    eprintln!("per category (passed/total):");
+    for (c, (n, ok)) in &per_category {
+        eprintln!("  {c:<22} {ok}/{n}");
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} fixtures disagree:\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn bounces_point_at_our_receipt() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    for n in ["40", "41", "42", "43", "44"] {
+        let f = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(&format!("{n}-"))
+                    && p.extension().is_some_and(|e| e == "eml")
+            })
+            .unwrap();
+        let m = Incoming::parse(&std::fs::read(&f).unwrap());
+        assert!(
+            m.thread_ids(true)
+                .iter()
+                .any(|id| id.starts_with("<receipt.SEC-2026-")),
+            "{}: {:?}",
+            f.display(),
+            m.thread_ids(true)
+        );
+    }
+}
