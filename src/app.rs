@@ -37,9 +37,10 @@ impl App {
             .compile_for(&settings.team.project_repos, &settings.team.list_address)
             .map_err(|(k, e)| anyhow::anyhow!("config key `analysis.{k}`: {e}"))?;
         let templates = Templates::load(settings.templates.dir.as_deref()).context("templates")?;
+        // A broken template is caught at start, never at send time.
+        templates.check().context("templates")?;
         let from = Mailbox::parse(&settings.smtp.from).context("smtp.from")?;
-        let list_address =
-            Address::parse(&settings.team.list_address).context("team.list_address")?;
+        let list_address = Address::parse(&settings.team.list_address).context("team.list_address")?;
         let notify = Address::parse(&settings.team.notify).context("team.notify")?;
         let id_domain = settings.message_id_domain();
         Ok(App {
@@ -55,10 +56,7 @@ impl App {
     }
 
     pub fn team_name(&self) -> String {
-        self.from
-            .name
-            .clone()
-            .unwrap_or_else(|| "Security Team".into())
+        self.from.name.clone().unwrap_or_else(|| "Security Team".into())
     }
 
     pub fn is_coordinator(&self, a: &Address) -> bool {

@@ -47,7 +47,5 @@ pub fn stamp(t: DateTime<Utc>) -> String {
 
 /// Reads a stored time.
 pub fn parse_stamp(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
 }

@@ -57,8 +57,7 @@ pub enum TlsMode {
 
 /// Parses `48h`, `10d`, `2s`, `1h 30m`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s.trim())
-        .map_err(|e| format!("{e} (write durations like 48h, 10d, 90s)"))
+    humantime::parse_duration(s.trim()).map_err(|e| format!("{e} (write durations like 48h, 10d, 90s)"))
 }
 
 fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
@@ -71,9 +70,7 @@ fn de_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, 
     match s {
         None => Ok(None),
         Some(s) if s.trim().is_empty() => Ok(None),
-        Some(s) => parse_duration(&s)
-            .map(Some)
-            .map_err(serde::de::Error::custom),
+        Some(s) => parse_duration(&s).map(Some).map_err(serde::de::Error::custom),
     }
 }
 
@@ -133,22 +130,13 @@ pub struct ImapSettings {
     pub mailbox: String,
     #[serde(default = "default_true")]
     pub idle: bool,
-    #[serde(
-        default = "ImapSettings::default_poll",
-        deserialize_with = "de_duration"
-    )]
+    #[serde(default = "ImapSettings::default_poll", deserialize_with = "de_duration")]
     pub poll_interval: Duration,
     /// Re-issue IDLE this often (servers drop idle connections after 30 minutes).
-    #[serde(
-        default = "ImapSettings::default_idle_renew",
-        deserialize_with = "de_duration"
-    )]
+    #[serde(default = "ImapSettings::default_idle_renew", deserialize_with = "de_duration")]
     pub idle_renew: Duration,
     /// Every network step must answer within this time.
-    #[serde(
-        default = "ImapSettings::default_timeout",
-        deserialize_with = "de_duration"
-    )]
+    #[serde(default = "ImapSettings::default_timeout", deserialize_with = "de_duration")]
     pub timeout: Duration,
     /// Extra CA certificate (PEM) to trust, for a private mail server.
     #[serde(default)]
@@ -157,10 +145,7 @@ pub struct ImapSettings {
     #[serde(default = "ImapSettings::default_batch")]
     pub batch_size: usize,
     /// Larger messages are stored as their header and a note, not fetched whole.
-    #[serde(
-        default = "ImapSettings::default_max_size",
-        deserialize_with = "de_size"
-    )]
+    #[serde(default = "ImapSettings::default_max_size", deserialize_with = "de_size")]
     pub max_message_size: u64,
 }
 
@@ -210,21 +195,12 @@ pub struct SmtpSettings {
     pub from: String,
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
-    #[serde(
-        default = "SmtpSettings::default_timeout",
-        deserialize_with = "de_duration"
-    )]
+    #[serde(default = "SmtpSettings::default_timeout", deserialize_with = "de_duration")]
     pub timeout: Duration,
     /// First retry delay after a failed send; doubles up to `retry_max`.
-    #[serde(
-        default = "SmtpSettings::default_retry_initial",
-        deserialize_with = "de_duration"
-    )]
+    #[serde(default = "SmtpSettings::default_retry_initial", deserialize_with = "de_duration")]
     pub retry_initial: Duration,
-    #[serde(
-        default = "SmtpSettings::default_retry_max",
-        deserialize_with = "de_duration"
-    )]
+    #[serde(default = "SmtpSettings::default_retry_max", deserialize_with = "de_duration")]
     pub retry_max: Duration,
 }
 
@@ -273,9 +249,7 @@ impl TeamSettings {
         vec!["github.com/expressjs".into()]
     }
     pub fn is_coordinator(&self, addr: &str) -> bool {
-        self.coordinators
-            .iter()
-            .any(|c| c.eq_ignore_ascii_case(addr.trim()))
+        self.coordinators.iter().any(|c| c.eq_ignore_ascii_case(addr.trim()))
     }
 }
 
@@ -302,10 +276,7 @@ pub struct PolicySettings {
     #[serde(default = "d6h", deserialize_with = "de_duration")]
     pub remind_before: Duration,
     /// Embargo reminders, before the embargo date.
-    #[serde(
-        default = "PolicySettings::default_embargo",
-        deserialize_with = "de_durations"
-    )]
+    #[serde(default = "PolicySettings::default_embargo", deserialize_with = "de_durations")]
     pub embargo_reminders: Vec<Duration>,
     #[serde(default = "d60s", deserialize_with = "de_duration")]
     pub sweep_interval: Duration,
@@ -528,8 +499,7 @@ impl Settings {
         if self.smtp.host.trim().is_empty() {
             return Err(invalid("smtp.host", "must not be empty"));
         }
-        crate::address::Mailbox::parse(&self.smtp.from)
-            .map_err(|e| invalid("smtp.from", e.to_string()))?;
+        crate::address::Mailbox::parse(&self.smtp.from).map_err(|e| invalid("smtp.from", e.to_string()))?;
         if !self.smtp.username.is_empty() && self.smtp.secret.is_empty() {
             return Err(invalid(
                 "smtp.password",
@@ -545,11 +515,9 @@ impl Settings {
         }
         crate::address::Address::parse(&self.team.list_address)
             .map_err(|e| invalid("team.list_address", e.to_string()))?;
-        crate::address::Address::parse(&self.team.notify)
-            .map_err(|e| invalid("team.notify", e.to_string()))?;
+        crate::address::Address::parse(&self.team.notify).map_err(|e| invalid("team.notify", e.to_string()))?;
         for c in &self.team.coordinators {
-            crate::address::Address::parse(c)
-                .map_err(|e| invalid("team.coordinators", format!("`{c}`: {e}")))?;
+            crate::address::Address::parse(c).map_err(|e| invalid("team.coordinators", format!("`{c}`: {e}")))?;
         }
         let p = &self.policy.case_prefix;
         if p.is_empty() || p.len() > 10 || !p.chars().all(|c| c.is_ascii_uppercase()) {
@@ -584,12 +552,7 @@ impl Settings {
         self.analysis
             .compile()
             .map_err(|(k, e)| invalid(&format!("analysis.{k}"), e))?;
-        if self
-            .log
-            .level
-            .parse::<tracing_subscriber::EnvFilter>()
-            .is_err()
-        {
+        if self.log.level.parse::<tracing_subscriber::EnvFilter>().is_err() {
             return Err(invalid(
                 "log.level",
                 format!("`{}` is not a log filter", self.log.level),
@@ -597,10 +560,7 @@ impl Settings {
         }
         if let Some(l) = &self.metrics.listen {
             if !l.is_empty() && l.parse::<std::net::SocketAddr>().is_err() {
-                return Err(invalid(
-                    "metrics.listen",
-                    format!("`{l}` is not an address:port"),
-                ));
+                return Err(invalid("metrics.listen", format!("`{l}` is not an address:port")));
             }
         }
         Ok(())
@@ -621,16 +581,9 @@ impl Settings {
     }
 }
 
-fn resolve_secret(
-    key: &str,
-    value: Option<String>,
-    file: Option<PathBuf>,
-) -> Result<Secret, ConfigError> {
+fn resolve_secret(key: &str, value: Option<String>, file: Option<PathBuf>) -> Result<Secret, ConfigError> {
     match (value.filter(|v| !v.is_empty()), file) {
-        (Some(_), Some(_)) => Err(invalid(
-            key,
-            format!("set either {key} or {key}_file, not both"),
-        )),
+        (Some(_), Some(_)) => Err(invalid(key, format!("set either {key} or {key}_file, not both"))),
         (Some(v), None) => Ok(Secret(v)),
         (None, Some(f)) => {
             // A relative name is looked up in systemd's credentials directory first.
@@ -638,12 +591,8 @@ fn resolve_secret(
                 Some(dir) if f.is_relative() => PathBuf::from(dir).join(&f),
                 _ => f.clone(),
             };
-            let text = std::fs::read_to_string(&path).map_err(|e| {
-                invalid(
-                    &format!("{key}_file"),
-                    format!("cannot read {}: {e}", path.display()),
-                )
-            })?;
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| invalid(&format!("{key}_file"), format!("cannot read {}: {e}", path.display())))?;
             Ok(Secret(text.trim_end_matches(['\r', '\n']).to_string()))
         }
         (None, None) => Ok(Secret::default()),
@@ -690,16 +639,10 @@ coordinators = ["alice@example.org"]
         assert_eq!(s.imap.port, 993);
         assert_eq!(s.imap.tls, TlsMode::Implicit);
         assert_eq!(s.policy.acknowledge_within, Duration::from_secs(48 * 3600));
-        assert_eq!(
-            s.policy.invalid_notice_within,
-            Duration::from_secs(10 * 86400)
-        );
+        assert_eq!(s.policy.invalid_notice_within, Duration::from_secs(10 * 86400));
         assert_eq!(s.policy.case_prefix, "SEC");
         assert_eq!(s.imap.secret.expose(), "pw");
-        assert!(
-            !format!("{:?}", s).contains("\"pw\""),
-            "secrets must not be printed"
-        );
+        assert!(!format!("{:?}", s).contains("\"pw\""), "secrets must not be printed");
         assert_eq!(s.database_path(), PathBuf::from("/tmp/x.db"));
     }
 
@@ -707,9 +650,7 @@ coordinators = ["alice@example.org"]
     fn missing_key_is_named() {
         let d = tempfile::tempdir().unwrap();
         let text = MINIMAL.replace("host = \"127.0.0.1\"\nusername", "username");
-        let e = Settings::load(&write(d.path(), &text))
-            .unwrap_err()
-            .to_string();
+        let e = Settings::load(&write(d.path(), &text)).unwrap_err().to_string();
         assert!(e.contains("host"), "{e}");
     }
 
@@ -717,9 +658,7 @@ coordinators = ["alice@example.org"]
     fn bad_duration_is_named() {
         let d = tempfile::tempdir().unwrap();
         let text = format!("{MINIMAL}\n[policy]\nacknowledge_within = \"two days\"\n");
-        let e = Settings::load(&write(d.path(), &text))
-            .unwrap_err()
-            .to_string();
+        let e = Settings::load(&write(d.path(), &text)).unwrap_err().to_string();
         assert!(e.contains("acknowledge_within"), "{e}");
     }
 
@@ -727,9 +666,7 @@ coordinators = ["alice@example.org"]
     fn unknown_key_is_refused() {
         let d = tempfile::tempdir().unwrap();
         let text = MINIMAL.replace("[team]", "[team]\ncoordinator = \"x@example.org\"");
-        let e = Settings::load(&write(d.path(), &text))
-            .unwrap_err()
-            .to_string();
+        let e = Settings::load(&write(d.path(), &text)).unwrap_err().to_string();
         assert!(e.contains("coordinator"), "{e}");
     }
 
@@ -751,9 +688,7 @@ coordinators = ["alice@example.org"]
                 d.path().join("pw").display()
             ),
         );
-        let e = Settings::load(&write(d.path(), &text))
-            .unwrap_err()
-            .to_string();
+        let e = Settings::load(&write(d.path(), &text)).unwrap_err().to_string();
         assert!(e.contains("imap.password"), "{e}");
     }
 
@@ -761,9 +696,7 @@ coordinators = ["alice@example.org"]
     fn bad_address_is_named() {
         let d = tempfile::tempdir().unwrap();
         let text = MINIMAL.replace("\"alice@example.org\"", "\"not an address\"");
-        let e = Settings::load(&write(d.path(), &text))
-            .unwrap_err()
-            .to_string();
+        let e = Settings::load(&write(d.path(), &text)).unwrap_err().to_string();
         assert!(e.contains("team.coordinators"), "{e}");
     }
 

@@ -139,12 +139,7 @@ async fn pause(d: Duration, stop: &mut watch::Receiver<bool>) -> bool {
     }
 }
 
-async fn intake_task(
-    app: Arc<App>,
-    store: Store,
-    mut stop: watch::Receiver<bool>,
-    wake_outbox: Arc<Notify>,
-) {
+async fn intake_task(app: Arc<App>, store: Store, mut stop: watch::Receiver<bool>, wake_outbox: Arc<Notify>) {
     let s = &app.settings.imap;
     let mut failures: u32 = 0;
     let mut ready_sent = false;
@@ -156,18 +151,12 @@ async fn intake_task(
             Ok(c) => c,
             Err(e) => {
                 failures += 1;
-                let wait = crate::outbox::backoff(
-                    failures - 1,
-                    Duration::from_secs(1),
-                    Duration::from_secs(60),
-                );
+                let wait = crate::outbox::backoff(failures - 1, Duration::from_secs(1), Duration::from_secs(60));
                 tracing::warn!(error = %e, retry_in = ?wait, "IMAP connection failed");
                 let _ = store
                     .set_service("last_imap_error", &e.to_string(), app.clock.now())
                     .await;
-                notify_systemd(&[sd_notify::NotifyState::Status(&format!(
-                    "IMAP unreachable: {e}"
-                ))]);
+                notify_systemd(&[sd_notify::NotifyState::Status(&format!("IMAP unreachable: {e}"))]);
                 if pause(wait, &mut stop).await {
                     return;
                 }
@@ -253,13 +242,7 @@ async fn intake_task(
     }
 }
 
-async fn outbox_task(
-    app: Arc<App>,
-    store: Store,
-    smtp: Smtp,
-    mut stop: watch::Receiver<bool>,
-    wake: Arc<Notify>,
-) {
+async fn outbox_task(app: Arc<App>, store: Store, smtp: Smtp, mut stop: watch::Receiver<bool>, wake: Arc<Notify>) {
     loop {
         match flush(&store, &smtp, &app).await {
             Ok(s) if s.sent + s.retried + s.failed > 0 => tracing::debug!(?s, "outbox flush"),
@@ -289,12 +272,7 @@ async fn outbox_task(
     }
 }
 
-async fn sweeper_task(
-    app: Arc<App>,
-    store: Store,
-    mut stop: watch::Receiver<bool>,
-    wake: Arc<Notify>,
-) {
+async fn sweeper_task(app: Arc<App>, store: Store, mut stop: watch::Receiver<bool>, wake: Arc<Notify>) {
     loop {
         match crate::sweeper::sweep(&store, &app).await {
             Ok(n) if n > 0 => {

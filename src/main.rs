@@ -45,12 +45,77 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Show one case with its timeline.
+    /// Show one case with its timeline, or change it (same rules as email commands).
     Case {
         id: String,
         #[arg(long)]
         json: bool,
+        #[command(subcommand)]
+        action: Option<CaseAction>,
     },
+}
+
+#[derive(Subcommand)]
+enum CaseAction {
+    /// Assign a coordinator (an address from team.coordinators).
+    Assign { who: String },
+    /// Move the case: assessing, needs-info, accepted, patching, released VERSION..., disclosed,
+    /// invalid REASON..., duplicate CASE-ID, reopen.
+    State {
+        state: String,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Add a note to the case's log.
+    Note {
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        text: Vec<String>,
+    },
+    /// Set the CVSS vector (3.1 or 4.0); the score is computed.
+    Cvss { vector: String },
+    /// Set the CVE id.
+    Cve { id: String },
+    /// Any email command line, e.g. `secintake case SEC-2026-0001 command /ghsa GHSA-xxxx-xxxx-xxxx`.
+    Command {
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        line: Vec<String>,
+    },
+}
+
+/// The email command a CLI action stands for.
+fn command_line(a: &CaseAction) -> anyhow::Result<String> {
+    Ok(match a {
+        CaseAction::Assign { who } => format!("/assign {who}"),
+        CaseAction::Note { text } => format!("/note {}", text.join(" ")),
+        CaseAction::Cvss { vector } => format!("/cvss {vector}"),
+        CaseAction::Cve { id } => format!("/cve {id}"),
+        CaseAction::Command { line } => line.join(" "),
+        CaseAction::State { state, args } => {
+            let cmd = match state.as_str() {
+                "assessing" => "/assess",
+                "needs-info" => "/needs-info",
+                "accepted" => "/accept",
+                "patching" => "/patch",
+                "released" => "/released",
+                "disclosed" => "/disclose",
+                "invalid" => "/invalid",
+                "duplicate" => "/duplicate",
+                "reopen" | "triage" => "/reopen",
+                other => anyhow::bail!("cannot move a case to `{other}` (one of: assessing, needs-info, accepted, patching, released, disclosed, invalid, duplicate, reopen)"),
+            };
+            format!("{cmd} {}", args.join(" ")).trim_end().to_string()
+        }
+    })
+}
+
+fn cli_actor() -> secintake::case::lifecycle::Actor {
+    let user = std::env::var("SUDO_USER")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "unknown".into());
+    secintake::case::lifecycle::Actor {
+        id: format!("cli:{user}"),
+        me: None,
+    }
 }
 
 fn load(path: &Option<PathBuf>) -> anyhow::Result<Settings> {
@@ -59,9 +124,7 @@ fn load(path: &Option<PathBuf>) -> anyhow::Result<Settings> {
 }
 
 async fn open_store(s: &Settings) -> anyhow::Result<Store> {
-    Store::open(&s.database_path())
-        .await
-        .context("opening the database")
+    Store::open(&s.database_path()).await.context("opening the database")
 }
 
 #[tokio::main]
@@ -100,10 +163,7 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
         Command::Migrate => {
             open_store(&settings).await?;
-            println!(
-                "database {} is up to date",
-                settings.database_path().display()
-            );
+            println!("database {} is up to date", settings.database_path().display());
         }
         Command::CheckConfig { connect } => {
             let app = App::new(settings)?;
@@ -113,7 +173,15 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 let mut ok = true;
                 match secintake::intake::Connection::open(&app.settings.imap).await {
                     Ok(c) => {
-                        println!("imap ok: logged in to {}:{} as {}, mailbox {} (UIDVALIDITY {}, IDLE {})", app.settings.imap.host, app.settings.imap.port, app.settings.imap.username, app.settings.imap.mailbox, c.uidvalidity, if c.idle { "yes" } else { "no" });
+                        println!(
+                            "imap ok: logged in to {}:{} as {}, mailbox {} (UIDVALIDITY {}, IDLE {})",
+                            app.settings.imap.host,
+                            app.settings.imap.port,
+                            app.settings.imap.username,
+                            app.settings.imap.mailbox,
+                            c.uidvalidity,
+                            if c.idle { "yes" } else { "no" }
+                        );
                         c.logout().await;
                     }
                     Err(e) => {
@@ -121,14 +189,8 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                         ok = false;
                     }
                 }
-                match secintake::outbox::sender::Smtp::new(&app.settings.smtp)?
-                    .check()
-                    .await
-                {
-                    Ok(()) => println!(
-                        "smtp ok: {}:{}",
-                        app.settings.smtp.host, app.settings.smtp.port
-                    ),
+                match secintake::outbox::sender::Smtp::new(&app.settings.smtp)?.check().await {
+                    Ok(()) => println!("smtp ok: {}:{}", app.settings.smtp.host, app.settings.smtp.port),
                     Err(e) => {
                         println!("smtp FAILED: {e:#}");
                         ok = false;
@@ -168,7 +230,36 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 println!("{} case(s)", cases.len());
             }
         }
-        Command::Case { id, json } => {
+        Command::Case {
+            id,
+            json,
+            action: Some(action),
+        } => {
+            let store = open_store(&settings).await?;
+            let app = App::new(settings)?;
+            let line = command_line(&action)?;
+            let out = store.run_commands(&app, &id, &cli_actor(), &[line]).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            } else if out.applied {
+                for c in &out.changes {
+                    println!("{id}: {c}");
+                }
+                for m in &out.mails {
+                    println!("{id}: queued {m} (the running daemon sends it)");
+                }
+                println!("{id}: now {}", out.state);
+            } else {
+                for e in &out.errors {
+                    eprintln!("{id}: {e}");
+                }
+                eprintln!("{id}: nothing changed");
+            }
+            if !out.applied {
+                return Ok(std::process::ExitCode::from(2));
+            }
+        }
+        Command::Case { id, json, action: None } => {
             let store = open_store(&settings).await?;
             let d = store.case_detail(&id).await?;
             if json {

@@ -64,11 +64,9 @@ pub struct Incoming {
 const MAX_LISTED_RECIPIENTS: usize = 50;
 const MAX_IDS: usize = 100;
 
-static MSGID_IN_TEXT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?im)^\s*(?:message-id|in-reply-to|references)\s*:\s*(.{1,2000})$").unwrap()
-});
-static ANGLE_ID: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"<([^<>\s]{1,250}@[^<>\s]{1,250})>").unwrap());
+static MSGID_IN_TEXT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?im)^\s*(?:message-id|in-reply-to|references)\s*:\s*(.{1,2000})$").unwrap());
+static ANGLE_ID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"<([^<>\s]{1,250}@[^<>\s]{1,250})>").unwrap());
 
 fn ids_of(v: &HeaderValue) -> Vec<String> {
     let mut out = Vec::new();
@@ -85,11 +83,7 @@ fn first_address(v: Option<&mail_parser::Address>) -> Option<Mailbox> {
     let a = v?.first()?;
     let address = Address::parse(a.address.as_deref()?).ok()?;
     Some(Mailbox {
-        name: a
-            .name
-            .as_deref()
-            .map(sanitize::header_text)
-            .filter(|n| !n.is_empty()),
+        name: a.name.as_deref().map(sanitize::header_text).filter(|n| !n.is_empty()),
         address,
     })
 }
@@ -107,10 +101,7 @@ fn addresses(v: Option<&mail_parser::Address>, out: &mut Vec<Address>) -> usize 
     };
     match v {
         mail_parser::Address::List(l) => l.iter().for_each(&mut push),
-        mail_parser::Address::Group(g) => g
-            .iter()
-            .flat_map(|g| g.addresses.iter())
-            .for_each(&mut push),
+        mail_parser::Address::Group(g) => g.iter().flat_map(|g| g.addresses.iter()).for_each(&mut push),
     }
     n
 }
@@ -123,8 +114,7 @@ fn text_header(m: &mail_parser::Message, name: &str) -> Option<String> {
 
 fn charset_known(cs: &str) -> bool {
     let l = cs.trim().trim_matches('"').to_ascii_lowercase();
-    matches!(l.as_str(), "utf-8" | "utf8" | "us-ascii" | "ascii" | "")
-        || charset_decoder(l.as_bytes()).is_some()
+    matches!(l.as_str(), "utf-8" | "utf8" | "us-ascii" | "ascii" | "") || charset_decoder(l.as_bytes()).is_some()
 }
 
 impl Incoming {
@@ -155,9 +145,7 @@ impl Incoming {
                 .map(|mb| mb.address),
             return_path: text_header(&m, "Return-Path"),
             subject: m.subject().unwrap_or("").to_string(),
-            date: m
-                .date()
-                .and_then(|d| Utc.timestamp_opt(d.to_timestamp(), 0).single()),
+            date: m.date().and_then(|d| Utc.timestamp_opt(d.to_timestamp(), 0).single()),
             auto_submitted: text_header(&m, "Auto-Submitted"),
             precedence: text_header(&m, "Precedence"),
             x_auto_response_suppress: m.header_raw("X-Auto-Response-Suppress").is_some(),
@@ -168,9 +156,7 @@ impl Incoming {
             list_id: text_header(&m, "List-Id"),
             is_report: m.content_type().is_some_and(|ct| {
                 ct.ctype().eq_ignore_ascii_case("multipart")
-                    && ct
-                        .subtype()
-                        .is_some_and(|s| s.eq_ignore_ascii_case("report"))
+                    && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
             }),
             authentication_results: m
                 .headers_raw()
@@ -199,12 +185,8 @@ impl Incoming {
                 inc.parse_problem = Some("a body part could not be decoded".into());
             }
             match &part.body {
-                PartType::Text(t) if !plain.iter().any(|p: &String| p == t.as_ref()) => {
-                    plain.push(t.to_string())
-                }
-                PartType::Html(h) if !html.iter().any(|p: &String| p == h.as_ref()) => {
-                    html.push(h.to_string())
-                }
+                PartType::Text(t) if !plain.iter().any(|p: &String| p == t.as_ref()) => plain.push(t.to_string()),
+                PartType::Html(h) if !html.iter().any(|p: &String| p == h.as_ref()) => html.push(h.to_string()),
                 _ => {}
             }
         }
@@ -220,12 +202,10 @@ impl Incoming {
         }
         // A multipart with no boundary cannot be split: read its body as plain text.
         let root_ct = m.content_type();
-        if root_ct.is_some_and(|ct| {
-            ct.ctype().eq_ignore_ascii_case("multipart") && ct.attribute("boundary").is_none()
-        }) {
+        if root_ct.is_some_and(|ct| ct.ctype().eq_ignore_ascii_case("multipart") && ct.attribute("boundary").is_none())
+        {
             let start = (m.root_part().offset_body as usize).min(raw.len());
-            inc.text = String::from_utf8_lossy(&raw[start..raw.len().min(start + 4 * 1024 * 1024)])
-                .into_owned();
+            inc.text = String::from_utf8_lossy(&raw[start..raw.len().min(start + 4 * 1024 * 1024)]).into_owned();
             inc.parse_problem = Some("multipart message without a boundary".into());
             return inc.finish();
         }
@@ -256,10 +236,7 @@ impl Incoming {
                 }
                 _ => {}
             }
-            if inc.is_report
-                || is_returned_headers
-                || content_type.starts_with("message/delivery-status")
-            {
+            if inc.is_report || is_returned_headers || content_type.starts_with("message/delivery-status") {
                 continue; // a report's machine parts are not attachments a person sent
             }
             inc.attachments.push(Attachment {
@@ -289,11 +266,7 @@ impl Incoming {
                 .as_deref()
                 .is_some_and(|n| n.to_ascii_lowercase().contains(" via "));
         if rewritten {
-            if let Some(a) = self
-                .x_original_from
-                .clone()
-                .or_else(|| self.reply_to.clone())
-            {
+            if let Some(a) = self.x_original_from.clone().or_else(|| self.reply_to.clone()) {
                 return Some(a);
             }
         }
@@ -329,10 +302,7 @@ mod tests {
         let raw = b"From: \"Jane\" <Jane@Example.com>\r\nTo: security@example.org\r\nSubject: ReDoS\r\nMessage-ID: <abc@example.com>\r\nIn-Reply-To: <x@y>\r\nReferences: <w@y> <x@y>\r\n\r\nHello there\r\n";
         let m = Incoming::parse(raw);
         assert_eq!(m.message_id.as_deref(), Some("<abc@example.com>"));
-        assert_eq!(
-            m.from.as_ref().unwrap().address.as_str(),
-            "jane@example.com"
-        );
+        assert_eq!(m.from.as_ref().unwrap().address.as_str(), "jane@example.com");
         assert_eq!(m.subject, "ReDoS");
         assert_eq!(m.in_reply_to, vec!["<x@y>"]);
         assert_eq!(m.references, vec!["<w@y>", "<x@y>"]);
@@ -342,12 +312,7 @@ mod tests {
 
     #[test]
     fn garbage_is_not_a_crash() {
-        for raw in [
-            &b""[..],
-            b"\0\0\0",
-            b"\xff\xfe garbage",
-            b"no colon here\r\n\r\n",
-        ] {
+        for raw in [&b""[..], b"\0\0\0", b"\xff\xfe garbage", b"no colon here\r\n\r\n"] {
             let _ = Incoming::parse(raw);
         }
     }
@@ -356,9 +321,6 @@ mod tests {
     fn list_rewritten_from() {
         let raw = b"From: \"Jane Doe via security\" <security@example.org>\r\nReply-To: jane@example.com\r\nSubject: x\r\n\r\nbody\r\n";
         let m = Incoming::parse(raw);
-        assert_eq!(
-            m.author("security@example.org").unwrap().as_str(),
-            "jane@example.com"
-        );
+        assert_eq!(m.author("security@example.org").unwrap().as_str(), "jane@example.com");
     }
 }

@@ -23,9 +23,8 @@ static REPLY_HEADER: LazyLock<Regex> = LazyLock::new(|| {
 /// Outlook's header block: `From:` followed within a few lines by `Sent:` or `Date:`.
 static OUTLOOK_FROM: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)^\s*\*?(?:from|von|de|差出人)\s*\*?\s*[:：]").unwrap());
-static OUTLOOK_SENT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\s*\*?(?:sent|date|gesendet|envoyé|enviado|送信日時)\s*\*?\s*[:：]").unwrap()
-});
+static OUTLOOK_SENT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)^\s*\*?(?:sent|date|gesendet|envoyé|enviado|送信日時)\s*\*?\s*[:：]").unwrap());
 
 /// The part of `text` the sender wrote: quoted lines (`>`), the quoted original below a reply
 /// header, and the signature (below a `-- ` line) are removed.
@@ -50,12 +49,7 @@ pub fn own_text(text: &str) -> String {
         {
             break;
         }
-        if OUTLOOK_FROM.is_match(line)
-            && lines[i + 1..]
-                .iter()
-                .take(4)
-                .any(|l| OUTLOOK_SENT.is_match(l))
-        {
+        if OUTLOOK_FROM.is_match(line) && lines[i + 1..].iter().take(4).any(|l| OUTLOOK_SENT.is_match(l)) {
             break;
         }
         if line.trim_start().starts_with('>') {
@@ -83,8 +77,7 @@ mod tests {
 
     #[test]
     fn gmail_wrapped_reply_header() {
-        let t =
-            "ok\nOn Mon, 3 Nov 2026 at 10:00, Security Team <security@example.org>\nwrote:\n> x";
+        let t = "ok\nOn Mon, 3 Nov 2026 at 10:00, Security Team <security@example.org>\nwrote:\n> x";
         assert_eq!(own_text(t), "ok");
     }
 

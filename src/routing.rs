@@ -17,17 +17,11 @@ pub enum Sender {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Route {
     /// Open a case; `answer` is false when the reporter's address is unknown.
-    NewCase {
-        reporter: Option<Address>,
-        answer: bool,
-    },
+    NewCase { reporter: Option<Address>, answer: bool },
     /// A message in an existing case's thread.
     InCase { case_id: String, sender: Sender },
     /// Automatic mail: stored (with the case it refers to, if any), never answered.
-    Automatic {
-        case_id: Option<String>,
-        kind: AutoKind,
-    },
+    Automatic { case_id: Option<String>, kind: AutoKind },
     /// Mail we sent ourselves, back through the list.
     Own { case_id: Option<String> },
 }
@@ -103,10 +97,7 @@ mod tests {
 
     #[test]
     fn new_report() {
-        let r = run(
-            "From: Jane <jane@example.com>\r\nSubject: x\r\n\r\nbody",
-            None,
-        );
+        let r = run("From: Jane <jane@example.com>\r\nSubject: x\r\n\r\nbody", None);
         assert_eq!(
             r,
             Route::NewCase {
@@ -156,7 +147,10 @@ mod tests {
 
     #[test]
     fn automatic_never_opens_a_case() {
-        let r = run("From: jane@example.com\r\nAuto-Submitted: auto-replied\r\nSubject: Out of office\r\n\r\nb", None);
+        let r = run(
+            "From: jane@example.com\r\nAuto-Submitted: auto-replied\r\nSubject: Out of office\r\n\r\nb",
+            None,
+        );
         assert_eq!(
             r,
             Route::Automatic {

@@ -10,11 +10,7 @@ pub fn header_text(s: &str) -> String {
     let mut last_space = true;
     let mut count = 0;
     for c in s.chars() {
-        let c = if c.is_control() || c.is_whitespace() {
-            ' '
-        } else {
-            c
-        };
+        let c = if c.is_control() || c.is_whitespace() { ' ' } else { c };
         if c == ' ' {
             if last_space {
                 continue;

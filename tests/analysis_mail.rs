@@ -12,8 +12,7 @@ fn fixture(prefix: &str) -> Vec<u8> {
         .unwrap()
         .map(|e| e.unwrap().path())
         .find(|p| {
-            p.file_name().unwrap().to_string_lossy().starts_with(prefix)
-                && p.extension().is_some_and(|e| e == "eml")
+            p.file_name().unwrap().to_string_lossy().starts_with(prefix) && p.extension().is_some_and(|e| e == "eml")
         })
         .unwrap();
     std::fs::read(p).unwrap()
@@ -50,11 +49,8 @@ async fn robots_open_no_case_and_get_no_answer_but_a_bounce_joins_its_case() {
         .unwrap()
         .to_string();
 
-    w.deliver(&bounce_of(
-        &receipt_id,
-        &format!("[{id}] Re: Cookie injection"),
-    ))
-    .await;
+    w.deliver(&bounce_of(&receipt_id, &format!("[{id}] Re: Cookie injection")))
+        .await;
     w.deliver_bytes(&fixture("36-")).await; // out-of-office (RFC 3834)
     w.deliver_bytes(&fixture("38-")).await; // ticket system, Precedence: bulk
     w.deliver_bytes(&fixture("44-")).await; // qmail bounce of an unknown receipt
@@ -90,14 +86,30 @@ async fn robots_open_no_case_and_get_no_answer_but_a_bounce_joins_its_case() {
         .unwrap()
         .iter()
         .any(|e| e["kind"] == "bounce-received"));
-    assert_eq!(w.db_count("SELECT COUNT(*) FROM messages WHERE case_id IS NULL AND kind IN ('auto-reply', 'bounce')").await, 3);
+    assert_eq!(
+        w.db_count("SELECT COUNT(*) FROM messages WHERE case_id IS NULL AND kind IN ('auto-reply', 'bounce')")
+            .await,
+        3
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_link_only_report_is_asked_for_the_body_and_public_links_are_flagged() {
     let w = World::new();
-    w.deliver(&report(REPORTER, "Vulnerability", "<l1@example.test>", "Hi,\n\nplease see my report here: https://gist.github.com/someone/0123456789abcdef\n\nThanks")).await;
-    w.deliver(&report("reporter2@example.test", "ReDoS, also filed publicly", "<l2@example.test>", &format!("{COMPLETE_BODY}\n\nI also opened https://github.com/expressjs/express/issues/6123 about it."))).await;
+    w.deliver(&report(
+        REPORTER,
+        "Vulnerability",
+        "<l1@example.test>",
+        "Hi,\n\nplease see my report here: https://gist.github.com/someone/0123456789abcdef\n\nThanks",
+    ))
+    .await;
+    w.deliver(&report(
+        "reporter2@example.test",
+        "ReDoS, also filed publicly",
+        "<l2@example.test>",
+        &format!("{COMPLETE_BODY}\n\nI also opened https://github.com/expressjs/express/issues/6123 about it."),
+    ))
+    .await;
     w.once();
     let cases = w.cases();
     assert_eq!(cases[0]["body_check"], "link-only");
@@ -106,10 +118,7 @@ async fn a_link_only_report_is_asked_for_the_body_and_public_links_are_flagged()
         serde_json::json!(["affected-versions", "reproduction", "impact"])
     );
     assert_eq!(cases[1]["body_check"], "ok");
-    assert_eq!(
-        cases[1]["flags"],
-        serde_json::json!(["premature-disclosure"])
-    );
+    assert_eq!(cases[1]["flags"], serde_json::json!(["premature-disclosure"]));
 
     let receipt = w
         .wait_mail("reporter", 1, Duration::from_secs(5))

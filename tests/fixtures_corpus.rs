@@ -9,10 +9,7 @@ use serde_json::Value;
 
 fn analyzer() -> Analyzer {
     AnalysisSettings::default()
-        .compile_for(
-            &["github.com/expressjs".to_string()],
-            "security@example.org",
-        )
+        .compile_for(&["github.com/expressjs".to_string()], "security@example.org")
         .unwrap()
 }
 
@@ -44,10 +41,8 @@ fn every_fixture_meets_its_expectations() {
     let mut per_category: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for f in &files {
         let raw = std::fs::read(f).unwrap();
-        let exp: Value = serde_json::from_str(
-            &std::fs::read_to_string(f.with_extension("expect.json")).unwrap(),
-        )
-        .unwrap();
+        let exp: Value =
+            serde_json::from_str(&std::fs::read_to_string(f.with_extension("expect.json")).unwrap()).unwrap();
         let m = Incoming::parse(&raw);
         let facts = a.analyze(&m);
         let name = f.file_name().unwrap().to_string_lossy().to_string();
@@ -59,35 +54,20 @@ fn every_fixture_meets_its_expectations() {
         }
         let reporter = m.author("security@example.org").map(|r| r.to_string());
         if reporter.as_deref() != exp["reporter"].as_str() {
-            wrong.push(format!(
-                "reporter: got {reporter:?}, want {}",
-                exp["reporter"]
-            ));
+            wrong.push(format!("reporter: got {reporter:?}, want {}", exp["reporter"]));
         }
         if let Some(bc) = exp["body_check"].as_str() {
             if facts.body_check.as_str() != bc {
-                wrong.push(format!(
-                    "body_check: got {}, want {bc}",
-                    facts.body_check.as_str()
-                ));
+                wrong.push(format!("body_check: got {}, want {bc}", facts.body_check.as_str()));
             }
         }
         if let Some(missing) = strs(&exp["missing"]) {
-            let got: Vec<String> = facts
-                .missing
-                .iter()
-                .map(|x| x.as_str().to_string())
-                .collect();
+            let got: Vec<String> = facts.missing.iter().map(|x| x.as_str().to_string()).collect();
             if got != missing {
                 wrong.push(format!("missing: got {got:?}, want {missing:?}"));
             }
         }
-        let flags: Vec<String> = facts
-            .flags
-            .iter()
-            .filter(|f| *f != "parse-error")
-            .cloned()
-            .collect();
+        let flags: Vec<String> = facts.flags.iter().filter(|f| *f != "parse-error").cloned().collect();
         if flags != strs(&exp["flags"]).unwrap() {
             wrong.push(format!("flags: got {flags:?}, want {}", exp["flags"]));
         }
@@ -105,10 +85,7 @@ fn every_fixture_meets_its_expectations() {
         }
         let att: Vec<String> = facts.attachments.iter().map(|x| x.name.clone()).collect();
         if att != strs(&exp["attachments"]).unwrap() {
-            wrong.push(format!(
-                "attachments: got {att:?}, want {}",
-                exp["attachments"]
-            ));
+            wrong.push(format!("attachments: got {att:?}, want {}", exp["attachments"]));
         }
         let cat = exp["category"].as_str().unwrap().to_string();
         let e = per_category.entry(cat).or_default();
@@ -140,18 +117,13 @@ fn bounces_point_at_our_receipt() {
             .unwrap()
             .map(|e| e.unwrap().path())
             .find(|p| {
-                p.file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .starts_with(&format!("{n}-"))
+                p.file_name().unwrap().to_string_lossy().starts_with(&format!("{n}-"))
                     && p.extension().is_some_and(|e| e == "eml")
             })
             .unwrap();
         let m = Incoming::parse(&std::fs::read(&f).unwrap());
         assert!(
-            m.thread_ids(true)
-                .iter()
-                .any(|id| id.starts_with("<receipt.SEC-2026-")),
+            m.thread_ids(true).iter().any(|id| id.starts_with("<receipt.SEC-2026-")),
             "{}: {:?}",
             f.display(),
             m.thread_ids(true)

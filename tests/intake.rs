@@ -21,10 +21,7 @@ async fn a_report_becomes_a_case_with_receipt_and_notice() {
     assert_eq!(cases.len(), 1, "{cases:?}");
     let c = &cases[0];
     let id = c["id"].as_str().unwrap();
-    assert!(
-        id.starts_with("SEC-") && id.len() == "SEC-2026-0001".len(),
-        "{id}"
-    );
+    assert!(id.starts_with("SEC-") && id.len() == "SEC-2026-0001".len(), "{id}");
     assert_eq!(c["state"], "new");
     assert_eq!(c["reporter"], REPORTER);
     assert_eq!(c["subject"], "ReDoS in path matching");
@@ -32,38 +29,20 @@ async fn a_report_becomes_a_case_with_receipt_and_notice() {
     assert_eq!(c["missing"], serde_json::json!([]));
     assert_eq!(c["message_count"], 1);
     assert!(
-        c["coordinator"].is_null()
-            && c["acknowledged_at"].is_null()
-            && c["cvss_score"].is_null()
-            && c["cve"].is_null()
+        c["coordinator"].is_null() && c["acknowledged_at"].is_null() && c["cvss_score"].is_null() && c["cve"].is_null()
     );
     assert!(chrono::DateTime::parse_from_rfc3339(c["opened_at"].as_str().unwrap()).is_ok());
 
     let inbox = w.wait_mail("reporter", 1, Duration::from_secs(5)).await;
     assert_eq!(inbox.len(), 1, "exactly one receipt");
     let receipt = &inbox[0];
-    assert_eq!(
-        receipt.subject(),
-        format!("[{id}] Re: ReDoS in path matching")
-    );
-    assert_eq!(
-        receipt.header("In-Reply-To").as_deref(),
-        Some("<r1@example.test>")
-    );
-    assert!(receipt
-        .header("References")
-        .unwrap()
-        .contains("<r1@example.test>"));
-    assert_eq!(
-        receipt.header("Auto-Submitted").as_deref(),
-        Some("auto-replied")
-    );
+    assert_eq!(receipt.subject(), format!("[{id}] Re: ReDoS in path matching"));
+    assert_eq!(receipt.header("In-Reply-To").as_deref(), Some("<r1@example.test>"));
+    assert!(receipt.header("References").unwrap().contains("<r1@example.test>"));
+    assert_eq!(receipt.header("Auto-Submitted").as_deref(), Some("auto-replied"));
     let body = receipt.body();
     assert!(body.contains(id), "{body}");
-    assert!(
-        body.contains("48 hours"),
-        "the promised timing is stated: {body}"
-    );
+    assert!(body.contains("48 hours"), "the promised timing is stated: {body}");
 
     let team = w.wait_mail("triage", 1, Duration::from_secs(5)).await;
     assert_eq!(team.len(), 1);
@@ -76,27 +55,16 @@ async fn a_report_becomes_a_case_with_receipt_and_notice() {
     );
 
     // Every received message is marked \Seen once its transaction committed.
-    assert!(seen_flags(w.stack.port("IMAP_PORT"))
-        .await
-        .iter()
-        .all(|(_, s)| *s));
+    assert!(seen_flags(w.stack.port("IMAP_PORT")).await.iter().all(|(_, s)| *s));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn replies_join_their_case_without_a_new_receipt() {
     let w = World::new();
-    w.deliver(&report(
-        REPORTER,
-        "XSS in res.send",
-        "<r1@example.test>",
-        COMPLETE_BODY,
-    ))
-    .await;
+    w.deliver(&report(REPORTER, "XSS in res.send", "<r1@example.test>", COMPLETE_BODY))
+        .await;
     w.once();
-    let receipt = w
-        .wait_mail("reporter", 1, Duration::from_secs(5))
-        .await
-        .remove(0);
+    let receipt = w.wait_mail("reporter", 1, Duration::from_secs(5)).await.remove(0);
     let id = w.cases()[0]["id"].as_str().unwrap().to_string();
 
     // Threaded reply to the receipt.
@@ -139,12 +107,7 @@ async fn replies_join_their_case_without_a_new_receipt() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_same_message_twice_is_one_case_and_one_receipt() {
     let w = World::new();
-    let r = report(
-        REPORTER,
-        "Header injection",
-        "<dup@example.test>",
-        COMPLETE_BODY,
-    );
+    let r = report(REPORTER, "Header injection", "<dup@example.test>", COMPLETE_BODY);
     w.deliver(&r).await;
     w.deliver(&r).await;
     // And a message without Message-ID, twice: deduplicated on its bytes.
@@ -155,18 +118,8 @@ async fn the_same_message_twice_is_one_case_and_one_receipt() {
     let cases = w.cases();
     assert_eq!(cases.len(), 2, "{cases:?}");
     assert_eq!(w.db_count("SELECT COUNT(*) FROM messages").await, 2);
-    assert_eq!(
-        w.wait_mail("reporter", 1, Duration::from_secs(5))
-            .await
-            .len(),
-        1
-    );
-    assert_eq!(
-        w.wait_mail("reporter2", 1, Duration::from_secs(5))
-            .await
-            .len(),
-        1
-    );
+    assert_eq!(w.wait_mail("reporter", 1, Duration::from_secs(5)).await.len(), 1);
+    assert_eq!(w.wait_mail("reporter2", 1, Duration::from_secs(5)).await.len(), 1);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(w.mailbox("reporter").await.len(), 1);
     assert_eq!(w.mailbox("reporter2").await.len(), 1);
@@ -198,11 +151,7 @@ async fn a_second_pass_does_nothing_new() {
     );
     assert_eq!(before, after);
     assert_eq!(before.0, 3);
-    assert_eq!(
-        w.db_count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")
-            .await,
-        0
-    );
+    assert_eq!(w.db_count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").await, 0);
     assert_eq!(w.mailbox("reporter").await.len(), 3);
 }
 
@@ -227,13 +176,9 @@ async fn sigkill_while_ingesting_loses_nothing_and_doubles_nothing() {
     let start = Instant::now();
     // Kill as soon as the first batches are committed (polled through one read-only connection).
     loop {
-        if let Ok(pool) =
-            sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", w.db.display())).await
-        {
+        if let Ok(pool) = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", w.db.display())).await {
             loop {
-                let r: Result<(i64,), _> = sqlx::query_as("SELECT COUNT(*) FROM messages")
-                    .fetch_one(&pool)
-                    .await;
+                let r: Result<(i64,), _> = sqlx::query_as("SELECT COUNT(*) FROM messages").fetch_one(&pool).await;
                 if matches!(r, Ok((k,)) if k >= 10) {
                     break;
                 }
@@ -247,11 +192,7 @@ async fn sigkill_while_ingesting_loses_nothing_and_doubles_nothing() {
             pool.close().await;
             break;
         }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "no database: {}",
-            d.log()
-        );
+        assert!(start.elapsed() < Duration::from_secs(30), "no database: {}", d.log());
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     d.kill9();
@@ -259,20 +200,11 @@ async fn sigkill_while_ingesting_loses_nothing_and_doubles_nothing() {
     assert!(at_kill < n, "killed too late to prove anything ({at_kill})");
 
     let log = w.once();
-    assert_eq!(
-        w.db_count("SELECT COUNT(*) FROM messages").await,
-        n,
-        "{log}"
-    );
-    assert_eq!(
-        w.db_count("SELECT COUNT(DISTINCT dedupe_key) FROM messages")
-            .await,
-        n
-    );
+    assert_eq!(w.db_count("SELECT COUNT(*) FROM messages").await, n, "{log}");
+    assert_eq!(w.db_count("SELECT COUNT(DISTINCT dedupe_key) FROM messages").await, n);
     assert_eq!(w.db_count("SELECT COUNT(*) FROM cases").await, n);
     assert_eq!(
-        w.db_count("SELECT COUNT(*) FROM outbox WHERE kind = 'receipt'")
-            .await,
+        w.db_count("SELECT COUNT(*) FROM outbox WHERE kind = 'receipt'").await,
         n
     );
     assert_eq!(w.db_count("SELECT COUNT(*) FROM (SELECT case_id FROM outbox WHERE kind = 'receipt' GROUP BY case_id HAVING COUNT(*) > 1)").await, 0);
@@ -288,13 +220,8 @@ async fn sigkill_while_ingesting_loses_nothing_and_doubles_nothing() {
 async fn smtp_outage_delays_receipts_but_loses_none() {
     let w = World::new();
     w.stack.stop_smtp();
-    w.deliver(&report(
-        REPORTER,
-        "Open redirect",
-        "<o1@example.test>",
-        COMPLETE_BODY,
-    ))
-    .await;
+    w.deliver(&report(REPORTER, "Open redirect", "<o1@example.test>", COMPLETE_BODY))
+        .await;
     w.deliver(&report(
         "reporter2@example.test",
         "Path traversal",
@@ -304,13 +231,13 @@ async fn smtp_outage_delays_receipts_but_loses_none() {
     .await;
     // The pass opens the cases; sending fails (an error is reported, the mail waits).
     let out = w.output(&["run", "--once"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(w.cases().len(), 2);
-    assert_eq!(w.db_count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND attempts > 0 AND last_error IS NOT NULL").await, 4);
+    assert_eq!(
+        w.db_count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND attempts > 0 AND last_error IS NOT NULL")
+            .await,
+        4
+    );
 
     w.stack.start_smtp();
     // Retries are due after the (1 s) backoff; a running daemon delivers them.
@@ -322,11 +249,7 @@ async fn smtp_outage_delays_receipts_but_loses_none() {
     drop(d);
     w.once();
     assert_eq!(w.mailbox("reporter").await.len(), 1, "sent once");
-    assert_eq!(
-        w.db_count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")
-            .await,
-        0
-    );
+    assert_eq!(w.db_count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -355,11 +278,7 @@ async fn idle_daemon_opens_a_case_within_two_seconds() {
         ))
         .await;
         loop {
-            if w.try_db_count("SELECT COUNT(*) FROM cases")
-                .await
-                .unwrap_or(0)
-                > i
-            {
+            if w.try_db_count("SELECT COUNT(*) FROM cases").await.unwrap_or(0) > i {
                 break;
             }
             assert!(
@@ -416,10 +335,7 @@ async fn check_config_connects_over_tls_and_starttls() {
             "{tls}: {text}\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        assert!(
-            text.contains("imap ok") && text.contains("smtp ok"),
-            "{text}"
-        );
+        assert!(text.contains("imap ok") && text.contains("smtp ok"), "{text}");
     }
     // Without the CA the certificate is refused, and the command says so.
     let out = w
@@ -448,10 +364,7 @@ async fn broken_config_names_the_key_and_env_overrides_work() {
 
     let out = w
         .cmd()
-        .env(
-            "SECINTAKE__TEAM__COORDINATORS",
-            "x@example.test,not-an-address",
-        )
+        .env("SECINTAKE__TEAM__COORDINATORS", "x@example.test,not-an-address")
         .args(["check-config"])
         .output()
         .unwrap();
@@ -466,16 +379,8 @@ async fn broken_config_names_the_key_and_env_overrides_work() {
         &format!("password_file = \"{}\"", pw.display()),
     );
     std::fs::write(&w.config, text).unwrap();
-    let out = w
-        .cmd()
-        .args(["check-config", "--connect"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let out = w.cmd().args(["check-config", "--connect"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -44,10 +44,7 @@ static URL_OR_GREETING: LazyLock<Regex> = LazyLock::new(|| {
 pub fn is_decoration(a: &Attachment) -> bool {
     let n = a.name.to_ascii_lowercase();
     a.content_type.starts_with("image/")
-        && (n.starts_with("image0")
-            || n.starts_with("outlook")
-            || n.contains("logo")
-            || n.contains("signature"))
+        && (n.starts_with("image0") || n.starts_with("outlook") || n.contains("logo") || n.contains("signature"))
         && a.size < 50_000
 }
 
@@ -61,13 +58,7 @@ pub fn prose_len(own: &str) -> usize {
 }
 
 /// Judges the body. `found` is how many checklist items the body itself carries.
-pub fn judge(
-    a: &Analyzer,
-    own: &str,
-    links: &[String],
-    attachments: &[Attachment],
-    found: usize,
-) -> BodyCheck {
+pub fn judge(a: &Analyzer, own: &str, links: &[String], attachments: &[Attachment], found: usize) -> BodyCheck {
     let prose = prose_len(own);
     let short = prose < a.min_body_chars;
     let pointer_sized = prose <= a.pointer_max_chars && found < 2;
@@ -121,10 +112,7 @@ mod tests {
             judge(&analyzer(), "See attached.", &[], &pdf(), 0),
             BodyCheck::AttachmentOnly
         );
-        assert_eq!(
-            judge(&analyzer(), "", &[], &pdf(), 0),
-            BodyCheck::AttachmentOnly
-        );
+        assert_eq!(judge(&analyzer(), "", &[], &pdf(), 0), BodyCheck::AttachmentOnly);
     }
 
     #[test]
@@ -133,9 +121,7 @@ mod tests {
             judge(&analyzer(), "How do I report a bug?", &[], &[], 0),
             BodyCheck::TooShort
         );
-        let long =
-            "The path matching in express 4.18.2 uses a regular expression that backtracks. "
-                .repeat(5);
+        let long = "The path matching in express 4.18.2 uses a regular expression that backtracks. ".repeat(5);
         assert_eq!(judge(&analyzer(), &long, &[], &pdf(), 2), BodyCheck::Ok);
     }
 }

@@ -16,11 +16,7 @@ pub enum Missing {
 }
 
 impl Missing {
-    pub const ALL: [Missing; 3] = [
-        Missing::AffectedVersions,
-        Missing::Reproduction,
-        Missing::Impact,
-    ];
+    pub const ALL: [Missing; 3] = [Missing::AffectedVersions, Missing::Reproduction, Missing::Impact];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -33,9 +29,7 @@ impl Missing {
     /// What to ask the reporter for.
     pub fn request(self) -> &'static str {
         match self {
-            Missing::AffectedVersions => {
-                "the affected versions (for example: express 4.21.2, or all 5.x)"
-            }
+            Missing::AffectedVersions => "the affected versions (for example: express 4.21.2, or all 5.x)",
             Missing::Reproduction => {
                 "a proof of concept or steps to reproduce (code, a curl command or an HTTP request)"
             }
@@ -104,11 +98,7 @@ pub struct Checklist {
     items: Vec<(Missing, Vec<Regex>)>,
 }
 
-fn compile_all(
-    key: &str,
-    custom: &[String],
-    builtin: &[&str],
-) -> Result<Vec<Regex>, (String, String)> {
+fn compile_all(key: &str, custom: &[String], builtin: &[&str]) -> Result<Vec<Regex>, (String, String)> {
     let sources: Vec<&str> = if custom.is_empty() {
         builtin.to_vec()
     } else {
@@ -127,11 +117,7 @@ fn compile_all(
 }
 
 impl Checklist {
-    pub fn compile(
-        versions: &[String],
-        repro: &[String],
-        impact: &[String],
-    ) -> Result<Checklist, (String, String)> {
+    pub fn compile(versions: &[String], repro: &[String], impact: &[String]) -> Result<Checklist, (String, String)> {
         Ok(Checklist {
             items: vec![
                 (
@@ -142,10 +128,7 @@ impl Checklist {
                     Missing::Reproduction,
                     compile_all("reproduction_patterns", repro, REPRODUCTION)?,
                 ),
-                (
-                    Missing::Impact,
-                    compile_all("impact_patterns", impact, IMPACT)?,
-                ),
+                (Missing::Impact, compile_all("impact_patterns", impact, IMPACT)?),
             ],
         })
     }
@@ -195,9 +178,7 @@ mod tests {
     fn custom_patterns_replace_builtin() {
         let c = Checklist::compile(&["\\bVERSIONE\\b".into()], &[], &[]).unwrap();
         assert!(c.found("versione").contains(&Missing::AffectedVersions));
-        assert!(!c
-            .found("express 4.18.2")
-            .contains(&Missing::AffectedVersions));
+        assert!(!c.found("express 4.18.2").contains(&Missing::AffectedVersions));
         assert!(Checklist::compile(&["(".into()], &[], &[]).is_err());
     }
 }

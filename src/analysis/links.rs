@@ -4,8 +4,7 @@ use regex::Regex;
 use std::sync::LazyLock;
 
 static URL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)\b(?:https?://|www\.|github\.com/|gist\.github\.com/)[^\s<>"'`\])}]+"#)
-        .unwrap()
+    Regex::new(r#"(?i)\b(?:https?://|www\.|github\.com/|gist\.github\.com/)[^\s<>"'`\])}]+"#).unwrap()
 });
 
 /// Longest list of links kept per message.
@@ -15,9 +14,7 @@ pub const MAX_LINKS: usize = 200;
 pub fn extract(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for m in URL.find_iter(text) {
-        let url = m
-            .as_str()
-            .trim_end_matches(['.', ',', ';', ':', '!', '?', '*', '>']);
+        let url = m.as_str().trim_end_matches(['.', ',', ';', ':', '!', '?', '*', '>']);
         if url.len() > 2000 {
             continue;
         }
@@ -53,10 +50,7 @@ pub fn is_public_tracker_item(url: &str, repos: &[String]) -> bool {
         if !rest.starts_with('/') {
             return false; // github.com/expressjs-fake is not github.com/expressjs
         }
-        let segs: Vec<&str> = rest
-            .trim_start_matches('/')
-            .split(['/', '#', '?'])
-            .collect();
+        let segs: Vec<&str> = rest.trim_start_matches('/').split(['/', '#', '?']).collect();
         // org/<repo>/issues/N or <repo>/issues/N when the configured prefix already names the repo
         segs.windows(2).any(|w| {
             matches!(w[0], "issues" | "pull" | "pulls" | "discussions")

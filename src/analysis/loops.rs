@@ -63,9 +63,7 @@ pub fn classify(m: &Incoming, list_address: &str) -> Option<AutoKind> {
     if m.is_report && !AUTO_SUBJECT.is_match(&m.subject) {
         return Some(AutoKind::Bounce);
     }
-    if (from_local == "mailer-daemon" || from_local == "postmaster" || null_sender || robot)
-        && bounce_subject
-    {
+    if (from_local == "mailer-daemon" || from_local == "postmaster" || null_sender || robot) && bounce_subject {
         return Some(AutoKind::Bounce);
     }
     let auto_submitted = m
@@ -83,8 +81,7 @@ pub fn classify(m: &Incoming, list_address: &str) -> Option<AutoKind> {
         .list_id
         .as_deref()
         .is_some_and(|l| !our_list_id.is_empty() && l.to_ascii_lowercase().contains(&our_list_id));
-    let bulk = matches!(precedence.as_str(), "bulk" | "junk" | "auto_reply")
-        || (precedence == "list" && !is_our_list);
+    let bulk = matches!(precedence.as_str(), "bulk" | "junk" | "auto_reply") || (precedence == "list" && !is_our_list);
     let our_loop = !list_address.is_empty() && m.x_loop.iter().any(|l| l.contains(list_address));
     if auto_submitted || bulk || m.x_auto_response_suppress || our_loop || null_sender || robot {
         return Some(AutoKind::AutoReply);
@@ -141,11 +138,11 @@ mod tests {
 
     #[test]
     fn bounces() {
-        let m = parse(
-            "From: MAILER-DAEMON@mx.example.com\r\nSubject: Undelivered Mail Returned to Sender",
-        );
+        let m = parse("From: MAILER-DAEMON@mx.example.com\r\nSubject: Undelivered Mail Returned to Sender");
         assert_eq!(classify(&m, LIST), Some(AutoKind::Bounce));
-        let m = parse("From: postmaster@example.com\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=x");
+        let m = parse(
+            "From: postmaster@example.com\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=x",
+        );
         assert_eq!(classify(&m, LIST), Some(AutoKind::Bounce));
     }
 }

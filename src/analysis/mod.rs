@@ -65,11 +65,7 @@ impl AnalysisSettings {
         self.compile_for(&[], "")
     }
 
-    pub fn compile_for(
-        &self,
-        project_repos: &[String],
-        list_address: &str,
-    ) -> Result<Analyzer, (String, String)> {
+    pub fn compile_for(&self, project_repos: &[String], list_address: &str) -> Result<Analyzer, (String, String)> {
         Ok(Analyzer {
             min_body_chars: self.min_body_chars.unwrap_or(200),
             pointer_max_chars: self.pointer_max_chars.unwrap_or(700),
@@ -78,15 +74,8 @@ impl AnalysisSettings {
                 &self.reproduction_patterns,
                 &self.impact_patterns,
             )?,
-            scope: scope::Scope::compile(
-                self.builtin_hints.unwrap_or(true),
-                &self.hints,
-                &self.project_packages,
-            )?,
-            project_repos: project_repos
-                .iter()
-                .map(|r| links::normalise_repo(r))
-                .collect(),
+            scope: scope::Scope::compile(self.builtin_hints.unwrap_or(true), &self.hints, &self.project_packages)?,
+            project_repos: project_repos.iter().map(|r| links::normalise_repo(r)).collect(),
             list_address: list_address.to_ascii_lowercase(),
         })
     }
@@ -128,11 +117,7 @@ impl Analyzer {
             .cloned()
             .collect();
         let found = self.checklist.found(&own);
-        let missing: Vec<Missing> = Missing::ALL
-            .iter()
-            .copied()
-            .filter(|k| !found.contains(k))
-            .collect();
+        let missing: Vec<Missing> = Missing::ALL.iter().copied().filter(|k| !found.contains(k)).collect();
         let attachments: Vec<Attachment> = m
             .attachments
             .iter()

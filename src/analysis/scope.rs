@@ -173,23 +173,16 @@ fn compile(p: &str) -> Result<Regex, String> {
 }
 
 impl Scope {
-    pub fn compile(
-        builtin: bool,
-        extra: &[HintRule],
-        packages: &[String],
-    ) -> Result<Scope, (String, String)> {
+    pub fn compile(builtin: bool, extra: &[HintRule], packages: &[String]) -> Result<Scope, (String, String)> {
         let mut rules = Vec::new();
         let all: Vec<HintRule> = if builtin { builtin_rules() } else { Vec::new() }
             .into_iter()
             .chain(extra.iter().cloned())
             .collect();
         for r in all {
-            let p = compile(&r.pattern)
-                .map_err(|e| ("hints".to_string(), format!("{}: {e}", r.label)))?;
+            let p = compile(&r.pattern).map_err(|e| ("hints".to_string(), format!("{}: {e}", r.label)))?;
             let a = match &r.also {
-                Some(a) => Some(
-                    compile(a).map_err(|e| ("hints".to_string(), format!("{}: {e}", r.label)))?,
-                ),
+                Some(a) => Some(compile(a).map_err(|e| ("hints".to_string(), format!("{}: {e}", r.label)))?),
                 None => None,
             };
             rules.push((r, p, a));
@@ -227,33 +220,20 @@ impl Scope {
             }
         }
         // keep the rules' order stable regardless of which branch fired
-        let order: Vec<&str> = self
-            .rules
-            .iter()
-            .map(|(r, _, _)| r.label.as_str())
-            .collect();
-        out.sort_by_key(|h| {
-            order
-                .iter()
-                .position(|l| *l == h.label)
-                .unwrap_or(usize::MAX)
-        });
+        let order: Vec<&str> = self.rules.iter().map(|(r, _, _)| r.label.as_str()).collect();
+        out.sort_by_key(|h| order.iter().position(|l| *l == h.label).unwrap_or(usize::MAX));
         out
     }
 
     /// The subject names an npm package the project does not maintain (`name@1.2.3`, or a
     /// hyphenated name the body requires, installs or gives a version of).
     fn names_foreign_package(&self, subject: &str, body: &str) -> bool {
-        static AT_VERSION: LazyLock<Regex> = LazyLock::new(|| {
-            Regex::new(r"(?i)(@?[a-z0-9][a-z0-9._-]*(?:/[a-z0-9._-]+)?)@v?\d").unwrap()
-        });
-        static HYPHENATED: LazyLock<Regex> =
-            LazyLock::new(|| Regex::new(r"(?i)\b[a-z0-9]+(?:-[a-z0-9]+)+\b").unwrap());
+        static AT_VERSION: LazyLock<Regex> =
+            LazyLock::new(|| Regex::new(r"(?i)(@?[a-z0-9][a-z0-9._-]*(?:/[a-z0-9._-]+)?)@v?\d").unwrap());
+        static HYPHENATED: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)\b[a-z0-9]+(?:-[a-z0-9]+)+\b").unwrap());
         let foreign = |n: &str| {
             let n = n.trim_matches(['.', '-']);
-            n.len() > 2
-                && !self.project_packages.iter().any(|p| p == n)
-                && !NODE_BUILTINS.contains(&n)
+            n.len() > 2 && !self.project_packages.iter().any(|p| p == n) && !NODE_BUILTINS.contains(&n)
         };
         let lower_body = body.to_ascii_lowercase();
         let used_in_body = |n: &str| {
@@ -297,40 +277,23 @@ mod tests {
     #[test]
     fn environment_and_static() {
         assert_eq!(
-            labels(
-                "x",
-                "If an attacker can set NODE_ENV=development the stack traces leak"
-            ),
+            labels("x", "If an attacker can set NODE_ENV=development the stack traces leak"),
             vec!["environment-tampering"]
         );
         assert_eq!(
-            labels(
-                "x",
-                "app.use(express.static(__dirname)) exposes the .env file"
-            ),
+            labels("x", "app.use(express.static(__dirname)) exposes the .env file"),
             vec!["static-misconfiguration"]
         );
-        assert!(labels(
-            "x",
-            "express.static('public') with an encoded path traversal %2e%2e"
-        )
-        .is_empty());
+        assert!(labels("x", "express.static('public') with an encoded path traversal %2e%2e").is_empty());
     }
 
     #[test]
     fn prototype_pollution_needs_app_merge() {
         assert_eq!(
-            labels(
-                "x",
-                "prototype pollution when the app does _.merge(config, req.body)"
-            ),
+            labels("x", "prototype pollution when the app does _.merge(config, req.body)"),
             vec!["prototype-pollution-app-input"]
         );
-        assert!(labels(
-            "x",
-            "prototype pollution in qs parsing of ?__proto__[x]=1 alone"
-        )
-        .is_empty());
+        assert!(labels("x", "prototype pollution in qs parsing of ?__proto__[x]=1 alone").is_empty());
     }
 
     #[test]
@@ -340,10 +303,7 @@ mod tests {
             vec!["runtime-vulnerability"]
         );
         assert_eq!(
-            labels(
-                "x",
-                "This only happens on Node 14.21.3, not on newer versions"
-            ),
+            labels("x", "This only happens on Node 14.21.3, not on newer versions"),
             vec!["eol-runtime"]
         );
         assert!(labels("x", "Tested with Node 22.1.0").is_empty());

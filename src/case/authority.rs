@@ -70,11 +70,7 @@ pub fn parse(value: &str) -> Option<AuthResults> {
     let clean = strip_comments(value).replace(['\r', '\n', '\t'], " ");
     let mut parts = clean.split(';');
     let head = parts.next()?.trim();
-    let authserv_id = head
-        .split_whitespace()
-        .next()?
-        .trim_matches('"')
-        .to_ascii_lowercase();
+    let authserv_id = head.split_whitespace().next()?.trim_matches('"').to_ascii_lowercase();
     if authserv_id.is_empty() || authserv_id.contains('=') {
         return None;
     }
@@ -85,11 +81,7 @@ pub fn parse(value: &str) -> Option<AuthResults> {
         let Some((method, result)) = first.split_once('=') else {
             continue;
         };
-        let method = method
-            .split('/')
-            .next()
-            .unwrap_or(method)
-            .to_ascii_lowercase();
+        let method = method.split('/').next().unwrap_or(method).to_ascii_lowercase();
         let props = tokens
             .filter_map(|t| t.split_once('='))
             .map(|(k, v)| (k.to_ascii_lowercase(), v.trim_matches('"').to_string()))
@@ -100,10 +92,7 @@ pub fn parse(value: &str) -> Option<AuthResults> {
             props,
         });
     }
-    Some(AuthResults {
-        authserv_id,
-        results,
-    })
+    Some(AuthResults { authserv_id, results })
 }
 
 /// Why a message is, or is not, authenticated.
@@ -136,15 +125,12 @@ fn aligned(signing: &str, from_domain: &str) -> bool {
 /// Judges a message from its raw A-R headers (topmost first) and From domain.
 pub fn judge(headers: &[String], from_domain: &str, trusted: &[String]) -> Verdict {
     if trusted.is_empty() {
-        return Verdict::Refused(
-            "no trusted authserv-id is configured (team.trusted_authserv_ids)".into(),
-        );
+        return Verdict::Refused("no trusted authserv-id is configured (team.trusted_authserv_ids)".into());
     }
-    let top = headers.iter().filter_map(|h| parse(h)).find(|ar| {
-        trusted
-            .iter()
-            .any(|t| t.eq_ignore_ascii_case(&ar.authserv_id))
-    });
+    let top = headers
+        .iter()
+        .filter_map(|h| parse(h))
+        .find(|ar| trusted.iter().any(|t| t.eq_ignore_ascii_case(&ar.authserv_id)));
     let Some(ar) = top else {
         return Verdict::Refused("no Authentication-Results header from a trusted server".into());
     };
@@ -156,21 +142,13 @@ pub fn judge(headers: &[String], from_domain: &str, trusted: &[String]) -> Verdi
             }
         }
     }
-    for r in ar
-        .results
-        .iter()
-        .filter(|r| r.method == "dkim" && r.result == "pass")
-    {
-        let d = r.prop("header.d").or_else(|| {
-            r.prop("header.i")
-                .map(|i| i.rsplit('@').next().unwrap_or(i))
-        });
+    for r in ar.results.iter().filter(|r| r.method == "dkim" && r.result == "pass") {
+        let d = r
+            .prop("header.d")
+            .or_else(|| r.prop("header.i").map(|i| i.rsplit('@').next().unwrap_or(i)));
         if let Some(d) = d {
             if aligned(d, from_domain) {
-                return Verdict::Authenticated(format!(
-                    "dkim=pass header.d={d} by {}",
-                    ar.authserv_id
-                ));
+                return Verdict::Authenticated(format!("dkim=pass header.d={d} by {}", ar.authserv_id));
             }
         }
     }
@@ -208,10 +186,7 @@ mod tests {
 
     #[test]
     fn dmarc_pass_from_trusted_server() {
-        let h = vec![
-            "mx.example.org; dkim=pass header.d=example.org; dmarc=pass header.from=example.org"
-                .to_string(),
-        ];
+        let h = vec!["mx.example.org; dkim=pass header.d=example.org; dmarc=pass header.from=example.org".to_string()];
         assert!(judge(&h, "example.org", &t()).is_authenticated());
     }
 

@@ -11,8 +11,7 @@ pub struct CaseId {
     pub seq: u32,
 }
 
-static ID: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^([A-Z]{1,10})-(\d{4})-(\d{4,6})$").unwrap());
+static ID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^([A-Z]{1,10})-(\d{4})-(\d{4,6})$").unwrap());
 
 impl CaseId {
     pub fn new(prefix: &str, year: i32, seq: u32) -> CaseId {
@@ -39,8 +38,7 @@ impl CaseId {
 
     /// Every case id tagged in a subject like `Re: [SEC-2026-0001] ...`, first first.
     pub fn find_tags(subject: &str, prefix: &str) -> Vec<CaseId> {
-        static TAG: LazyLock<Regex> =
-            LazyLock::new(|| Regex::new(r"\[([A-Z]{1,10}-\d{4}-\d{4,6})\]").unwrap());
+        static TAG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\[([A-Z]{1,10}-\d{4}-\d{4,6})\]").unwrap());
         TAG.captures_iter(subject)
             .filter_map(|c| CaseId::parse(&c[1]))
             .filter(|id| id.prefix == prefix)

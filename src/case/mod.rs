@@ -1,7 +1,9 @@
 //! Pure case logic: identifiers, states, the lifecycle, coordinator commands and who may give them.
 
 pub mod authority;
+pub mod command;
 pub mod id;
+pub mod lifecycle;
 pub mod state;
 
 pub use id::CaseId;

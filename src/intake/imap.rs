@@ -71,54 +71,34 @@ impl Connection {
         };
         let stream: Stream = match s.tls {
             TlsMode::None => Box::new(tcp),
-            TlsMode::Implicit => Box::new(
-                step(
-                    "tls handshake",
-                    t,
-                    super::tls::wrap(tcp, &s.host, tls_cfg()?),
-                )
-                .await?,
-            ),
+            TlsMode::Implicit => Box::new(step("tls handshake", t, super::tls::wrap(tcp, &s.host, tls_cfg()?)).await?),
             TlsMode::Starttls => {
                 let mut plain = async_imap::Client::new(tcp);
                 greeting(&mut plain, t).await?;
-                step(
-                    "starttls",
-                    t,
-                    plain.run_command_and_check_ok("STARTTLS", None),
-                )
-                .await?;
+                step("starttls", t, plain.run_command_and_check_ok("STARTTLS", None)).await?;
                 let tcp = plain.into_inner();
-                Box::new(
-                    step(
-                        "tls handshake",
-                        t,
-                        super::tls::wrap(tcp, &s.host, tls_cfg()?),
-                    )
-                    .await?,
-                )
+                Box::new(step("tls handshake", t, super::tls::wrap(tcp, &s.host, tls_cfg()?)).await?)
             }
         };
         let mut client = async_imap::Client::new(stream);
         if s.tls != TlsMode::Starttls {
             greeting(&mut client, t).await?;
         }
-        let mut session =
-            match tokio::time::timeout(t, client.login(&s.username, s.secret.expose())).await {
-                Err(_) => {
-                    return Err(ImapError::Timeout {
-                        step: "login",
-                        secs: t.as_secs(),
-                    })
-                }
-                Ok(Err((e, _))) => {
-                    return Err(ImapError::Login {
-                        user: s.username.clone(),
-                        message: e.to_string(),
-                    })
-                }
-                Ok(Ok(sess)) => sess,
-            };
+        let mut session = match tokio::time::timeout(t, client.login(&s.username, s.secret.expose())).await {
+            Err(_) => {
+                return Err(ImapError::Timeout {
+                    step: "login",
+                    secs: t.as_secs(),
+                })
+            }
+            Ok(Err((e, _))) => {
+                return Err(ImapError::Login {
+                    user: s.username.clone(),
+                    message: e.to_string(),
+                })
+            }
+            Ok(Ok(sess)) => sess,
+        };
         let caps = step("capability", t, session.capabilities()).await?;
         let idle = caps.has_str("IDLE");
         let mb = step("select", t, session.select(&s.mailbox)).await?;
@@ -174,11 +154,7 @@ impl Connection {
     }
 
     /// Whole messages (`BODY.PEEK[]`, so nothing is marked on the server yet).
-    pub async fn fetch(
-        &mut self,
-        uids: &[u32],
-        header_only: bool,
-    ) -> Result<Vec<(u32, Vec<u8>)>, ImapError> {
+    pub async fn fetch(&mut self, uids: &[u32], header_only: bool) -> Result<Vec<(u32, Vec<u8>)>, ImapError> {
         let set = uid_set(uids);
         let what = if header_only {
             "(UID BODY.PEEK[HEADER])"
@@ -187,11 +163,7 @@ impl Connection {
         };
         let t = self.timeout * (1 + uids.len() as u32 / 10);
         let fetches: Vec<_> = step("fetch", t, async {
-            self.session
-                .uid_fetch(&set, what)
-                .await?
-                .try_collect::<Vec<_>>()
-                .await
+            self.session.uid_fetch(&set, what).await?.try_collect::<Vec<_>>().await
         })
         .await?;
         self.drain_unsolicited();
@@ -275,11 +247,7 @@ impl Connection {
     }
 
     pub async fn logout(mut self) {
-        let _ = tokio::time::timeout(
-            self.timeout.min(Duration::from_secs(5)),
-            self.session.logout(),
-        )
-        .await;
+        let _ = tokio::time::timeout(self.timeout.min(Duration::from_secs(5)), self.session.logout()).await;
     }
 }
 

@@ -23,12 +23,7 @@ pub enum IntakeError {
 const BATCH_BYTES: u64 = 16 << 20;
 
 /// Groups UIDs into batches of at most `max_n` messages and about `BATCH_BYTES`.
-pub fn plan_batches(
-    uids: &[u32],
-    sizes: &HashMap<u32, u64>,
-    max_n: usize,
-    max_size: u64,
-) -> Vec<(Vec<u32>, bool)> {
+pub fn plan_batches(uids: &[u32], sizes: &HashMap<u32, u64>, max_n: usize, max_size: u64) -> Vec<(Vec<u32>, bool)> {
     let mut out: Vec<(Vec<u32>, bool)> = Vec::new();
     let mut cur: Vec<u32> = Vec::new();
     let mut bytes = 0u64;
@@ -126,15 +121,7 @@ mod tests {
 
     #[test]
     fn batches_respect_count_size_and_oversize() {
-        let sizes: HashMap<u32, u64> = [
-            (1, 10),
-            (2, 10),
-            (3, 100 << 20),
-            (4, 10),
-            (5, 10 << 20),
-            (6, 10 << 20),
-        ]
-        .into();
+        let sizes: HashMap<u32, u64> = [(1, 10), (2, 10), (3, 100 << 20), (4, 10), (5, 10 << 20), (6, 10 << 20)].into();
         let b = plan_batches(&[1, 2, 3, 4, 5, 6], &sizes, 2, 64 << 20);
         assert_eq!(
             b,

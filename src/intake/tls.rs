@@ -33,12 +33,7 @@ pub fn client_config(ca_file: Option<&Path>) -> anyhow::Result<Arc<ClientConfig>
     Ok(Arc::new(cfg))
 }
 
-pub async fn wrap(
-    tcp: TcpStream,
-    host: &str,
-    cfg: Arc<ClientConfig>,
-) -> anyhow::Result<TlsStream<TcpStream>> {
-    let name = ServerName::try_from(host.to_string())
-        .map_err(|e| anyhow::anyhow!("server name {host}: {e}"))?;
+pub async fn wrap(tcp: TcpStream, host: &str, cfg: Arc<ClientConfig>) -> anyhow::Result<TlsStream<TcpStream>> {
+    let name = ServerName::try_from(host.to_string()).map_err(|e| anyhow::anyhow!("server name {host}: {e}"))?;
     Ok(TlsConnector::from(cfg).connect(name, tcp).await?)
 }

@@ -121,10 +121,7 @@ pub fn compose(
         .subject(subject.clone())
         .message_id(Some(message_id.to_string()))
         .date(date.into())
-        .header(
-            ContentType::parse("text/plain; charset=utf-8; format=flowed")
-                .expect("static content type"),
-        )
+        .header(ContentType::parse("text/plain; charset=utf-8; format=flowed").expect("static content type"))
         .header(ContentTransferEncoding::QuotedPrintable)
         .raw_header(HeaderValue::new(
             HeaderName::new_from_ascii_str("Auto-Submitted"),
@@ -145,20 +142,13 @@ pub fn compose(
         ));
     }
     for to in &d.to {
-        let addr = to
-            .as_str()
-            .parse()
-            .map_err(|e| ComposeError::Build(format!("{e}")))?;
+        let addr = to.as_str().parse().map_err(|e| ComposeError::Build(format!("{e}")))?;
         b = b.to(LettreMailbox::new(None, addr));
     }
     if let Some(irt) = d.in_reply_to.as_deref().and_then(sanitize::message_id) {
         b = b.in_reply_to(irt);
     }
-    let refs: Vec<String> = d
-        .references
-        .iter()
-        .filter_map(|r| sanitize::message_id(r))
-        .collect();
+    let refs: Vec<String> = d.references.iter().filter_map(|r| sanitize::message_id(r)).collect();
     if !refs.is_empty() {
         // Keep the References header bounded: the first and the last ones (RFC 5322 3.6.4).
         let refs = if refs.len() > 20 {
@@ -226,10 +216,7 @@ mod tests {
         assert!(!head.lines().any(|l| l.starts_with("Bcc:")), "{head}");
         assert!(!head.contains("bad"), "{head}");
         let parsed = crate::message::Incoming::parse(raw.as_bytes());
-        assert_eq!(
-            parsed.subject,
-            "[SEC-2026-0001] Re: XSS Bcc: victim@example.net"
-        );
+        assert_eq!(parsed.subject, "[SEC-2026-0001] Re: XSS Bcc: victim@example.net");
         assert_eq!(parsed.to.len(), 1);
     }
 
@@ -247,9 +234,6 @@ mod tests {
             tagged_subject("[SEC-2026-0001]", "Re: [SEC-2026-0001] x"),
             "Re: [SEC-2026-0001] x"
         );
-        assert_eq!(
-            tagged_subject("[SEC-2026-0001]", "x\r\ny"),
-            "[SEC-2026-0001] x y"
-        );
+        assert_eq!(tagged_subject("[SEC-2026-0001]", "x\r\ny"), "[SEC-2026-0001] x y");
     }
 }

@@ -46,13 +46,10 @@ pub async fn flush(store: &Store, smtp: &Smtp, app: &App) -> Result<FlushStats, 
                 }
                 Err(SendError::Temporary(e)) => {
                     let wait = backoff(p.attempts as u32, s.retry_initial, s.retry_max);
-                    let next = app.clock.now()
-                        + ChronoDuration::from_std(wait).unwrap_or(ChronoDuration::hours(1));
+                    let next = app.clock.now() + ChronoDuration::from_std(wait).unwrap_or(ChronoDuration::hours(1));
                     tracing::warn!(outbox = p.id, kind = %p.kind, error = %e, retry_in = ?wait, "send failed; will retry");
                     store.mark_retry(p.id, &e, next).await?;
-                    store
-                        .set_service("last_send_error", &e, app.clock.now())
-                        .await?;
+                    store.set_service("last_send_error", &e, app.clock.now()).await?;
                     stats.retried += 1;
                     temporary_failure = true;
                 }

@@ -27,6 +27,20 @@ pub fn context(name: &str) -> Value {
         "excerpt": "The path matching backtracks.",
         "sender": "jane@example.com",
         "state": "triage",
+        "applied": name == "confirmation",
+        "changes": ["state: new -> triage"],
+        "errors": ["/cve: `x` is not a CVE id"],
+        "mails": ["dismissal to jane@example.com"],
+        "usage": ["/assign [me|ADDRESS]"],
+        "coordinator": "alice@example.org",
+        "reason": "not a vulnerability",
+        "commands": ["/invalid no"],
+        "cve": "CVE-2026-1234",
+        "ghsa": "GHSA-9wv6-86v2-598j",
+        "patched_versions": "4.21.3",
+        "severity": "high",
+        "cvss_score": 7.5,
+        "credit": "Jane Doe",
     });
     let _ = name;
     base

@@ -29,8 +29,7 @@ pub struct Smtp {
 fn tls_params(s: &SmtpSettings) -> anyhow::Result<TlsParameters> {
     let mut b = TlsParameters::builder(s.host.clone());
     if let Some(ca) = &s.ca_file {
-        let pem =
-            std::fs::read(ca).map_err(|e| anyhow::anyhow!("smtp.ca_file {}: {e}", ca.display()))?;
+        let pem = std::fs::read(ca).map_err(|e| anyhow::anyhow!("smtp.ca_file {}: {e}", ca.display()))?;
         b = b.add_root_certificate(Certificate::from_pem(&pem)?);
     }
     Ok(b.build_rustls()?)
@@ -48,10 +47,7 @@ impl Smtp {
             .tls(tls)
             .timeout(Some(s.timeout));
         if !s.username.is_empty() {
-            b = b.credentials(Credentials::new(
-                s.username.clone(),
-                s.secret.expose().to_string(),
-            ));
+            b = b.credentials(Credentials::new(s.username.clone(), s.secret.expose().to_string()));
         }
         Ok(Smtp {
             transport: b.build(),
@@ -61,12 +57,7 @@ impl Smtp {
 
     /// Sends exact bytes to the given envelope.
     #[tracing::instrument(skip_all, fields(recipients = recipients.len()))]
-    pub async fn send_raw(
-        &self,
-        from: &str,
-        recipients: &[String],
-        raw: &[u8],
-    ) -> Result<(), SendError> {
+    pub async fn send_raw(&self, from: &str, recipients: &[String], raw: &[u8]) -> Result<(), SendError> {
         let from = from
             .parse()
             .map_err(|e| SendError::Permanent(format!("bad sender: {e}")))?;
@@ -77,10 +68,7 @@ impl Smtp {
             .map_err(|e| SendError::Permanent(format!("bad recipient: {e}")))?;
         let env = Envelope::new(Some(from), to).map_err(|e| SendError::Permanent(e.to_string()))?;
         match tokio::time::timeout(self.timeout, self.transport.send_raw(&env, raw)).await {
-            Err(_) => Err(SendError::Temporary(format!(
-                "no answer within {:?}",
-                self.timeout
-            ))),
+            Err(_) => Err(SendError::Temporary(format!("no answer within {:?}", self.timeout))),
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) if e.is_permanent() => Err(SendError::Permanent(e.to_string())),
             Ok(Err(e)) => Err(SendError::Temporary(e.to_string())),

@@ -8,14 +8,14 @@ use serde::Serialize;
 /// The built-in templates (name, text).
 pub const BUILTIN: &[(&str, &str)] = &[
     ("receipt", include_str!("../../templates/receipt.txt")),
-    (
-        "new_case_notice",
-        include_str!("../../templates/new_case_notice.txt"),
-    ),
-    (
-        "follow_up_notice",
-        include_str!("../../templates/follow_up_notice.txt"),
-    ),
+    ("new_case_notice", include_str!("../../templates/new_case_notice.txt")),
+    ("follow_up_notice", include_str!("../../templates/follow_up_notice.txt")),
+    ("confirmation", include_str!("../../templates/confirmation.txt")),
+    ("command_refused", include_str!("../../templates/command_refused.txt")),
+    ("dismissal", include_str!("../../templates/dismissal.txt")),
+    ("duplicate_notice", include_str!("../../templates/duplicate_notice.txt")),
+    ("closing_notice", include_str!("../../templates/closing_notice.txt")),
+    ("progress_update", include_str!("../../templates/progress_update.txt")),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -76,10 +76,7 @@ impl Templates {
         }
         if let Some(d) = dir {
             if !d.is_dir() {
-                return Err(TemplateError::Dir(
-                    d.display().to_string(),
-                    "is not a directory".into(),
-                ));
+                return Err(TemplateError::Dir(d.display().to_string(), "is not a directory".into()));
             }
         }
         Ok(Templates { env, origin })
@@ -95,13 +92,8 @@ impl Templates {
 
     /// Renders template `name`; the first line is `Subject: ...`.
     pub fn render<C: Serialize>(&self, name: &str, ctx: C) -> Result<Rendered, TemplateError> {
-        let t = self
-            .env
-            .get_template(name)
-            .map_err(|e| describe(name, &e))?;
-        let text = t
-            .render(ctx)
-            .map_err(|e| describe(&self.file_of(name), &e))?;
+        let t = self.env.get_template(name).map_err(|e| describe(name, &e))?;
+        let text = t.render(ctx).map_err(|e| describe(&self.file_of(name), &e))?;
         let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
         let subject = first
             .strip_prefix("Subject:")
@@ -140,25 +132,15 @@ mod tests {
         )
         .unwrap();
         let t = Templates::load(Some(d.path())).unwrap();
-        let r = t
-            .render("receipt", super::super::samples::context("receipt"))
-            .unwrap();
+        let r = t.render("receipt", super::super::samples::context("receipt")).unwrap();
         assert_eq!(r.subject, "Got it SEC-2026-0001");
         assert!(r.body.starts_with("Custom body SEC-2026-0001"));
 
-        std::fs::write(
-            d.path().join("receipt.txt"),
-            "Subject: x\n\nline two\n{% if %}\n",
-        )
-        .unwrap();
+        std::fs::write(d.path().join("receipt.txt"), "Subject: x\n\nline two\n{% if %}\n").unwrap();
         let e = Templates::load(Some(d.path())).unwrap_err().to_string();
         assert!(e.contains("receipt.txt line 4"), "{e}");
 
-        std::fs::write(
-            d.path().join("receipt.txt"),
-            "Subject: x\n\n{{ no_such_value }}\n",
-        )
-        .unwrap();
+        std::fs::write(d.path().join("receipt.txt"), "Subject: x\n\n{{ no_such_value }}\n").unwrap();
         let t = Templates::load(Some(d.path())).unwrap();
         let e = t.check().unwrap_err().to_string();
         assert!(e.contains("receipt.txt"), "{e}");

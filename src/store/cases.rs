@@ -118,11 +118,7 @@ impl CaseRow {
             patched_versions: self.patched_versions.clone(),
             embargo_date: self.embargo_date.clone(),
             duplicate_of: self.duplicate_of.clone(),
-            credit: if self.anonymous {
-                None
-            } else {
-                self.credit.clone()
-            },
+            credit: if self.anonymous { None } else { self.credit.clone() },
             closed_at: self.closed_at.clone(),
             close_reason: self.close_reason.clone(),
         }
@@ -169,8 +165,7 @@ pub struct CaseDetail {
     pub events: Vec<EventRow>,
 }
 
-const CASE_COLUMNS: &str =
-    "id, state, reporter, reporter_name, subject, opened_at, updated_at, coordinator,
+const CASE_COLUMNS: &str = "id, state, reporter, reporter_name, subject, opened_at, updated_at, coordinator,
     acknowledged_at, detailed_response_at, body_check, missing, flags, hints, severity, cvss_vector,
     cvss_score, cve, ghsa, affected_versions, patched_versions, embargo_date, duplicate_of, credit,
     anonymous, state_since, last_reporter_mail_at, closed_at, close_reason";
@@ -229,12 +224,11 @@ impl Store {
         .bind(id)
         .fetch_all(&self.pool)
         .await?;
-        let events: Vec<EventRow> = sqlx::query_as(
-            "SELECT at, actor, kind, detail, message FROM events WHERE case_id = ? ORDER BY at, id",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?;
+        let events: Vec<EventRow> =
+            sqlx::query_as("SELECT at, actor, kind, detail, message FROM events WHERE case_id = ? ORDER BY at, id")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?;
         let n = messages.iter().filter(|m| m.direction == "in").count() as i64;
         let hint_details = serde_json::from_str(&row.hints).unwrap_or(serde_json::Value::Null);
         Ok(CaseDetail {
@@ -295,8 +289,7 @@ pub async fn message_in_case(
                 Some(message),
             )
             .await?;
-            crate::store::commands::reporter_words(tx, app, &case, sender, m, facts, message, now)
-                .await?;
+            crate::store::commands::reporter_words(tx, app, &case, sender, m, facts, message, now).await?;
             notify_team_of_message(tx, app, &case, &from, m, facts, now).await?;
         }
         Sender::Coordinator => {
@@ -323,8 +316,7 @@ pub async fn message_in_case(
             if verdict.is_authenticated() && addressed_to(m, &case.reporter) {
                 acknowledge(tx, &case, &from, now, message).await?;
             }
-            crate::store::commands::run_from_mail(tx, app, &case, &from, &verdict, m, message, now)
-                .await?;
+            crate::store::commands::run_from_mail(tx, app, &case, &from, &verdict, m, message, now).await?;
         }
     }
     Ok(())
@@ -346,25 +338,14 @@ pub async fn acknowledge(
             .bind(&case.id)
             .execute(&mut **tx)
             .await?;
-        event(
-            tx,
-            Some(&case.id),
-            now,
-            actor,
-            "acknowledged",
-            json!({}),
-            Some(message),
-        )
-        .await?;
+        event(tx, Some(&case.id), now, actor, "acknowledged", json!({}), Some(message)).await?;
     } else if case.detailed_response_at.is_none() {
-        sqlx::query(
-            "UPDATE cases SET detailed_response_at = ?, last_reporter_mail_at = ? WHERE id = ?",
-        )
-        .bind(stamp(now))
-        .bind(stamp(now))
-        .bind(&case.id)
-        .execute(&mut **tx)
-        .await?;
+        sqlx::query("UPDATE cases SET detailed_response_at = ?, last_reporter_mail_at = ? WHERE id = ?")
+            .bind(stamp(now))
+            .bind(stamp(now))
+            .bind(&case.id)
+            .execute(&mut **tx)
+            .await?;
         event(
             tx,
             Some(&case.id),

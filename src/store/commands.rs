@@ -1,40 +1,547 @@
-//! Coordinator commands and reporter replies applied to a case (filled in with the lifecycle).
+//! Commands applied to a case (from mail or the CLI) inside the caller's transaction, and
+//! what reporters and third parties may say in a thread.
 
 use chrono::{DateTime, Utc};
+use serde_json::json;
 use sqlx::{Sqlite, Transaction};
 
-use super::cases::CaseRow;
-use super::Result;
+use super::cases::{load_case, CaseRow};
+use super::outbox::{enqueue, event};
+use super::{Result, StoreError};
+use crate::address::Address;
 use crate::analysis::Facts;
 use crate::app::App;
 use crate::case::authority::Verdict;
+use crate::case::command::{self, Command, CommandError};
+use crate::case::lifecycle::{self, Actor, CaseFile, Effect};
+use crate::case::{CaseId, State};
+use crate::clock::{parse_stamp, stamp};
 use crate::message::Incoming;
+use crate::outbox::compose::{tagged_subject, Draft};
+use crate::quoting;
 use crate::routing::Sender;
 
-#[allow(clippy::too_many_arguments)]
-pub async fn reporter_words(
-    _tx: &mut Transaction<'static, Sqlite>,
-    _app: &App,
-    _case: &CaseRow,
-    _sender: Sender,
-    _m: &Incoming,
-    _facts: &Facts,
-    _message: i64,
-    _now: DateTime<Utc>,
+/// What a set of commands did, for the CLI and the confirmation mail.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct CommandOutcome {
+    pub applied: bool,
+    pub changes: Vec<String>,
+    pub errors: Vec<String>,
+    pub mails: Vec<String>,
+    pub state: String,
+}
+
+pub fn case_file(r: &CaseRow, no_patch: bool) -> CaseFile {
+    CaseFile {
+        id: r.id.clone(),
+        state: State::parse(&r.state),
+        reporter: r.reporter.clone(),
+        coordinator: r.coordinator.clone(),
+        acknowledged_at: r.acknowledged_at.as_deref().and_then(parse_stamp),
+        severity: r.severity.clone(),
+        cvss_vector: r.cvss_vector.clone(),
+        cvss_score: r.cvss_score,
+        cve: r.cve.clone(),
+        ghsa: r.ghsa.clone(),
+        patched_versions: r.patched_versions.clone(),
+        embargo_date: r
+            .embargo_date
+            .as_deref()
+            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
+        duplicate_of: r.duplicate_of.clone(),
+        no_patch,
+        credit: r.credit.clone(),
+        anonymous: r.anonymous,
+        flags: serde_json::from_str(&r.flags).unwrap_or_default(),
+        close_reason: r.close_reason.clone(),
+    }
+}
+
+async fn no_patch(tx: &mut Transaction<'static, Sqlite>, id: &str) -> Result<bool> {
+    let (n,): (bool,) = sqlx::query_as("SELECT no_patch FROM cases WHERE id = ?")
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(n)
+}
+
+async fn write_file(
+    tx: &mut Transaction<'static, Sqlite>,
+    old: &CaseRow,
+    f: &CaseFile,
+    now: DateTime<Utc>,
 ) -> Result<()> {
+    let state = f.state();
+    let state_changed = old.state != state.as_str();
+    let closed_at = if state.is_closed() {
+        Some(old.closed_at.clone().unwrap_or_else(|| stamp(now)))
+    } else {
+        None
+    };
+    sqlx::query(
+        "UPDATE cases SET state = ?, coordinator = ?, acknowledged_at = ?, severity = ?, cvss_vector = ?, cvss_score = ?,
+            cve = ?, ghsa = ?, patched_versions = ?, embargo_date = ?, duplicate_of = ?, no_patch = ?, credit = ?,
+            anonymous = ?, flags = ?, close_reason = ?, closed_at = ?, updated_at = ?,
+            state_since = CASE WHEN ? THEN ? ELSE state_since END
+         WHERE id = ?",
+    )
+    .bind(state.as_str())
+    .bind(&f.coordinator)
+    .bind(f.acknowledged_at.map(stamp))
+    .bind(&f.severity)
+    .bind(&f.cvss_vector)
+    .bind(f.cvss_score)
+    .bind(&f.cve)
+    .bind(&f.ghsa)
+    .bind(&f.patched_versions)
+    .bind(f.embargo_date.map(|d| d.to_string()))
+    .bind(&f.duplicate_of)
+    .bind(f.no_patch)
+    .bind(&f.credit)
+    .bind(f.anonymous)
+    .bind(serde_json::to_string(&f.flags).expect("flags"))
+    .bind(&f.close_reason)
+    .bind(closed_at)
+    .bind(stamp(now))
+    .bind(state_changed)
+    .bind(stamp(now))
+    .bind(&f.id)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
+/// The report's Message-ID and References, so mail to the reporter threads under it.
+async fn thread_root(tx: &mut Transaction<'static, Sqlite>, case_id: &str) -> Result<(Option<String>, Vec<String>)> {
+    let r: Option<(Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT message_id, refs FROM messages WHERE case_id = ? AND kind = 'report' ORDER BY id LIMIT 1",
+    )
+    .bind(case_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some((mid, refs)) = r else {
+        return Ok((None, vec![]));
+    };
+    let mut refs: Vec<String> = refs.unwrap_or_default().split_whitespace().map(String::from).collect();
+    refs.extend(mid.clone());
+    Ok((mid, refs))
+}
+
+fn render(app: &App, name: &str, ctx: serde_json::Value) -> Result<crate::outbox::templates::Rendered> {
+    app.templates
+        .render(name, ctx)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn tag_of(id: &str) -> String {
+    CaseId::parse(id).map(|c| c.tag()).unwrap_or_default()
+}
+
+/// Queues a mail to the case's reporter, threaded under the report.
+pub async fn mail_reporter(
+    tx: &mut Transaction<'static, Sqlite>,
+    app: &App,
+    case: &CaseRow,
+    template: &str,
+    mut ctx: serde_json::Value,
+    kind: &'static str,
+    now: DateTime<Utc>,
+) -> Result<Option<String>> {
+    let Ok(to) = Address::parse(&case.reporter) else {
+        return Ok(None);
+    };
+    let obj = ctx.as_object_mut().expect("object context");
+    obj.insert("case_id".into(), json!(case.id));
+    obj.insert("subject".into(), json!(case.subject));
+    obj.insert("reporter_name".into(), json!(case.reporter_name));
+    obj.insert("team_name".into(), json!(app.team_name()));
+    let r = render(app, template, ctx)?;
+    let (irt, refs) = thread_root(tx, &case.id).await?;
+    enqueue(
+        tx,
+        app,
+        &Draft {
+            case_id: Some(case.id.clone()),
+            kind,
+            to: vec![to.clone()],
+            subject: tagged_subject(&tag_of(&case.id), &r.subject),
+            body: r.body,
+            in_reply_to: irt,
+            references: refs,
+            auto_submitted: "auto-generated",
+            automatic: false,
+            to_reporter: true,
+        },
+        now,
+    )
+    .await?;
+    Ok(Some(format!("{kind} to {to}")))
+}
+
+/// Applies commands to a case in the caller's transaction: everything or nothing, with an
+/// event per change and the mails the changes cause. Parse errors count as errors.
+#[allow(clippy::too_many_arguments)]
+pub async fn apply_commands(
+    tx: &mut Transaction<'static, Sqlite>,
+    app: &App,
+    case_id: &str,
+    actor: &Actor,
+    cmds: &[Command],
+    parse_errors: &[CommandError],
+    message: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<CommandOutcome> {
+    let case = load_case(tx, case_id).await?;
+    let np = no_patch(tx, case_id).await?;
+    let file = case_file(&case, np);
+    // Which cases do /duplicate commands name?
+    let mut existing = Vec::new();
+    for c in cmds {
+        if let Command::Duplicate(of) = c {
+            let r: Option<(String,)> = sqlx::query_as("SELECT id FROM cases WHERE id = ?")
+                .bind(of.to_string())
+                .fetch_optional(&mut **tx)
+                .await?;
+            existing.extend(r.map(|x| x.0));
+        }
+    }
+    let coordinators = &app.settings.team;
+    let world = lifecycle::World {
+        is_coordinator: &|a: &str| coordinators.is_coordinator(a),
+        case_exists: &|id: &str| existing.iter().any(|e| e == id),
+        now,
+    };
+    let mut errors: Vec<String> = parse_errors.iter().map(|e| e.to_string()).collect();
+    let applied = if errors.is_empty() {
+        match lifecycle::apply(&file, cmds, actor, &world) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                errors = e;
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let Some(a) = applied else {
+        event(
+            tx,
+            Some(case_id),
+            now,
+            &actor.id,
+            "commands-rejected",
+            json!({"errors": errors}),
+            message,
+        )
+        .await?;
+        return Ok(CommandOutcome {
+            applied: false,
+            errors,
+            state: case.state.clone(),
+            ..Default::default()
+        });
+    };
+    write_file(tx, &case, &a.file, now).await?;
+    for c in &a.changes {
+        event(tx, Some(case_id), now, &actor.id, c.kind, c.detail.clone(), message).await?;
+    }
+    if a.file.acknowledged_at.is_some() && case.acknowledged_at.is_none() {
+        sqlx::query("UPDATE cases SET last_reporter_mail_at = COALESCE(last_reporter_mail_at, ?) WHERE id = ?")
+            .bind(stamp(now))
+            .bind(case_id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    let updated = load_case(tx, case_id).await?;
+    let mut mails = Vec::new();
+    let progress_on = &app.settings.policy.progress_updates;
+    for e in &a.effects {
+        let sent = match e {
+            Effect::Dismissal { reason } => {
+                mail_reporter(
+                    tx,
+                    app,
+                    &updated,
+                    "dismissal",
+                    json!({"reason": reason}),
+                    "dismissal",
+                    now,
+                )
+                .await?
+            }
+            Effect::DuplicateNotice { of } => {
+                mail_reporter(
+                    tx,
+                    app,
+                    &updated,
+                    "duplicate_notice",
+                    json!({"of": of}),
+                    "duplicate-notice",
+                    now,
+                )
+                .await?
+            }
+            Effect::ClosingNotice => {
+                let credit = if updated.anonymous {
+                    None
+                } else {
+                    updated
+                        .credit
+                        .clone()
+                        .or_else(|| updated.reporter_name.clone())
+                        .or_else(|| Some(updated.reporter.clone()))
+                };
+                mail_reporter(
+                    tx,
+                    app,
+                    &updated,
+                    "closing_notice",
+                    json!({
+                        "cve": updated.cve, "ghsa": updated.ghsa, "patched_versions": updated.patched_versions,
+                        "severity": updated.severity, "cvss_score": updated.cvss_score, "credit": credit,
+                    }),
+                    "closing-notice",
+                    now,
+                )
+                .await?
+            }
+            Effect::Progress { state } => {
+                if progress_on.iter().any(|p| p == state.as_str()) {
+                    mail_reporter(
+                        tx,
+                        app,
+                        &updated,
+                        "progress_update",
+                        json!({
+                            "state": state.as_str(), "severity": updated.severity, "cvss_score": updated.cvss_score,
+                            "patched_versions": updated.patched_versions,
+                        }),
+                        "progress",
+                        now,
+                    )
+                    .await?
+                } else {
+                    None
+                }
+            }
+        };
+        mails.extend(sent);
+    }
+    Ok(CommandOutcome {
+        applied: true,
+        changes: a.changes.iter().map(|c| c.line.clone()).collect(),
+        errors: vec![],
+        mails,
+        state: updated.state.clone(),
+    })
+}
+
+/// Commands in a coordinator's message: authenticated ones apply (with a confirmation to
+/// the sender); unauthenticated ones change nothing and the team is told.
 #[allow(clippy::too_many_arguments)]
 pub async fn run_from_mail(
-    _tx: &mut Transaction<'static, Sqlite>,
-    _app: &App,
-    _case: &CaseRow,
-    _from: &str,
-    _verdict: &Verdict,
-    _m: &Incoming,
-    _message: i64,
-    _now: DateTime<Utc>,
+    tx: &mut Transaction<'static, Sqlite>,
+    app: &App,
+    case: &CaseRow,
+    from: &str,
+    verdict: &Verdict,
+    m: &Incoming,
+    message: i64,
+    now: DateTime<Utc>,
 ) -> Result<()> {
+    let own = quoting::own_text(&m.text);
+    let lines = command::command_lines(&own);
+    if lines.is_empty() {
+        return Ok(());
+    }
+    if !verdict.is_authenticated() {
+        return refuse(tx, app, case, from, verdict.reason(), &lines, message, now).await;
+    }
+    let (cmds, errs) = command::parse_all(&own);
+    let actor = Actor {
+        id: from.to_string(),
+        me: Some(from.to_string()),
+    };
+    let outcome = apply_commands(tx, app, &case.id, &actor, &cmds, &errs, Some(message), now).await?;
+    // The confirmation goes to the coordinator only, never to the reporter.
+    let Ok(to) = Address::parse(from) else { return Ok(()) };
+    let updated = load_case(tx, &case.id).await?;
+    let r = render(
+        app,
+        "confirmation",
+        json!({
+            "applied": outcome.applied, "case_id": case.id, "subject": case.subject,
+            "changes": outcome.changes, "errors": outcome.errors, "mails": outcome.mails,
+            "state": updated.state, "coordinator": updated.coordinator,
+            "usage": command::USAGE.iter().map(|(_, u)| *u).collect::<Vec<_>>(),
+        }),
+    )?;
+    let mut refs = m.references.clone();
+    refs.extend(m.message_id.clone());
+    enqueue(
+        tx,
+        app,
+        &Draft {
+            case_id: Some(case.id.clone()),
+            kind: "confirmation",
+            to: vec![to],
+            subject: tagged_subject(&tag_of(&case.id), &r.subject),
+            body: r.body,
+            in_reply_to: m.message_id.clone(),
+            references: refs,
+            auto_submitted: "auto-replied",
+            automatic: false,
+            to_reporter: false,
+        },
+        now,
+    )
+    .await?;
     Ok(())
+}
+
+/// Refused commands: an event, and the team is told who tried what and why.
+#[allow(clippy::too_many_arguments)]
+async fn refuse(
+    tx: &mut Transaction<'static, Sqlite>,
+    app: &App,
+    case: &CaseRow,
+    from: &str,
+    reason: &str,
+    lines: &[String],
+    message: i64,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    tracing::warn!(case = %case.id, sender = %from, reason, "commands refused");
+    event(
+        tx,
+        Some(&case.id),
+        now,
+        from,
+        "commands-refused",
+        json!({"reason": reason, "commands": lines}),
+        Some(message),
+    )
+    .await?;
+    let r = render(
+        app,
+        "command_refused",
+        json!({
+            "case_id": case.id, "subject": case.subject, "sender": from, "reason": reason, "commands": lines,
+        }),
+    )?;
+    enqueue(
+        tx,
+        app,
+        &Draft {
+            case_id: Some(case.id.clone()),
+            kind: "refused-notice",
+            to: vec![app.notify.clone()],
+            subject: tagged_subject(&tag_of(&case.id), &r.subject),
+            body: r.body,
+            in_reply_to: None,
+            references: vec![],
+            auto_submitted: "auto-generated",
+            automatic: false,
+            to_reporter: false,
+        },
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// What a reporter or someone else writes in a thread: a reporter's answer ends
+/// `needs-info`; a reporter may choose `/anonymous` or `/credit NAME`; anything else that
+/// looks like a command is only text (and from a third party, the team is told).
+#[allow(clippy::too_many_arguments)]
+pub async fn reporter_words(
+    tx: &mut Transaction<'static, Sqlite>,
+    app: &App,
+    case: &CaseRow,
+    sender: Sender,
+    m: &Incoming,
+    _facts: &Facts,
+    message: i64,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let from = m
+        .from
+        .as_ref()
+        .map(|f| f.address.to_string())
+        .unwrap_or_else(|| "unknown".into());
+    let own = quoting::own_text(&m.text);
+    let lines = command::command_lines(&own);
+    if sender == Sender::Other {
+        if !lines.is_empty() {
+            refuse(
+                tx,
+                app,
+                case,
+                &from,
+                "the sender is not a configured coordinator",
+                &lines,
+                message,
+                now,
+            )
+            .await?;
+        }
+        return Ok(());
+    }
+    // The reporter's own choices about credit.
+    let prefs: Vec<Command> = lines
+        .iter()
+        .filter_map(|l| command::parse_line(l).ok())
+        .filter(|c| matches!(c, Command::Anonymous | Command::Credit(_)))
+        .collect();
+    if !prefs.is_empty() {
+        let actor = Actor {
+            id: from.clone(),
+            me: None,
+        };
+        apply_commands(tx, app, &case.id, &actor, &prefs, &[], Some(message), now).await?;
+    }
+    if case.state == State::NeedsInfo.as_str() {
+        sqlx::query("UPDATE cases SET state = 'assessing', state_since = ?, updated_at = ? WHERE id = ?")
+            .bind(stamp(now))
+            .bind(stamp(now))
+            .bind(&case.id)
+            .execute(&mut **tx)
+            .await?;
+        event(
+            tx,
+            Some(&case.id),
+            now,
+            &from,
+            "state",
+            json!({"from": "needs-info", "to": "assessing", "why": "the reporter answered"}),
+            Some(message),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+impl super::Store {
+    /// The CLI's way to change a case: the same parser and code path as mail commands.
+    pub async fn run_commands(
+        &self,
+        app: &App,
+        case_id: &str,
+        actor: &Actor,
+        lines: &[String],
+    ) -> Result<CommandOutcome> {
+        let text = lines.join("\n");
+        let (cmds, mut errs) = command::parse_all(&text);
+        if cmds.is_empty() && errs.is_empty() {
+            errs.push(CommandError {
+                line: text.chars().take(80).collect(),
+                problem: "no command (commands start with /)".into(),
+            });
+        }
+        let mut tx = self.write().await?;
+        load_case(&mut tx, case_id).await?;
+        let out = apply_commands(&mut tx, app, case_id, actor, &cmds, &errs, None, app.clock.now()).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
 }

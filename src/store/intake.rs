@@ -62,11 +62,10 @@ pub fn sha256_hex(raw: &[u8]) -> String {
 
 /// The stored IMAP cursor: (uidvalidity, last_uid).
 pub async fn cursor(store: &Store, mailbox: &str) -> Result<Option<(u32, u32)>> {
-    let r: Option<(i64, i64)> =
-        sqlx::query_as("SELECT uidvalidity, last_uid FROM imap_cursor WHERE mailbox = ?")
-            .bind(mailbox)
-            .fetch_optional(&store.pool)
-            .await?;
+    let r: Option<(i64, i64)> = sqlx::query_as("SELECT uidvalidity, last_uid FROM imap_cursor WHERE mailbox = ?")
+        .bind(mailbox)
+        .fetch_optional(&store.pool)
+        .await?;
     Ok(r.map(|(v, u)| (v as u32, u as u32)))
 }
 
@@ -123,11 +122,10 @@ async fn find_thread(
 ) -> Result<Option<ThreadCase>> {
     let mut case_id: Option<String> = None;
     for id in m.thread_ids(automatic) {
-        let r: Option<(String,)> =
-            sqlx::query_as("SELECT case_id FROM message_ids WHERE message_id = ?")
-                .bind(&id)
-                .fetch_optional(&mut **tx)
-                .await?;
+        let r: Option<(String,)> = sqlx::query_as("SELECT case_id FROM message_ids WHERE message_id = ?")
+            .bind(&id)
+            .fetch_optional(&mut **tx)
+            .await?;
         if let Some((c,)) = r {
             case_id = Some(c);
             break;
@@ -236,10 +234,7 @@ pub async fn ingest_batch(
         let _g = span.enter();
         let sha = sha256_hex(&f.raw);
         let m = Incoming::parse(&f.raw);
-        let key = m
-            .message_id
-            .clone()
-            .unwrap_or_else(|| format!("sha256:{sha}"));
+        let key = m.message_id.clone().unwrap_or_else(|| format!("sha256:{sha}"));
         let seen: Option<(i64,)> = sqlx::query_as("SELECT id FROM messages WHERE dedupe_key = ?")
             .bind(&key)
             .fetch_optional(&mut *tx)
@@ -255,13 +250,7 @@ pub async fn ingest_batch(
             continue;
         }
         let facts = app.analyzer.analyze(&m);
-        let thread = find_thread(
-            &mut tx,
-            &m,
-            facts.auto.is_some(),
-            &app.settings.policy.case_prefix,
-        )
-        .await?;
+        let thread = find_thread(&mut tx, &m, facts.auto.is_some(), &app.settings.policy.case_prefix).await?;
         let own: Option<(i64,)> = match &m.message_id {
             Some(mid) => {
                 sqlx::query_as("SELECT id FROM outbox WHERE message_id = ?")
@@ -282,10 +271,7 @@ pub async fn ingest_batch(
         out.stored += 1;
         let (case_id, kind) = match route {
             Route::NewCase { reporter, answer } => {
-                let id = open_case(
-                    &mut tx, app, f, src, &m, &facts, &key, &sha, reporter, answer, now,
-                )
-                .await?;
+                let id = open_case(&mut tx, app, f, src, &m, &facts, &key, &sha, reporter, answer, now).await?;
                 out.new_cases.push(id.clone());
                 (Some(id), "report")
             }
@@ -296,23 +282,8 @@ pub async fn ingest_batch(
                     Sender::Coordinator => "coordinator",
                     Sender::Other => "third-party",
                 };
-                let mid = insert_message(
-                    &mut tx,
-                    Some(&case_id),
-                    &key,
-                    f,
-                    src,
-                    &m,
-                    &facts,
-                    kind,
-                    &sha,
-                    now,
-                )
-                .await?;
-                crate::store::cases::message_in_case(
-                    &mut tx, app, &case_id, sender, &m, &facts, mid, now,
-                )
-                .await?;
+                let mid = insert_message(&mut tx, Some(&case_id), &key, f, src, &m, &facts, kind, &sha, now).await?;
+                crate::store::cases::message_in_case(&mut tx, app, &case_id, sender, &m, &facts, mid, now).await?;
                 (Some(case_id), kind)
             }
             Route::Automatic { case_id, kind } => {
@@ -343,19 +314,7 @@ pub async fn ingest_batch(
                 (case_id, kind.as_str())
             }
             Route::Own { case_id } => {
-                insert_message(
-                    &mut tx,
-                    case_id.as_deref(),
-                    &key,
-                    f,
-                    src,
-                    &m,
-                    &facts,
-                    "own",
-                    &sha,
-                    now,
-                )
-                .await?;
+                insert_message(&mut tx, case_id.as_deref(), &key, f, src, &m, &facts, "own", &sha, now).await?;
                 (case_id, "own")
             }
         };
@@ -397,11 +356,10 @@ async fn open_case(
 ) -> Result<String> {
     let prefix = &app.settings.policy.case_prefix;
     let year = now.year();
-    let (seq,): (i64,) =
-        sqlx::query_as("SELECT COALESCE(MAX(seq), 0) + 1 FROM cases WHERE year = ?")
-            .bind(year)
-            .fetch_one(&mut **tx)
-            .await?;
+    let (seq,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(seq), 0) + 1 FROM cases WHERE year = ?")
+        .bind(year)
+        .fetch_one(&mut **tx)
+        .await?;
     let id = CaseId::new(prefix, year, seq as u32).to_string();
     let subject = crate::sanitize::header_text(&m.subject);
     let reporter_name = m
@@ -474,21 +432,23 @@ async fn open_case(
     let (irt, refs) = reply_refs(m);
     let public = facts.has_flag("premature-disclosure");
     if let (true, Some(rep)) = (answer, &reporter) {
-        let requests: Vec<&str> = facts
-            .missing
-            .iter()
-            .map(|x: &Missing| x.request())
-            .collect();
-        let r = app.templates.render("receipt", json!({
-            "case_id": id, "case_tag": tag, "subject": subject,
-            "reporter": rep.as_str(), "reporter_name": reporter_name,
-            "acknowledge_within": human_duration(policy.acknowledge_within),
-            "detailed_response_within": human_duration(policy.detailed_response_within),
-            "body_check": facts.body_check.as_str(), "missing": requests,
-            "premature_disclosure": public,
-            "ask_credit": true, "credit_name": reporter_name.clone().unwrap_or_else(|| rep.to_string()),
-            "team_name": app.team_name(),
-        })).map_err(|e| super::StoreError::Corrupt(e.to_string()))?;
+        let requests: Vec<&str> = facts.missing.iter().map(|x: &Missing| x.request()).collect();
+        let r = app
+            .templates
+            .render(
+                "receipt",
+                json!({
+                    "case_id": id, "case_tag": tag, "subject": subject,
+                    "reporter": rep.as_str(), "reporter_name": reporter_name,
+                    "acknowledge_within": human_duration(policy.acknowledge_within),
+                    "detailed_response_within": human_duration(policy.detailed_response_within),
+                    "body_check": facts.body_check.as_str(), "missing": requests,
+                    "premature_disclosure": public,
+                    "ask_credit": true, "credit_name": reporter_name.clone().unwrap_or_else(|| rep.to_string()),
+                    "team_name": app.team_name(),
+                }),
+            )
+            .map_err(|e| super::StoreError::Corrupt(e.to_string()))?;
         let draft = Draft {
             case_id: Some(id.clone()),
             kind: "receipt",

@@ -47,17 +47,15 @@ pub async fn event(
     detail: serde_json::Value,
     message: Option<i64>,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO events (case_id, at, actor, kind, detail, message) VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(case_id)
-    .bind(stamp(now))
-    .bind(actor)
-    .bind(kind)
-    .bind(detail.to_string())
-    .bind(message)
-    .execute(&mut **tx)
-    .await?;
+    sqlx::query("INSERT INTO events (case_id, at, actor, kind, detail, message) VALUES (?, ?, ?, ?, ?, ?)")
+        .bind(case_id)
+        .bind(stamp(now))
+        .bind(actor)
+        .bind(kind)
+        .bind(detail.to_string())
+        .bind(message)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
@@ -69,17 +67,15 @@ pub async fn enqueue(
     now: DateTime<Utc>,
 ) -> Result<Queued> {
     let recipients =
-        serde_json::to_string(&draft.to.iter().map(|a| a.as_str()).collect::<Vec<_>>())
-            .expect("strings serialise");
+        serde_json::to_string(&draft.to.iter().map(|a| a.as_str()).collect::<Vec<_>>()).expect("strings serialise");
     if draft.automatic {
         let since = stamp(now - ChronoDuration::hours(24));
-        let (sent,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM outbox WHERE automatic = 1 AND recipients = ? AND created_at > ?",
-        )
-        .bind(&recipients)
-        .bind(&since)
-        .fetch_one(&mut **tx)
-        .await?;
+        let (sent,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE automatic = 1 AND recipients = ? AND created_at > ?")
+                .bind(&recipients)
+                .bind(&since)
+                .fetch_one(&mut **tx)
+                .await?;
         if sent >= i64::from(app.settings.policy.auto_reply_daily_cap) {
             event(
                 tx,
@@ -99,11 +95,7 @@ pub async fn enqueue(
         .await?;
     let message_id = format!(
         "<secintake.{next}.{}.{}@{}>",
-        draft
-            .case_id
-            .as_deref()
-            .unwrap_or("team")
-            .to_ascii_lowercase(),
+        draft.case_id.as_deref().unwrap_or("team").to_ascii_lowercase(),
         draft.kind,
         app.id_domain
     );
@@ -157,12 +149,7 @@ pub async fn enqueue(
 
 impl Store {
     /// Claims up to `limit` due rows for `lease` (so two senders never send the same row).
-    pub async fn claim_due(
-        &self,
-        now: DateTime<Utc>,
-        limit: i64,
-        lease: std::time::Duration,
-    ) -> Result<Vec<Pending>> {
+    pub async fn claim_due(&self, now: DateTime<Utc>, limit: i64, lease: std::time::Duration) -> Result<Vec<Pending>> {
         let mut tx = self.write().await?;
         let rows: Vec<Pending> = sqlx::query_as(
             "SELECT id, case_id, kind, envelope_from, recipients, raw, attempts FROM outbox
@@ -175,8 +162,7 @@ impl Store {
         .bind(limit)
         .fetch_all(&mut *tx)
         .await?;
-        let until =
-            stamp(now + ChronoDuration::from_std(lease).unwrap_or(ChronoDuration::minutes(5)));
+        let until = stamp(now + ChronoDuration::from_std(lease).unwrap_or(ChronoDuration::minutes(5)));
         for r in &rows {
             sqlx::query("UPDATE outbox SET lease_until = ? WHERE id = ?")
                 .bind(&until)
@@ -210,12 +196,14 @@ impl Store {
     /// A permanent refusal: the row is kept, marked failed, and the case gets an event.
     pub async fn mark_failed(&self, p: &Pending, error: &str, now: DateTime<Utc>) -> Result<()> {
         let mut tx = self.write().await?;
-        sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = ?, failed_at = ?, lease_until = NULL WHERE id = ?")
-            .bind(error)
-            .bind(stamp(now))
-            .bind(p.id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, failed_at = ?, lease_until = NULL WHERE id = ?",
+        )
+        .bind(error)
+        .bind(stamp(now))
+        .bind(p.id)
+        .execute(&mut *tx)
+        .await?;
         event(
             &mut tx,
             p.case_id.as_deref(),
@@ -232,18 +220,19 @@ impl Store {
 
     /// Mail not yet delivered (and not failed for good), and the oldest one's creation time.
     pub async fn outbox_backlog(&self) -> Result<(i64, Option<String>)> {
-        Ok(sqlx::query_as("SELECT COUNT(*), MIN(created_at) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL")
-            .fetch_one(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_as("SELECT COUNT(*), MIN(created_at) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL")
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     /// When the next pending row is due.
     pub async fn next_outbox_due(&self) -> Result<Option<String>> {
-        let r: (Option<String>,) = sqlx::query_as(
-            "SELECT MIN(next_attempt_at) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL",
-        )
-        .fetch_one(&self.pool)
-        .await?;
+        let r: (Option<String>,) =
+            sqlx::query_as("SELECT MIN(next_attempt_at) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL")
+                .fetch_one(&self.pool)
+                .await?;
         Ok(r.0)
     }
 }

@@ -126,12 +126,7 @@ impl World {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("data/secintake.db");
         let config = dir.path().join("secintake.toml");
-        let w = World {
-            stack,
-            dir,
-            config,
-            db,
-        };
+        let w = World { stack, dir, config, db };
         w.write_config(extra);
         w
     }
@@ -223,18 +218,12 @@ level = "info"
     }
 
     pub fn spawn(&self) -> Daemon {
-        let log = self.dir.path().join(format!(
-            "daemon-{}.log",
-            Instant::now().elapsed().as_nanos()
-        ));
+        let log = self
+            .dir
+            .path()
+            .join(format!("daemon-{}.log", Instant::now().elapsed().as_nanos()));
         let f = std::fs::File::create(&log).unwrap();
-        let child = self
-            .cmd()
-            .arg("run")
-            .stdout(Stdio::null())
-            .stderr(f)
-            .spawn()
-            .unwrap();
+        let child = self.cmd().arg("run").stdout(Stdio::null()).stderr(f).spawn().unwrap();
         Daemon {
             child: Some(child),
             log,
@@ -278,9 +267,7 @@ level = "info"
     }
 
     pub async fn db_count(&self, sql: &str) -> i64 {
-        self.try_db_count(sql)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        self.try_db_count(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
     /// Like `db_count`, but None while the database is not there (or not migrated) yet.
@@ -375,9 +362,7 @@ impl Mail {
         String::from_utf8_lossy(&self.raw).into_owned()
     }
     pub fn parsed(&self) -> mail_parser::Message<'_> {
-        mail_parser::MessageParser::default()
-            .parse(&self.raw)
-            .expect("parse")
+        mail_parser::MessageParser::default().parse(&self.raw).expect("parse")
     }
     pub fn subject(&self) -> String {
         self.parsed().subject().unwrap_or("").to_string()
@@ -389,10 +374,7 @@ impl Mail {
         format!("<{}>", self.parsed().message_id().unwrap_or(""))
     }
     pub fn body(&self) -> String {
-        self.parsed()
-            .body_text(0)
-            .map(|b| b.into_owned())
-            .unwrap_or_default()
+        self.parsed().body_text(0).map(|b| b.into_owned()).unwrap_or_default()
     }
 }
 
@@ -404,10 +386,7 @@ pub async fn imap_login(port: u16, user: &str) -> Session {
         .expect("IMAP connect");
     let mut c = async_imap::Client::new(tcp);
     c.read_response().await.unwrap();
-    c.login(user, "secret")
-        .await
-        .map_err(|(e, _)| e)
-        .expect("IMAP login")
+    c.login(user, "secret").await.map_err(|(e, _)| e).expect("IMAP login")
 }
 
 pub async fn mailbox(port: u16, user: &str) -> Vec<Mail> {
@@ -447,9 +426,7 @@ pub async fn seen_flags(port: u16) -> Vec<(u32, bool)> {
             .await
             .unwrap();
         for f in &fetches {
-            let seen = f
-                .flags()
-                .any(|fl| matches!(fl, async_imap::types::Flag::Seen));
+            let seen = f.flags().any(|fl| matches!(fl, async_imap::types::Flag::Seen));
             out.push((f.uid.unwrap_or(0), seen));
         }
     }

@@ -1,0 +1,428 @@
+//! The command grammar: `/command ARGS` lines in the unquoted part of a message, validated.
+
+use chrono::NaiveDate;
+use regex::Regex;
+use std::sync::LazyLock;
+
+use super::CaseId;
+use super::State;
+use crate::address::Address;
+
+/// Severity words of the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn parse(s: &str) -> Option<Severity> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "low" => Some(Severity::Low),
+            "medium" | "moderate" => Some(Severity::Medium),
+            "high" => Some(Severity::High),
+            "critical" => Some(Severity::Critical),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// Who to assign.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Assignee {
+    Me,
+    Address(Address),
+}
+
+/// A CVSS vector with its computed base score and severity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CvssScore {
+    pub vector: String,
+    pub score: f64,
+    pub severity: String,
+}
+
+/// Scores a CVSS 3.x or 4.0 vector with the `cvss` crate.
+pub fn score_cvss(vector: &str) -> Result<CvssScore, String> {
+    use std::str::FromStr;
+    let v = vector.trim();
+    if !(v.starts_with("CVSS:3.") || v.starts_with("CVSS:4.0/")) {
+        return Err(format!(
+            "`{v}` is not a CVSS 3.x or 4.0 vector (it starts with CVSS:3.1/ or CVSS:4.0/)"
+        ));
+    }
+    let c = cvss::Cvss::from_str(v).map_err(|e| format!("bad CVSS vector `{v}`: {e}"))?;
+    Ok(CvssScore {
+        vector: v.to_string(),
+        score: (c.score() * 10.0).round() / 10.0,
+        severity: c.severity().to_string().to_ascii_lowercase(),
+    })
+}
+
+/// One validated command.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Assign(Assignee),
+    Ack,
+    Assess,
+    NeedsInfo,
+    Accept,
+    Invalid(String),
+    Duplicate(CaseId),
+    Patch,
+    NoPatch,
+    Released(Vec<String>),
+    Disclose,
+    Reopen,
+    Severity(Severity),
+    Cvss(CvssScore),
+    Cve(String),
+    Ghsa(String),
+    Embargo(NaiveDate),
+    Note(String),
+    Public(String),
+    Credit(String),
+    Anonymous,
+    Quiet,
+}
+
+impl Command {
+    /// The state this command moves a case to, if it is a transition.
+    pub fn target(&self) -> Option<State> {
+        match self {
+            Command::Assess => Some(State::Assessing),
+            Command::NeedsInfo => Some(State::NeedsInfo),
+            Command::Accept => Some(State::Accepted),
+            Command::Invalid(_) => Some(State::Invalid),
+            Command::Duplicate(_) => Some(State::Duplicate),
+            Command::Patch => Some(State::Patching),
+            Command::Released(_) => Some(State::Released),
+            Command::Disclose => Some(State::Disclosed),
+            _ => None,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Assign(_) => "assign",
+            Command::Ack => "ack",
+            Command::Assess => "assess",
+            Command::NeedsInfo => "needs-info",
+            Command::Accept => "accept",
+            Command::Invalid(_) => "invalid",
+            Command::Duplicate(_) => "duplicate",
+            Command::Patch => "patch",
+            Command::NoPatch => "no-patch",
+            Command::Released(_) => "released",
+            Command::Disclose => "disclose",
+            Command::Reopen => "reopen",
+            Command::Severity(_) => "severity",
+            Command::Cvss(_) => "cvss",
+            Command::Cve(_) => "cve",
+            Command::Ghsa(_) => "ghsa",
+            Command::Embargo(_) => "embargo",
+            Command::Note(_) => "note",
+            Command::Public(_) => "public",
+            Command::Credit(_) => "credit",
+            Command::Anonymous => "anonymous",
+            Command::Quiet => "quiet",
+        }
+    }
+}
+
+/// A command line as written, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandError {
+    pub line: String,
+    pub problem: String,
+}
+
+impl std::fmt::Display for CommandError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.line, self.problem)
+    }
+}
+
+/// Every command the grammar knows, with its usage.
+pub const USAGE: &[(&str, &str)] = &[
+    ("assign", "/assign [me|ADDRESS]"),
+    ("ack", "/ack"),
+    ("assess", "/assess"),
+    ("needs-info", "/needs-info"),
+    ("accept", "/accept"),
+    ("invalid", "/invalid REASON..."),
+    ("duplicate", "/duplicate CASE-ID"),
+    ("patch", "/patch"),
+    ("no-patch", "/no-patch"),
+    ("released", "/released VERSION..."),
+    ("disclose", "/disclose"),
+    ("reopen", "/reopen"),
+    ("severity", "/severity low|medium|high|critical"),
+    ("cvss", "/cvss VECTOR (CVSS:3.1/... or CVSS:4.0/...)"),
+    ("cve", "/cve CVE-YYYY-NNNN"),
+    ("ghsa", "/ghsa GHSA-xxxx-xxxx-xxxx"),
+    ("embargo", "/embargo YYYY-MM-DD"),
+    ("note", "/note TEXT..."),
+    ("public", "/public URL"),
+    ("credit", "/credit NAME..."),
+    ("anonymous", "/anonymous"),
+    ("quiet", "/quiet"),
+];
+
+static LINE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^/([A-Za-z][A-Za-z-]*)(?:\s+(.*))?$").unwrap());
+static CVE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^CVE-\d{4}-\d{4,7}$").unwrap());
+static GHSA: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^GHSA(?:-[23456789cfghjmpqrvwx]{4}){3}$").unwrap());
+static VERSION: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^v?\d+(?:\.\d+){0,3}(?:[-+][0-9A-Za-z.-]+)?$").unwrap());
+
+/// Longest free text a command may carry (a reason, a note).
+pub const MAX_TEXT: usize = 2000;
+
+/// Finds the command lines of `own_text` (already without quotes and signature).
+/// A line counts when it starts with `/word` followed by a space or the end of the line;
+/// `/etc/passwd` and `/ path` are text.
+pub fn command_lines(own_text: &str) -> Vec<String> {
+    own_text
+        .lines()
+        .map(|l| l.trim())
+        .filter(|l| LINE.is_match(l))
+        .map(|l| l.chars().take(MAX_TEXT + 100).collect())
+        .collect()
+}
+
+fn err(line: &str, problem: impl Into<String>) -> CommandError {
+    CommandError {
+        line: line.chars().take(120).collect(),
+        problem: problem.into(),
+    }
+}
+
+fn usage(name: &str) -> String {
+    USAGE
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, u)| format!("usage: {u}"))
+        .unwrap_or_default()
+}
+
+/// Parses one command line.
+pub fn parse_line(line: &str) -> Result<Command, CommandError> {
+    let caps = LINE
+        .captures(line.trim())
+        .ok_or_else(|| err(line, "not a command line"))?;
+    let name = caps[1].to_ascii_lowercase();
+    let args = caps.get(2).map(|m| m.as_str().trim()).unwrap_or("");
+    let words: Vec<&str> = args.split_whitespace().collect();
+    let no_args = |c: Command| {
+        if words.is_empty() {
+            Ok(c)
+        } else {
+            Err(err(line, format!("takes no argument; {}", usage(&name))))
+        }
+    };
+    let text = |what: &str| -> Result<String, CommandError> {
+        if args.is_empty() {
+            Err(err(line, format!("needs {what}; {}", usage(&name))))
+        } else if args.chars().count() > MAX_TEXT {
+            Err(err(line, format!("{what} is longer than {MAX_TEXT} characters")))
+        } else {
+            Ok(args.to_string())
+        }
+    };
+    let one = |what: &str| -> Result<&str, CommandError> {
+        match words.as_slice() {
+            [w] => Ok(*w),
+            [] => Err(err(line, format!("needs {what}; {}", usage(&name)))),
+            _ => Err(err(line, format!("takes one {what}; {}", usage(&name)))),
+        }
+    };
+    match name.as_str() {
+        "assign" => match words.as_slice() {
+            [] | ["me"] => Ok(Command::Assign(Assignee::Me)),
+            [a] => Address::parse(a)
+                .map(|a| Command::Assign(Assignee::Address(a)))
+                .map_err(|e| err(line, e.to_string())),
+            _ => Err(err(line, usage("assign"))),
+        },
+        "ack" => no_args(Command::Ack),
+        "assess" => no_args(Command::Assess),
+        "needs-info" => no_args(Command::NeedsInfo),
+        "accept" => no_args(Command::Accept),
+        "patch" => no_args(Command::Patch),
+        "no-patch" => no_args(Command::NoPatch),
+        "disclose" => no_args(Command::Disclose),
+        "reopen" => no_args(Command::Reopen),
+        "anonymous" => no_args(Command::Anonymous),
+        "quiet" => no_args(Command::Quiet),
+        "invalid" => text("a reason for the reporter").map(Command::Invalid),
+        "note" => text("a text").map(Command::Note),
+        "credit" => text("a name").map(|n| Command::Credit(crate::sanitize::header_text(&n))),
+        "duplicate" => {
+            let w = one("case id")?;
+            CaseId::parse(w)
+                .map(Command::Duplicate)
+                .ok_or_else(|| err(line, format!("`{w}` is not a case id like SEC-2026-0001")))
+        }
+        "released" => {
+            if words.is_empty() {
+                return Err(err(
+                    line,
+                    format!("needs the released version(s); {}", usage("released")),
+                ));
+            }
+            let versions: Vec<String> = words.iter().map(|w| w.trim_end_matches(',').to_string()).collect();
+            if let Some(bad) = versions.iter().find(|v| !VERSION.is_match(v)) {
+                return Err(err(line, format!("`{bad}` is not a version like 4.21.3")));
+            }
+            Ok(Command::Released(versions))
+        }
+        "severity" => {
+            let w = one("severity")?;
+            Severity::parse(w)
+                .map(Command::Severity)
+                .ok_or_else(|| err(line, format!("`{w}` is not one of low, medium, high, critical")))
+        }
+        "cvss" => score_cvss(one("vector")?).map(Command::Cvss).map_err(|e| err(line, e)),
+        "cve" => {
+            let w = one("CVE id")?.to_ascii_uppercase();
+            if CVE.is_match(&w) {
+                Ok(Command::Cve(w))
+            } else {
+                Err(err(line, format!("`{w}` is not a CVE id like CVE-2026-12345")))
+            }
+        }
+        "ghsa" => {
+            let w = one("GHSA id")?;
+            let norm = format!("GHSA{}", w.get(4..).unwrap_or("").to_ascii_lowercase());
+            if w.len() == 19 && w[..4].eq_ignore_ascii_case("ghsa") && GHSA.is_match(&norm) {
+                Ok(Command::Ghsa(norm))
+            } else {
+                Err(err(line, format!("`{w}` is not a GHSA id like GHSA-xxxx-xxxx-xxxx")))
+            }
+        }
+        "embargo" => {
+            let w = one("date")?;
+            NaiveDate::parse_from_str(w, "%Y-%m-%d")
+                .map(Command::Embargo)
+                .map_err(|_| err(line, format!("`{w}` is not a date like 2026-12-31")))
+        }
+        "public" => {
+            let w = one("URL")?;
+            if (w.starts_with("https://") || w.starts_with("http://")) && w.len() < 2000 {
+                Ok(Command::Public(w.to_string()))
+            } else {
+                Err(err(line, format!("`{w}` is not an http(s) URL")))
+            }
+        }
+        other => Err(err(
+            line,
+            format!(
+                "unknown command /{other}; known: {}",
+                USAGE.iter().map(|(n, _)| format!("/{n}")).collect::<Vec<_>>().join(" ")
+            ),
+        )),
+    }
+}
+
+/// Parses every command line of `own_text`: the commands, or every error found.
+pub fn parse_all(own_text: &str) -> (Vec<Command>, Vec<CommandError>) {
+    let mut ok = Vec::new();
+    let mut bad = Vec::new();
+    for l in command_lines(own_text) {
+        match parse_line(&l) {
+            Ok(c) => ok.push(c),
+            Err(e) => bad.push(e),
+        }
+    }
+    (ok, bad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_commands_only_at_line_start() {
+        let t = "Thanks!\n/assign me\nsee /etc/passwd\n/etc/passwd is readable\n  /ack  \n";
+        assert_eq!(command_lines(t), vec!["/assign me", "/ack"]);
+    }
+
+    #[test]
+    fn parses_the_grammar() {
+        assert_eq!(parse_line("/assign").unwrap(), Command::Assign(Assignee::Me));
+        assert_eq!(
+            parse_line("/assign Bob@Example.org").unwrap(),
+            Command::Assign(Assignee::Address(Address::parse("bob@example.org").unwrap()))
+        );
+        assert_eq!(
+            parse_line("/invalid not a vulnerability per the threat model").unwrap(),
+            Command::Invalid("not a vulnerability per the threat model".into())
+        );
+        assert_eq!(
+            parse_line("/released 4.21.3 5.1.1").unwrap(),
+            Command::Released(vec!["4.21.3".into(), "5.1.1".into()])
+        );
+        assert_eq!(
+            parse_line("/cve cve-2026-12345").unwrap(),
+            Command::Cve("CVE-2026-12345".into())
+        );
+        assert_eq!(
+            parse_line("/ghsa GHSA-9wv6-86v2-598j").unwrap(),
+            Command::Ghsa("GHSA-9wv6-86v2-598j".into())
+        );
+        assert_eq!(
+            parse_line("/embargo 2026-12-31").unwrap(),
+            Command::Embargo(NaiveDate::from_ymd_opt(2026, 12, 31).unwrap())
+        );
+        assert_eq!(
+            parse_line("/duplicate SEC-2026-0004").unwrap(),
+            Command::Duplicate(CaseId::new("SEC", 2026, 4))
+        );
+        assert_eq!(parse_line("/severity HIGH").unwrap(), Command::Severity(Severity::High));
+    }
+
+    #[test]
+    fn cvss_is_scored_by_the_crate() {
+        let c = score_cvss("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H").unwrap();
+        assert_eq!(c.score, 9.8);
+        assert_eq!(c.severity, "critical");
+        let c = score_cvss("CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:N/I:N/A:H").unwrap();
+        assert_eq!(c.score, 5.9);
+        assert_eq!(c.severity, "medium");
+        let c = score_cvss("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N").unwrap();
+        assert_eq!(c.score, 9.3);
+        assert_eq!(c.severity, "critical");
+        assert!(score_cvss("CVSS:3.1/AV:X").is_err());
+        assert!(score_cvss("AV:N/AC:L").is_err());
+    }
+
+    #[test]
+    fn bad_arguments_are_explained() {
+        for (l, want) in [
+            ("/cve 2026-1", "not a CVE id"),
+            ("/ghsa GHSA-1111-2222-3333", "not a GHSA id"),
+            ("/embargo next week", "takes one date"),
+            ("/embargo 2026-13-01", "not a date"),
+            ("/severity severe", "not one of"),
+            ("/invalid", "needs a reason"),
+            ("/ack now", "takes no argument"),
+            ("/close", "unknown command /close"),
+            ("/assign not-an-address", "not a valid email address"),
+            ("/released four", "not a version"),
+            ("/duplicate 42", "not a case id"),
+        ] {
+            let e = parse_line(l).unwrap_err();
+            assert!(e.problem.contains(want), "{l}: {}", e.problem);
+        }
+    }
+}

@@ -1,0 +1,353 @@
+//! Coordinators drive cases by email, through the real mail stack; forged mail changes nothing.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+static SEQ: AtomicUsize = AtomicUsize::new(0);
+
+/// A coordinator's message in the case thread (reply to the team notice, To: the list).
+fn command_mail(from: &str, to: &str, case_id: &str, parent: &str, auth: &str, body: &str) -> String {
+    let n = SEQ.fetch_add(1, Ordering::SeqCst);
+    reply(
+        from,
+        to,
+        &format!("Re: [{case_id}] report"),
+        &format!("<cmd{n}@example.test>"),
+        parent,
+        auth,
+        body,
+    )
+}
+
+struct Case {
+    id: String,
+    report_id: String,
+}
+
+async fn open_case(w: &World) -> Case {
+    w.deliver(&report(
+        REPORTER,
+        "ReDoS in path matching",
+        "<rep@example.test>",
+        COMPLETE_BODY,
+    ))
+    .await;
+    w.once();
+    let id = w.cases()[0]["id"].as_str().unwrap().to_string();
+    Case {
+        id,
+        report_id: "<rep@example.test>".into(),
+    }
+}
+
+fn state(w: &World, id: &str) -> Value {
+    w.case(id)
+}
+
+async fn confirmations(w: &World, user: &str, n: usize) -> Vec<Mail> {
+    w.wait_mail(user, n, Duration::from_secs(5)).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_whole_valid_path_from_a_mail_client() {
+    let w = World::new();
+    let c = open_case(&w).await;
+    let auth = authenticated("example.test");
+    let step = |body: &'static str| command_mail(ALICE, LIST, &c.id, &c.report_id, &auth, body);
+
+    w.deliver(&step("/assign me")).await;
+    w.once();
+    let d = state(&w, &c.id);
+    assert_eq!(
+        (d["state"].as_str(), d["coordinator"].as_str()),
+        (Some("triage"), Some(ALICE))
+    );
+    let conf = confirmations(&w, "alice", 1).await;
+    assert!(
+        conf[0].subject().starts_with(&format!("[{}] Done", c.id)),
+        "{}",
+        conf[0].subject()
+    );
+    assert!(conf[0].body().contains("coordinator: alice@example.test"));
+
+    // Alice answers the reporter (reply-all: To the reporter, Cc the list): the human acknowledgement.
+    let ack = reply(
+        ALICE,
+        &format!("{REPORTER}\r\nCc: {LIST}"),
+        &format!("Re: [{}] ReDoS", c.id),
+        "<ack@example.test>",
+        &c.report_id,
+        &auth,
+        "Thanks, we are looking at it.",
+    );
+    w.deliver(&ack).await;
+    w.once();
+    assert!(state(&w, &c.id)["acknowledged_at"].is_string());
+
+    w.deliver(&step("/assess")).await;
+    w.once();
+    assert_eq!(state(&w, &c.id)["state"], "assessing");
+
+    w.deliver(&step("Confirmed.\n/accept\n/cvss CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H\n/cve CVE-2026-41234\n/note internal: fix in router, do not tell reporter yet")).await;
+    w.once();
+    let d = state(&w, &c.id);
+    assert_eq!(d["state"], "accepted");
+    assert_eq!(d["cvss_score"], 7.5);
+    assert_eq!(d["severity"], "high");
+    assert_eq!(d["cve"], "CVE-2026-41234");
+
+    w.deliver(&step("/patch")).await;
+    w.once();
+    assert_eq!(state(&w, &c.id)["state"], "patching");
+    w.deliver(&step("/released 4.21.3")).await;
+    w.once();
+    let d = state(&w, &c.id);
+    assert_eq!(
+        (d["state"].as_str(), d["patched_versions"].as_str()),
+        (Some("released"), Some("4.21.3"))
+    );
+    w.deliver(&step("/ghsa GHSA-9wv6-86v2-598j\n/disclose")).await;
+    w.once();
+    let d = state(&w, &c.id);
+    assert_eq!(d["state"], "disclosed");
+    assert!(d["closed_at"].is_string());
+
+    // What the reporter heard: receipt, progress (accepted, patching, released), closing notice.
+    let mails = w.wait_mail("reporter", 5, Duration::from_secs(5)).await;
+    let bodies: Vec<String> = mails.iter().map(|m| m.body()).collect();
+    assert_eq!(
+        mails.len(),
+        5,
+        "{:#?}",
+        mails.iter().map(|m| m.subject()).collect::<Vec<_>>()
+    );
+    assert!(bodies[1].contains("accepted") && bodies[1].contains("high"));
+    assert!(bodies[2].contains("patch is being developed"));
+    assert!(bodies[3].contains("4.21.3"));
+    assert!(bodies[4].contains("CVE-2026-41234") && bodies[4].contains("GHSA-9wv6-86v2-598j"));
+    for m in &mails {
+        assert!(m.subject().contains(&c.id));
+        assert!(
+            m.header("References").unwrap_or_default().contains(&c.report_id),
+            "threaded under the report"
+        );
+        assert!(
+            !m.body().contains("internal: fix in router"),
+            "a /note never reaches the reporter"
+        );
+    }
+    // Alice got one confirmation per command message.
+    assert_eq!(confirmations(&w, "alice", 6).await.len(), 6);
+    // Every change is an event with the actor and the message.
+    let events = d["events"].as_array().unwrap();
+    assert!(events
+        .iter()
+        .any(|e| e["kind"] == "note" && e["actor"] == ALICE && e["message"].is_number()));
+    assert!(events.iter().filter(|e| e["kind"] == "state").count() >= 6);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_tells_the_reporter_why_and_closes() {
+    let w = World::new();
+    let c = open_case(&w).await;
+    w.deliver(&command_mail(
+        BOB,
+        LIST,
+        &c.id,
+        &c.report_id,
+        &authenticated("example.test"),
+        "/assign me\n/invalid not a vulnerability per the threat model",
+    ))
+    .await;
+    w.once();
+    let d = state(&w, &c.id);
+    assert_eq!(d["state"], "invalid");
+    assert_eq!(d["close_reason"], "not a vulnerability per the threat model");
+    let mails = w.wait_mail("reporter", 2, Duration::from_secs(5)).await;
+    assert_eq!(mails.len(), 2);
+    assert!(mails[1].body().contains("not a vulnerability per the threat model"));
+    assert!(confirmations(&w, "bob", 1).await[0]
+        .body()
+        .contains("state: triage -> invalid"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forged_commands_change_nothing_and_the_team_is_told() {
+    let w = World::new();
+    let c = open_case(&w).await;
+    let before = state(&w, &c.id);
+    let forged = [
+        (ALICE, String::new()),
+        (ALICE, format!("Authentication-Results: {TRUSTED}; dmarc=fail header.from=example.test\r\nAuthentication-Results: {TRUSTED}; dkim=pass header.d=example.test; dmarc=pass header.from=example.test\r\n")),
+        (ALICE, "Authentication-Results: mx.evil.example; dkim=pass header.d=example.test; dmarc=pass header.from=example.test\r\n".to_string()),
+        (ALICE, format!("Authentication-Results: {TRUSTED}; dkim=pass header.d=evil.example\r\n")),
+        ("mallory@example.test", authenticated("example.test")),
+    ];
+    for (from, auth) in &forged {
+        w.deliver(&command_mail(
+            from,
+            LIST,
+            &c.id,
+            &c.report_id,
+            auth,
+            "/assign me\n/invalid forged",
+        ))
+        .await;
+    }
+    // The reporter's own "/close" is only text.
+    w.deliver(&reply(
+        REPORTER,
+        LIST,
+        &format!("Re: [{}] x", c.id),
+        "<rep-close@example.test>",
+        &c.report_id,
+        "",
+        "/close\n/invalid please",
+    ))
+    .await;
+    w.once();
+    let after = state(&w, &c.id);
+    for k in ["state", "coordinator", "close_reason", "acknowledged_at"] {
+        assert_eq!(before[k], after[k], "{k} changed");
+    }
+    let refused = after["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "commands-refused")
+        .count();
+    assert_eq!(refused, forged.len());
+    let team = w.wait_mail("triage", 1 + forged.len(), Duration::from_secs(5)).await;
+    let notices: Vec<String> = team
+        .iter()
+        .filter(|m| m.subject().contains("Refused"))
+        .map(|m| m.body())
+        .collect();
+    assert_eq!(notices.len(), forged.len());
+    assert!(notices
+        .iter()
+        .any(|b| b.contains("no Authentication-Results header from a trusted server")));
+    assert!(notices.iter().any(|b| b.contains("dmarc=fail")));
+    assert!(notices
+        .iter()
+        .any(|b| b.contains("not a configured coordinator") && b.contains("mallory@example.test")));
+    assert_eq!(w.mailbox("alice").await.len(), 0, "no confirmation for forged mail");
+    assert_eq!(w.mailbox("reporter").await.len(), 1, "only the receipt");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_commands_get_an_error_reply_and_change_nothing() {
+    let w = World::new();
+    let c = open_case(&w).await;
+    let auth = authenticated("example.test");
+    w.deliver(&command_mail(
+        ALICE,
+        LIST,
+        &c.id,
+        &c.report_id,
+        &auth,
+        "/assign me\n/severity high\n/frobnicate now",
+    ))
+    .await;
+    w.once();
+    w.deliver(&command_mail(
+        ALICE,
+        LIST,
+        &c.id,
+        &c.report_id,
+        &auth,
+        "/assign me\n/cvss CVSS:3.1/AV:N/AC:Q",
+    ))
+    .await;
+    w.once();
+    w.deliver(&command_mail(
+        ALICE,
+        LIST,
+        &c.id,
+        &c.report_id,
+        &auth,
+        "/assign me\n/disclose",
+    ))
+    .await;
+    w.once();
+    let d = state(&w, &c.id);
+    assert_eq!(d["state"], "new", "no partial change");
+    assert!(d["coordinator"].is_null() && d["severity"].is_null());
+    let replies = confirmations(&w, "alice", 3).await;
+    assert_eq!(replies.len(), 3);
+    assert!(replies.iter().all(|r| r.subject().contains("Not applied")));
+    assert!(replies[0].body().contains("unknown command /frobnicate"));
+    assert!(replies[1].body().contains("bad CVSS vector"));
+    assert!(replies[2]
+        .body()
+        .contains("cannot move the case from triage to disclosed"));
+    assert_eq!(w.mailbox("reporter").await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cli_runs_the_same_code_path() {
+    let w = World::new();
+    let c = open_case(&w).await;
+    w.run(&["case", &c.id, "assign", ALICE]);
+    w.run(&["case", &c.id, "state", "assessing"]);
+    w.run(&["case", &c.id, "note", "called", "the", "reporter"]);
+    w.run(&[
+        "case",
+        &c.id,
+        "cvss",
+        "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N",
+    ]);
+    w.run(&["case", &c.id, "cve", "CVE-2026-5555"]);
+    let out = w.output(&["case", &c.id, "state", "released", "4.0.0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot move the case from assessing to released"));
+    let d = state(&w, &c.id);
+    assert_eq!(d["state"], "assessing");
+    assert_eq!(d["coordinator"], ALICE);
+    assert_eq!(d["cvss_score"], 9.3);
+    assert_eq!(d["cve"], "CVE-2026-5555");
+    let events = d["events"].as_array().unwrap();
+    assert!(events
+        .iter()
+        .any(|e| e["kind"] == "note" && e["actor"].as_str().unwrap().starts_with("cli:")));
+    w.run(&["case", &c.id, "state", "invalid", "out", "of", "scope"]);
+    w.once();
+    let mails = w.wait_mail("reporter", 2, Duration::from_secs(5)).await;
+    assert!(mails[1].body().contains("out of scope"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_reporter_answering_needs_info_resumes_assessment_and_may_stay_anonymous() {
+    let w = World::new();
+    let c = open_case(&w).await;
+    let auth = authenticated("example.test");
+    w.deliver(&command_mail(
+        ALICE,
+        LIST,
+        &c.id,
+        &c.report_id,
+        &auth,
+        "/assign me\n/needs-info",
+    ))
+    .await;
+    w.once();
+    assert_eq!(state(&w, &c.id)["state"], "needs-info");
+    w.deliver(&reply(
+        REPORTER,
+        LIST,
+        &format!("Re: [{}] x", c.id),
+        "<answer@example.test>",
+        &c.report_id,
+        "",
+        "Here is the PoC you asked for.\n/anonymous",
+    ))
+    .await;
+    w.once();
+    let d = state(&w, &c.id);
+    assert_eq!(d["state"], "assessing");
+    assert!(d["credit"].is_null());
+}
