@@ -10,11 +10,14 @@ use crate::analysis::Analyzer;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::outbox::Templates;
+use crate::policy::Policy;
 
 pub struct App {
     pub settings: Settings,
     pub analyzer: Analyzer,
     pub templates: Templates,
+    /// `[policy]` with the business calendar compiled.
+    pub policy: Policy,
     pub clock: Arc<dyn Clock>,
     /// `smtp.from`
     pub from: Mailbox,
@@ -39,6 +42,8 @@ impl App {
         let templates = Templates::load(settings.templates.dir.as_deref()).context("templates")?;
         // A broken template is caught at start, never at send time.
         templates.check().context("templates")?;
+        let policy = Policy::from_settings(&settings.policy)
+            .map_err(|(k, e)| anyhow::anyhow!("config key `policy.calendar.{k}`: {e}"))?;
         let from = Mailbox::parse(&settings.smtp.from).context("smtp.from")?;
         let list_address = Address::parse(&settings.team.list_address).context("team.list_address")?;
         let notify = Address::parse(&settings.team.notify).context("team.notify")?;
@@ -47,6 +52,7 @@ impl App {
             settings,
             analyzer,
             templates,
+            policy,
             clock,
             from,
             list_address,

@@ -3,6 +3,8 @@
 //! A pure core (analysis, routing, case lifecycle, commands, deadline policy) inside a thin
 //! I/O shell (IMAP intake, SQLite store, SMTP outbox, the daemon's tasks).
 
+#![recursion_limit = "256"]
+
 pub mod address;
 pub mod analysis;
 pub mod app;
@@ -15,8 +17,10 @@ pub mod message;
 pub mod outbox;
 pub mod policy;
 pub mod quoting;
+pub mod report;
 pub mod routing;
 pub mod sanitize;
+pub mod status;
 pub mod store;
 pub mod sweeper;
 pub mod telemetry;

@@ -45,6 +45,27 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Every open deadline, soonest first.
+    Deadlines {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Response targets met: acknowledgement and detailed response, per month.
+    Report {
+        /// Only cases opened on or after this date (YYYY-MM-DD).
+        #[arg(long)]
+        since: Option<chrono::NaiveDate>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Queue the daily digest to the team now.
+    Digest,
+    /// Health: IMAP contact, cursor, outbox backlog, errors, open cases, overdue deadlines.
+    /// Exits 1 when unhealthy.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
     /// Show one case with its timeline, or change it (same rules as email commands).
     Case {
         id: String,
@@ -228,6 +249,120 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     );
                 }
                 println!("{} case(s)", cases.len());
+            }
+        }
+        Command::Deadlines { json } => {
+            let store = open_store(&settings).await?;
+            let app = App::new(settings)?;
+            let d = store.open_deadlines(&app.policy, app.clock.now()).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&d)?);
+            } else {
+                println!(
+                    "{:<15} {:<24} {:<8} {:<25} {:<24} SUBJECT",
+                    "CASE", "DEADLINE", "STATUS", "DUE", "COORDINATOR"
+                );
+                for x in &d {
+                    println!(
+                        "{:<15} {:<24} {:<8} {:<25} {:<24} {}",
+                        x.case_id,
+                        x.label,
+                        x.status,
+                        x.due,
+                        x.coordinator.as_deref().unwrap_or("-"),
+                        trunc(&x.subject, 50)
+                    );
+                }
+                println!("{} open deadline(s)", d.len());
+            }
+        }
+        Command::Report { since, json } => {
+            let store = open_store(&settings).await?;
+            let app = App::new(settings)?;
+            let tls: Vec<_> = store.all_clocks().await?.iter().map(|c| c.timeline()).collect();
+            let r = secintake::report::response_targets(&tls, &app.policy, app.clock.now(), since);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!(
+                    "{:<8} {:<18} {:>6} {:>5} {:>7} {:>10} {:>8}",
+                    "MONTH", "TARGET", "CASES", "MET", "SHARE", "MEDIAN_H", "P90_H"
+                );
+                for x in &r {
+                    let f = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into());
+                    let share = x
+                        .met_share
+                        .map(|s| format!("{:.0}%", s * 100.0))
+                        .unwrap_or_else(|| "-".into());
+                    println!(
+                        "{:<8} {:<18} {:>6} {:>5} {:>7} {:>10} {:>8}",
+                        x.month,
+                        x.target,
+                        x.cases,
+                        x.met,
+                        share,
+                        f(x.median_hours),
+                        f(x.p90_hours)
+                    );
+                }
+            }
+        }
+        Command::Digest => {
+            let store = open_store(&settings).await?;
+            let app = App::new(settings)?;
+            secintake::sweeper::digest_now(&store, &app).await?;
+            println!("digest queued to {} (the running daemon sends it)", app.notify);
+        }
+        Command::Status { json } => {
+            let store = open_store(&settings).await?;
+            let app = App::new(settings)?;
+            let s = secintake::status::gather(&store, &app).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&s)?);
+            } else {
+                let health = if s.healthy {
+                    "ok".to_string()
+                } else {
+                    format!("UNHEALTHY: {}", s.problems.join("; "))
+                };
+                println!("health:            {health}");
+                println!(
+                    "last IMAP contact: {} ({})",
+                    s.last_imap_contact.as_deref().unwrap_or("never"),
+                    s.imap_mode.as_deref().unwrap_or("-")
+                );
+                if let Some(c) = &s.cursor {
+                    println!(
+                        "cursor:            {} UIDVALIDITY {} last UID {}",
+                        c.mailbox, c.uidvalidity, c.last_uid
+                    );
+                }
+                let oldest = s
+                    .oldest_pending_mail
+                    .as_deref()
+                    .map(|o| format!(" (oldest {o})"))
+                    .unwrap_or_default();
+                println!(
+                    "outbox:            {} waiting{oldest}, {} failed",
+                    s.outbox_backlog, s.failed_mail
+                );
+                if let Some(e) = &s.last_send_error {
+                    println!(
+                        "last send error:   {e} ({})",
+                        s.last_send_error_at.as_deref().unwrap_or("-")
+                    );
+                }
+                if let Some(e) = &s.last_imap_error {
+                    println!(
+                        "last IMAP error:   {e} ({})",
+                        s.last_imap_error_at.as_deref().unwrap_or("-")
+                    );
+                }
+                println!("open cases:        {}", s.open_cases);
+                println!("overdue deadlines: {}", s.overdue_deadlines);
+            }
+            if !s.healthy {
+                return Ok(std::process::ExitCode::from(1));
             }
         }
         Command::Case {

@@ -41,6 +41,18 @@ pub fn context(name: &str) -> Value {
         "severity": "high",
         "cvss_score": 7.5,
         "credit": "Jane Doe",
+        "label": "acknowledgement",
+        "when": "due in 6 hours",
+        "due": "2026-11-23T10:00:00Z",
+        "what": "A person must reply to the reporter.",
+        "since": "2026-11-21T10:00:00Z",
+        "holding_sent": true,
+        "state_words": "being assessed",
+        "open_total": 3,
+        "by_state": [{"state": "triage", "count": 2}],
+        "overdue": [{"case_id": "SEC-2026-0001", "label": "acknowledgement", "due": "2026-11-23", "coordinator": "alice@example.org"}],
+        "due_soon": [],
+        "waiting": [{"case_id": "SEC-2026-0002", "since": "2026-11-20", "subject": "x"}],
     });
     let _ = name;
     base

@@ -16,6 +16,13 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("duplicate_notice", include_str!("../../templates/duplicate_notice.txt")),
     ("closing_notice", include_str!("../../templates/closing_notice.txt")),
     ("progress_update", include_str!("../../templates/progress_update.txt")),
+    ("reminder", include_str!("../../templates/reminder.txt")),
+    (
+        "holding_acknowledgement",
+        include_str!("../../templates/holding_acknowledgement.txt"),
+    ),
+    ("status_update", include_str!("../../templates/status_update.txt")),
+    ("digest", include_str!("../../templates/digest.txt")),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -82,7 +82,9 @@ async fn write_file(
         "UPDATE cases SET state = ?, coordinator = ?, acknowledged_at = ?, severity = ?, cvss_vector = ?, cvss_score = ?,
             cve = ?, ghsa = ?, patched_versions = ?, embargo_date = ?, duplicate_of = ?, no_patch = ?, credit = ?,
             anonymous = ?, flags = ?, close_reason = ?, closed_at = ?, updated_at = ?,
-            state_since = CASE WHEN ? THEN ? ELSE state_since END
+            state_since = CASE WHEN ? THEN ? ELSE state_since END,
+            assigned_at = CASE WHEN ? IS NOT NULL THEN COALESCE(assigned_at, ?) ELSE NULL END,
+            decided_at = CASE WHEN ? THEN COALESCE(decided_at, ?) WHEN ? THEN NULL ELSE decided_at END
          WHERE id = ?",
     )
     .bind(state.as_str())
@@ -105,6 +107,11 @@ async fn write_file(
     .bind(stamp(now))
     .bind(state_changed)
     .bind(stamp(now))
+    .bind(&f.coordinator)
+    .bind(stamp(now))
+    .bind(matches!(state, State::Accepted | State::Patching | State::Released | State::Disclosed | State::Invalid | State::Duplicate))
+    .bind(stamp(now))
+    .bind(matches!(state, State::New | State::Triage | State::Assessing | State::NeedsInfo))
     .bind(&f.id)
     .execute(&mut **tx)
     .await?;

@@ -5,6 +5,7 @@
 
 pub mod cases;
 pub mod commands;
+pub mod deadlines;
 pub mod intake;
 pub mod outbox;
 pub mod service;

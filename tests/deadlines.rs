@@ -1,0 +1,177 @@
+//! Deadlines through the real mail stack, with second-scale durations: reminders go out once,
+//! repeat while overdue, stop when the deadline is met, and survive restarts without duplicates.
+
+mod common;
+
+use common::*;
+use std::time::{Duration, Instant};
+
+const FAST: &str = "[policy]
+assign_within = \"1h\"
+acknowledge_within = \"3s\"
+detailed_response_within = \"1h\"
+invalid_notice_within = \"1h\"
+keep_informed_every = \"1h\"
+remind_before = \"0s\"
+reminder_repeat = \"5s\"
+holding_acknowledgement = false
+digest_hour = 23
+";
+
+fn ack_reminders(mails: &[Mail]) -> Vec<String> {
+    mails
+        .iter()
+        .map(|m| m.subject())
+        .filter(|s| s.contains("acknowledgement overdue"))
+        .collect()
+}
+
+async fn wait_for<F: Fn(&[Mail]) -> bool>(w: &World, user: &str, limit: Duration, f: F) -> Vec<Mail> {
+    let start = Instant::now();
+    loop {
+        let m = w.mailbox(user).await;
+        if f(&m) || start.elapsed() > limit {
+            return m;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unacknowledged_case_is_reminded_once_then_repeatedly_until_answered() {
+    let w = World::with(FAST);
+    w.deliver(&report(REPORTER, "XSS in res.send", "<d1@example.test>", COMPLETE_BODY))
+        .await;
+    let t0 = Instant::now();
+    let mut d = w.spawn();
+
+    // First reminder after about 3 s, to the team (nobody is assigned).
+    let m = wait_for(&w, "triage", Duration::from_secs(15), |m| ack_reminders(m).len() >= 1).await;
+    let first = ack_reminders(&m);
+    assert_eq!(first.len(), 1, "{first:?}\n{}", d.log());
+    assert!(t0.elapsed() >= Duration::from_secs(3), "not before the deadline");
+    assert!(first[0].contains("[SEC-"), "{first:?}");
+    let body = m
+        .iter()
+        .find(|x| x.subject().contains("acknowledgement overdue"))
+        .unwrap()
+        .body();
+    assert!(
+        body.contains(REPORTER) && body.contains("/ack"),
+        "what is due, the reporter, the command: {body}"
+    );
+
+    // A restart right away sends no duplicate.
+    d.kill9();
+    let d2 = w.spawn();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        ack_reminders(&w.mailbox("triage").await).len(),
+        1,
+        "no duplicate after a restart\n{}",
+        d2.log()
+    );
+
+    // Repeated after reminder_repeat (5 s) while overdue.
+    let m = wait_for(&w, "triage", Duration::from_secs(15), |m| ack_reminders(m).len() >= 2).await;
+    assert_eq!(ack_reminders(&m).len(), 2, "{}", d2.log());
+
+    // The coordinator answers the reporter: no more acknowledgement reminders.
+    let id = w.cases()[0]["id"].as_str().unwrap().to_string();
+    let ack = reply(
+        ALICE,
+        &format!("{REPORTER}\r\nCc: {LIST}"),
+        &format!("Re: [{id}] XSS"),
+        "<ack1@example.test>",
+        "<d1@example.test>",
+        &authenticated("example.test"),
+        "We are on it.",
+    );
+    w.deliver(&ack).await;
+    let start = Instant::now();
+    while w.cases()[0]["acknowledged_at"].is_null() {
+        assert!(start.elapsed() < Duration::from_secs(10), "{}", d2.log());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let n = ack_reminders(&w.mailbox("triage").await).len();
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    assert_eq!(
+        ack_reminders(&w.mailbox("triage").await).len(),
+        n,
+        "reminders stop once acknowledged"
+    );
+    assert!(n <= 3);
+    drop(d2);
+
+    // The timeline shows the reminders.
+    let events = w.case(&id)["events"].as_array().unwrap().clone();
+    let stages: Vec<String> = events
+        .iter()
+        .filter(|e| e["kind"] == "reminder")
+        .map(|e| e["detail"]["stage"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        stages.starts_with(&["overdue-1".to_string(), "overdue-2".to_string()]),
+        "{stages:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deadlines_and_the_digest_show_the_right_counts() {
+    let w = World::with(FAST);
+    for i in 0..3 {
+        w.deliver(&report(
+            REPORTER,
+            &format!("Report {i}"),
+            &format!("<g{i}@example.test>"),
+            COMPLETE_BODY,
+        ))
+        .await;
+    }
+    w.once();
+    let cases = w.cases();
+    let ids: Vec<String> = cases.iter().map(|c| c["id"].as_str().unwrap().to_string()).collect();
+    w.run(&["case", &ids[0], "assign", ALICE]);
+    w.run(&["case", &ids[1], "assign", BOB]);
+    w.run(&["case", &ids[1], "state", "needs-info"]);
+
+    let d: serde_json::Value = serde_json::from_str(&w.run(&["deadlines", "--json"])).unwrap();
+    let d = d.as_array().unwrap();
+    let dues: Vec<&str> = d.iter().map(|x| x["due"].as_str().unwrap()).collect();
+    let mut sorted = dues.clone();
+    sorted.sort();
+    assert_eq!(dues, sorted, "soonest first");
+    assert!(d
+        .iter()
+        .any(|x| x["deadline"] == "needs-info-nudge" && x["case_id"] == ids[1].as_str()));
+    assert!(
+        !d.iter()
+            .any(|x| x["deadline"] == "assign" && x["case_id"] == ids[0].as_str()),
+        "met deadlines are not open"
+    );
+
+    tokio::time::sleep(Duration::from_secs(4)).await; // the acknowledgement (3 s) is now overdue everywhere
+    w.run(&["digest"]);
+    w.once();
+    let digest = w
+        .wait_mail("triage", 1, Duration::from_secs(5))
+        .await
+        .into_iter()
+        .find(|m| m.subject().contains("Daily digest"))
+        .expect("digest")
+        .body();
+    assert!(
+        digest.contains("triage      1") || digest.contains("triage 1"),
+        "{digest}"
+    );
+    assert!(digest.contains("new         1"), "{digest}");
+    assert!(digest.contains("needs-info  1"), "{digest}");
+    assert_eq!(digest.matches("acknowledgement overdue since").count(), 3, "{digest}");
+    let waiting = digest.split("Waiting on the reporter").nth(1).unwrap();
+    assert!(waiting.contains(&ids[1]) && !waiting.contains(&ids[0]), "{digest}");
+
+    let status = w.output(&["status", "--json"]);
+    let s: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(s["open_cases"], 3);
+    assert_eq!(s["overdue_deadlines"], 3);
+}
