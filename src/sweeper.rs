@@ -21,7 +21,8 @@ use crate::store::{Store, StoreError};
 
 /// "due in 6 hours", "overdue by 2 hours".
 pub fn when(due: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    let secs = (due - now).num_seconds();
+    let ms = (due - now).num_milliseconds();
+    let secs = if ms > 0 { (ms + 999) / 1000 } else { (ms - 999) / 1000 };
     let round = |s: i64| {
         let s = s.unsigned_abs();
         let s = if s >= 3600 {
@@ -33,7 +34,7 @@ pub fn when(due: DateTime<Utc>, now: DateTime<Utc>) -> String {
         };
         human_duration(std::time::Duration::from_secs(s.max(1)))
     };
-    if secs >= 0 {
+    if ms > 0 {
         format!("due in {}", round(secs))
     } else {
         format!("overdue by {}", round(secs))

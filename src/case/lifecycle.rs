@@ -120,7 +120,7 @@ pub struct Applied {
     pub file: CaseFile,
     pub changes: Vec<Change>,
     pub effects: Vec<Effect>,
-    /// `/quiet`: no progress update to the reporter for this message.
+    /// `/quiet`: no progress update (nor closing notice) to the reporter for this message.
     pub quiet: bool,
 }
 
@@ -403,7 +403,7 @@ pub fn apply(file: &CaseFile, cmds: &[Command], actor: &Actor, world: &World) ->
         return Err(errors);
     }
     if quiet {
-        effects.retain(|e| !matches!(e, Effect::Progress { .. }));
+        effects.retain(|e| !matches!(e, Effect::Progress { .. } | Effect::ClosingNotice));
     }
     Ok(Applied {
         file: f,

@@ -288,6 +288,7 @@ pub async fn apply_commands(
                 )
                 .await?
             }
+            Effect::ClosingNotice if !progress_on.iter().any(|p| p == "disclosed") => None,
             Effect::ClosingNotice => {
                 let credit = if updated.anonymous {
                     None

@@ -1,0 +1,246 @@
+//! What the reporter hears, and when, through the real mail stack: holding acknowledgements,
+//! configured progress updates, keep-informed status updates, credit, and templates.
+
+mod common;
+
+use common::*;
+use std::time::{Duration, Instant};
+
+fn fast(extra: &str) -> String {
+    format!(
+        "[policy]
+assign_within = \"1h\"
+acknowledge_within = \"2s\"
+detailed_response_within = \"1h\"
+invalid_notice_within = \"1h\"
+keep_informed_every = \"1h\"
+remind_before = \"0s\"
+reminder_repeat = \"1h\"
+digest_hour = 23
+{extra}"
+    )
+}
+
+fn subjects(m: &[Mail]) -> Vec<String> {
+    m.iter().map(|x| x.subject()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_late_team_sends_exactly_one_holding_acknowledgement_and_an_answered_case_none() {
+    let w = World::with(&fast(""));
+    w.deliver(&report(
+        REPORTER,
+        "Unanswered report",
+        "<h1@example.test>",
+        COMPLETE_BODY,
+    ))
+    .await;
+    w.deliver(&report(
+        "reporter2@example.test",
+        "Answered report",
+        "<h2@example.test>",
+        COMPLETE_BODY,
+    ))
+    .await;
+    w.once();
+    let cases = w.cases();
+    let answered = cases.iter().find(|c| c["subject"] == "Answered report").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The second case is answered in time by a coordinator.
+    w.deliver(&reply(
+        ALICE,
+        &format!("reporter2@example.test\r\nCc: {LIST}"),
+        &format!("Re: [{answered}] Answered report"),
+        "<h2ack@example.test>",
+        "<h2@example.test>",
+        &authenticated("example.test"),
+        "Thanks, looking.",
+    ))
+    .await;
+    w.once();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    w.once();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    w.once();
+
+    let r1 = w.wait_mail("reporter", 2, Duration::from_secs(5)).await;
+    assert_eq!(
+        r1.len(),
+        2,
+        "receipt + one holding acknowledgement: {:?}",
+        subjects(&r1)
+    );
+    let holding = r1[1].body();
+    assert!(
+        holding.contains("is with the security team") && holding.contains("late"),
+        "{holding}"
+    );
+    assert_eq!(
+        r1[1].header("In-Reply-To").as_deref(),
+        Some("<h1@example.test>"),
+        "threaded"
+    );
+    let r2 = w.mailbox("reporter2").await;
+    assert_eq!(
+        r2.len(),
+        1,
+        "an answered case gets no holding acknowledgement: {:?}",
+        subjects(&r2)
+    );
+    // The team is told it went out.
+    let team = w.mailbox("triage").await;
+    let reminder = team
+        .iter()
+        .find(|m| m.subject().contains("acknowledgement overdue"))
+        .expect("reminder")
+        .body();
+    assert!(reminder.contains("holding acknowledgement"), "{reminder}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_configured_progress_updates_go_out_and_quiet_suppresses_one() {
+    let w = World::with(&fast(
+        "progress_updates = [\"released\", \"disclosed\"]\nholding_acknowledgement = false\n",
+    ));
+    w.deliver(&report(
+        REPORTER,
+        "Prototype pollution",
+        "<p1@example.test>",
+        COMPLETE_BODY,
+    ))
+    .await;
+    w.once();
+    let id = w.cases()[0]["id"].as_str().unwrap().to_string();
+    let auth = authenticated("example.test");
+    let mut n = 0;
+    let mut say = |body: &str| {
+        n += 1;
+        reply(
+            ALICE,
+            LIST,
+            &format!("Re: [{id}] x"),
+            &format!("<pc{n}@example.test>"),
+            "<p1@example.test>",
+            &auth,
+            body,
+        )
+    };
+    for body in [
+        "/assign me\n/assess\n/accept\n/severity high\n/note the secret fix is in commit abc123",
+        "/patch",
+        "/released 4.21.3\n/quiet",
+        "/credit Jane R. Porter\n/disclose",
+    ] {
+        w.deliver(&say(body)).await;
+        w.once();
+    }
+    assert_eq!(w.case(&id)["state"], "disclosed");
+    let mails = w.wait_mail("reporter", 2, Duration::from_secs(5)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mails = if mails.len() < 2 {
+        w.mailbox("reporter").await
+    } else {
+        mails
+    };
+    // receipt, closing notice: no "accepted"/"patching" (not configured), "released" was /quiet.
+    assert_eq!(mails.len(), 2, "{:?}", subjects(&mails));
+    let closing = mails[1].body();
+    assert!(
+        closing.contains("publicly disclosed") && closing.contains("Jane R. Porter"),
+        "{closing}"
+    );
+    for m in &mails {
+        assert!(!m.body().contains("abc123"), "internal notes never reach the reporter");
+        assert!(m.header("References").unwrap().contains("<p1@example.test>"));
+    }
+    // The receipt asked for consent to credit.
+    assert!(mails[0].body().contains("/anonymous"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn keep_informed_reminds_the_coordinator_then_updates_the_reporter() {
+    let w = World::with(
+        "[policy]
+keep_informed_every = \"3s\"
+reminder_repeat = \"1h\"
+remind_before = \"0s\"
+holding_acknowledgement = false
+digest_hour = 23
+",
+    );
+    w.deliver(&report(REPORTER, "Slow case", "<k1@example.test>", COMPLETE_BODY))
+        .await;
+    w.once();
+    let id = w.cases()[0]["id"].as_str().unwrap().to_string();
+    w.run(&["case", &id, "assign", ALICE]);
+    let d = w.spawn();
+    let start = Instant::now();
+    let mut reminded_at = None;
+    loop {
+        let alice = w.mailbox("alice").await;
+        if reminded_at.is_none() && alice.iter().any(|m| m.subject().contains("reporter update overdue")) {
+            reminded_at = Some(start.elapsed());
+        }
+        let rep = w.mailbox("reporter").await;
+        if rep.len() >= 2 {
+            assert!(
+                reminded_at.is_some(),
+                "the coordinator is reminded first: {:?} / alice: {:?} / {}",
+                subjects(&rep),
+                subjects(&w.mailbox("alice").await),
+                rep[1].body()
+            );
+            assert!(
+                rep[1].body().contains("status update") && rep[1].body().contains(&id),
+                "{}",
+                rep[1].body()
+            );
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no status update: {}",
+            d.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    drop(d);
+    let rep = w.mailbox("reporter").await;
+    assert_eq!(rep.len(), 2, "one status update: {:?}", subjects(&rep));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_overridden_template_is_used_and_a_broken_one_fails_check_config() {
+    let w = World::new();
+    let dir = w.dir.path().join("templates");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("receipt.txt"),
+        "Subject: We got it: {{ subject }}\n\nDear reporter, {{ case_id }} is yours.\n",
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&w.config).unwrap() + &format!("\n[templates]\ndir = \"{}\"\n", dir.display());
+    std::fs::write(&w.config, text).unwrap();
+    w.run(&["check-config"]);
+    w.deliver(&report(REPORTER, "Custom", "<t1@example.test>", COMPLETE_BODY))
+        .await;
+    w.once();
+    let r = w.wait_mail("reporter", 1, Duration::from_secs(5)).await;
+    assert!(
+        r[0].subject().ends_with("We got it: Custom") && r[0].subject().starts_with("[SEC-"),
+        "{}",
+        r[0].subject()
+    );
+    assert!(r[0].body().contains("Dear reporter, SEC-"));
+
+    std::fs::write(dir.join("dismissal.txt"), "Subject: x\n\nline three\n{% for %}\n").unwrap();
+    let out = w.output(&["check-config"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("dismissal.txt line 4"), "names the file and line: {err}");
+    // The daemon refuses to start with it too (never a failure at send time).
+    let out = w.output(&["run", "--once"]);
+    assert!(!out.status.success());
+}
