@@ -559,8 +559,16 @@ impl Settings {
             ));
         }
         if let Some(l) = &self.metrics.listen {
-            if !l.is_empty() && l.parse::<std::net::SocketAddr>().is_err() {
-                return Err(invalid("metrics.listen", format!("`{l}` is not an address:port")));
+            match l.parse::<std::net::SocketAddr>() {
+                _ if l.is_empty() => {}
+                Err(_) => return Err(invalid("metrics.listen", format!("`{l}` is not an address:port"))),
+                Ok(a) if !a.ip().is_loopback() => {
+                    return Err(invalid(
+                        "metrics.listen",
+                        format!("`{l}` is not a loopback address (put a proxy in front for remote scraping)"),
+                    ))
+                }
+                Ok(_) => {}
             }
         }
         Ok(())

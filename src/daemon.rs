@@ -33,7 +33,7 @@ pub async fn run_once(app: &App, store: &Store) -> anyhow::Result<PassReport> {
     match Connection::open(&app.settings.imap).await {
         Ok(mut conn) => {
             note_contact(store, app, "once").await;
-            match intake::drain(&mut conn, store, app, &|_| {}).await {
+            match intake::drain(&mut conn, store, app, &|_| {}, &|| false).await {
                 Ok(o) => report.intake = o,
                 Err(e) => first_err = Some(e.into()),
             }
@@ -78,6 +78,9 @@ pub async fn run(app: Arc<App>, store: Store) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let wake_outbox = Arc::new(Notify::new());
     let smtp = Smtp::new(&app.settings.smtp)?;
+    if let Some(listen) = app.settings.metrics.listen.as_deref().filter(|l| !l.is_empty()) {
+        crate::metrics::serve(listen)?;
+    }
 
     let intake = tokio::spawn(intake_task(
         app.clone(),
@@ -156,7 +159,11 @@ async fn intake_task(app: Arc<App>, store: Store, mut stop: watch::Receiver<bool
                 let _ = store
                     .set_service("last_imap_error", &e.to_string(), app.clock.now())
                     .await;
-                notify_systemd(&[sd_notify::NotifyState::Status(&format!("IMAP unreachable: {e}"))]);
+                // The loop is alive (every IMAP step has a timeout), so the watchdog is fed.
+                notify_systemd(&[
+                    sd_notify::NotifyState::Status(&format!("IMAP unreachable: {e}")),
+                    sd_notify::NotifyState::Watchdog,
+                ]);
                 if pause(wait, &mut stop).await {
                     return;
                 }
@@ -164,6 +171,7 @@ async fn intake_task(app: Arc<App>, store: Store, mut stop: watch::Receiver<bool
             }
         };
         if failures > 0 {
+            crate::metrics::imap_reconnect();
             tracing::info!(after = failures, "IMAP reconnected");
             let _ = store
                 .set_service("imap_reconnects", &failures.to_string(), app.clock.now())
@@ -185,7 +193,8 @@ async fn intake_task(app: Arc<App>, store: Store, mut stop: watch::Receiver<bool
                     wake.notify_one();
                 }
             };
-            match intake::drain(&mut conn, &store, &app, &on_batch).await {
+            let stop_flag = stop.clone();
+            match intake::drain(&mut conn, &store, &app, &on_batch, &move || *stop_flag.borrow()).await {
                 Ok(o) => {
                     if o.stored + o.duplicates > 0 {
                         tracing::info!(
@@ -281,6 +290,12 @@ async fn sweeper_task(app: Arc<App>, store: Store, mut stop: watch::Receiver<boo
             }
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "deadline sweep failed"),
+        }
+        if let Ok((backlog, _)) = store.outbox_backlog().await {
+            crate::metrics::outbox_backlog(backlog);
+        }
+        if let Ok(d) = store.open_deadlines(&app.policy, app.clock.now()).await {
+            crate::metrics::overdue(d.iter().filter(|x| x.status == "overdue").count());
         }
         if pause(app.settings.policy.sweep_interval, &mut stop).await {
             return;

@@ -14,6 +14,7 @@ pub mod config;
 pub mod daemon;
 pub mod intake;
 pub mod message;
+pub mod metrics;
 pub mod outbox;
 pub mod policy;
 pub mod quoting;

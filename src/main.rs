@@ -314,7 +314,13 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             println!("digest queued to {} (the running daemon sends it)", app.notify);
         }
         Command::Status { json } => {
-            let store = open_store(&settings).await?;
+            let store = match open_store(&settings).await {
+                Ok(s) => s,
+                Err(e) => {
+                    println!("health:            UNHEALTHY: database: {e:#}");
+                    return Ok(std::process::ExitCode::from(1));
+                }
+            };
             let app = App::new(settings)?;
             let s = secintake::status::gather(&store, &app).await?;
             if json {

@@ -63,18 +63,18 @@ pub fn response_targets(
         for (name, start, done, within) in targets {
             let Some(start) = start else { continue };
             let due = p.calendar.add(start, within);
+            let took = match done {
+                Some(at) => Some(p.calendar.between(start, at)),
+                None if now > due => None, // missed, still unanswered
+                None => continue,          // still within the target
+            };
             let e = acc.entry((month.clone(), name)).or_default();
-            match done {
-                Some(at) => {
-                    let took = p.calendar.between(start, at);
-                    e.0 += 1;
-                    if took <= within {
-                        e.1 += 1;
-                    }
-                    e.2.push(took.num_seconds() as f64 / 3600.0);
+            e.0 += 1;
+            if let Some(took) = took {
+                if took <= within {
+                    e.1 += 1;
                 }
-                None if now > due => e.0 += 1, // missed, still unanswered
-                None => {}                     // still within the target
+                e.2.push(took.num_seconds() as f64 / 3600.0);
             }
         }
     }

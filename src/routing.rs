@@ -55,8 +55,12 @@ pub fn route(
     let author = m.author(list_address);
     match thread {
         Some(c) => {
+            // Coordinators are recognised by the From header itself, never through a list's
+            // Reply-To/X-Original-From rewrite: those are not covered by the sender's signature.
+            let from = m.from.as_ref().map(|f| &f.address);
+            let rewritten = author.as_ref() != from;
             let sender = match &author {
-                Some(a) if is_coordinator(a) => Sender::Coordinator,
+                Some(a) if !rewritten && is_coordinator(a) => Sender::Coordinator,
                 Some(a) if a.as_str().eq_ignore_ascii_case(&c.reporter) => Sender::Reporter,
                 _ => Sender::Other,
             };
@@ -138,6 +142,19 @@ mod tests {
         );
         assert_eq!(
             run("From: bob@example.net\r\nSubject: x\r\n\r\nb", Some(&c)),
+            Route::InCase {
+                case_id: c.id.clone(),
+                sender: Sender::Other
+            }
+        );
+    }
+
+    #[test]
+    fn a_list_rewritten_reply_to_cannot_make_a_coordinator() {
+        let c = case();
+        let r = run("From: \"Mallory via security\" <security@example.org>\r\nReply-To: alice@example.org\r\nSubject: x\r\n\r\nb", Some(&c));
+        assert_eq!(
+            r,
             Route::InCase {
                 case_id: c.id.clone(),
                 sender: Sender::Other

@@ -127,6 +127,9 @@ pub async fn gather(store: &Store, app: &App) -> Result<Status, StoreError> {
         overdue_deadlines: overdue,
         database_error: get("database_error").filter(|e| !e.is_empty()),
     };
+    if let Err(e) = store.probe_write(now).await {
+        s.database_error = Some(format!("cannot write: {e}"));
+    }
     s.problems = problems(&s, now, contact_limit(app));
     s.healthy = s.problems.is_empty();
     Ok(s)

@@ -12,6 +12,9 @@ use tokio::net::TcpStream;
 
 use crate::config::{ImapSettings, TlsMode};
 
+/// UID, raw bytes, INTERNALDATE.
+pub type FetchedRaw = (u32, Vec<u8>, Option<chrono::DateTime<chrono::Utc>>);
+
 /// Any byte stream async-imap can talk over.
 pub trait Io: AsyncRead + AsyncWrite + Unpin + Send + Debug {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + Debug> Io for T {}
@@ -53,6 +56,8 @@ pub struct Connection {
     pub uid_next: Option<u32>,
     pub idle: bool,
     mailbox: String,
+    /// Stored-but-unseen messages were reconciled on this connection.
+    pub reconciled: bool,
 }
 
 impl Connection {
@@ -113,6 +118,7 @@ impl Connection {
             uid_next: mb.uid_next,
             idle,
             mailbox: s.mailbox.clone(),
+            reconciled: false,
         })
     }
 
@@ -122,6 +128,19 @@ impl Connection {
 
     fn drain_unsolicited(&mut self) {
         while self.session.unsolicited_responses.try_recv().is_ok() {}
+    }
+
+    /// Unseen UIDs at or below `upto`.
+    pub async fn unseen_upto(&mut self, upto: u32) -> Result<Vec<u32>, ImapError> {
+        if upto == 0 {
+            return Ok(vec![]);
+        }
+        let q = format!("UID 1:{upto} UNSEEN");
+        let set = step("uid search unseen", self.timeout, self.session.uid_search(&q)).await?;
+        self.drain_unsolicited();
+        let mut v: Vec<u32> = set.into_iter().filter(|u| *u <= upto).collect();
+        v.sort_unstable();
+        Ok(v)
     }
 
     /// UIDs above `after`, ascending (`UID SEARCH UID n:*` also returns the highest UID).
@@ -154,12 +173,13 @@ impl Connection {
     }
 
     /// Whole messages (`BODY.PEEK[]`, so nothing is marked on the server yet).
-    pub async fn fetch(&mut self, uids: &[u32], header_only: bool) -> Result<Vec<(u32, Vec<u8>)>, ImapError> {
+    /// A fetched message: UID, bytes, and when the server received it (INTERNALDATE).
+    pub async fn fetch(&mut self, uids: &[u32], header_only: bool) -> Result<Vec<FetchedRaw>, ImapError> {
         let set = uid_set(uids);
         let what = if header_only {
-            "(UID BODY.PEEK[HEADER])"
+            "(UID INTERNALDATE BODY.PEEK[HEADER])"
         } else {
-            "(UID BODY.PEEK[])"
+            "(UID INTERNALDATE BODY.PEEK[])"
         };
         let t = self.timeout * (1 + uids.len() as u32 / 10);
         let fetches: Vec<_> = step("fetch", t, async {
@@ -167,14 +187,15 @@ impl Connection {
         })
         .await?;
         self.drain_unsolicited();
-        let mut out: Vec<(u32, Vec<u8>)> = fetches
+        let mut out: Vec<FetchedRaw> = fetches
             .iter()
             .filter_map(|f| {
                 let bytes = if header_only { f.header() } else { f.body() };
-                Some((f.uid?, bytes.unwrap_or_default().to_vec()))
+                let arrived = f.internal_date().map(|d| d.with_timezone(&chrono::Utc));
+                Some((f.uid?, bytes.unwrap_or_default().to_vec(), arrived))
             })
             .collect();
-        out.sort_by_key(|(u, _)| *u);
+        out.sort_by_key(|(u, _, _)| *u);
         Ok(out)
     }
 
@@ -211,6 +232,7 @@ impl Connection {
             uid_next,
             idle,
             mailbox,
+            reconciled,
         } = self;
         let mut handle = session.idle();
         step("idle", timeout, handle.init()).await?;
@@ -234,6 +256,7 @@ impl Connection {
             uid_next,
             idle,
             mailbox,
+            reconciled,
         };
         c.drain_unsolicited();
         Ok((c, news))

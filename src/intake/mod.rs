@@ -52,12 +52,14 @@ pub fn plan_batches(uids: &[u32], sizes: &HashMap<u32, u64>, max_n: usize, max_s
 
 /// Ingests everything new in the mailbox. Each batch commits before its messages are
 /// marked `\Seen`; on any error the pass stops and the rest is fetched again next time.
+/// `stopping` is asked before each batch (graceful shutdown).
 #[tracing::instrument(skip_all, fields(mailbox = conn.mailbox()))]
 pub async fn drain(
     conn: &mut Connection,
     store: &Store,
     app: &App,
     on_batch: &(dyn Fn(&BatchOutcome) + Sync),
+    stopping: &(dyn Fn() -> bool + Sync),
 ) -> Result<BatchOutcome, IntakeError> {
     let src = Source {
         mailbox: conn.mailbox().to_string(),
@@ -76,6 +78,16 @@ pub async fn drain(
         }
         None => 0,
     };
+    if !conn.reconciled {
+        // A crash between a batch's commit and its \Seen leaves stored mail unseen: mark it now.
+        let unseen = conn.unseen_upto(last).await?;
+        let stored = store.stored_uids(&src.mailbox, src.uidvalidity, &unseen).await?;
+        if !stored.is_empty() {
+            tracing::info!(n = stored.len(), "marking already stored messages \\Seen");
+            conn.mark_seen(&stored).await?;
+        }
+        conn.reconciled = true;
+    }
     let mut total = BatchOutcome::default();
     let s = &app.settings.imap;
     loop {
@@ -87,14 +99,20 @@ pub async fn drain(
         let chunk: Vec<u32> = uids.into_iter().take(500).collect();
         let sizes = conn.sizes(&chunk).await?;
         for (batch, header_only) in plan_batches(&chunk, &sizes, s.batch_size, s.max_message_size) {
+            if stopping() {
+                // Shutting down: the batches done are committed and marked; the rest stays
+                // untouched on the server for the next start.
+                return Ok(total);
+            }
             let fetched = conn.fetch(&batch, header_only).await?;
             let msgs: Vec<Fetched> = fetched
                 .into_iter()
-                .map(|(uid, raw)| Fetched {
+                .map(|(uid, raw, arrived)| Fetched {
                     uid,
                     size: sizes.get(&uid).copied().unwrap_or(raw.len() as u64),
                     raw,
                     truncated: header_only,
+                    arrived,
                 })
                 .collect();
             let max = batch.iter().copied().max().unwrap_or(last);

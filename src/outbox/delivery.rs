@@ -37,11 +37,13 @@ pub async fn flush(store: &Store, smtp: &Smtp, app: &App) -> Result<FlushStats, 
                 Ok(()) => {
                     store.mark_sent(p.id, app.clock.now()).await?;
                     tracing::info!(outbox = p.id, kind = %p.kind, case = p.case_id.as_deref().unwrap_or("-"), "sent");
+                    crate::metrics::mail_sent(&p.kind);
                     stats.sent += 1;
                 }
                 Err(SendError::Permanent(e)) => {
                     tracing::error!(outbox = p.id, kind = %p.kind, error = %e, "refused for good");
                     store.mark_failed(&p, &e, app.clock.now()).await?;
+                    crate::metrics::mail_failed();
                     stats.failed += 1;
                 }
                 Err(SendError::Temporary(e)) => {
@@ -50,6 +52,7 @@ pub async fn flush(store: &Store, smtp: &Smtp, app: &App) -> Result<FlushStats, 
                     tracing::warn!(outbox = p.id, kind = %p.kind, error = %e, retry_in = ?wait, "send failed; will retry");
                     store.mark_retry(p.id, &e, next).await?;
                     store.set_service("last_send_error", &e, app.clock.now()).await?;
+                    crate::metrics::mail_retried();
                     stats.retried += 1;
                     temporary_failure = true;
                 }

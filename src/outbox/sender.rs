@@ -19,6 +19,17 @@ pub enum SendError {
     Permanent(String),
 }
 
+/// Is a 5xx answer about this message or its recipient (give up), rather than about our
+/// credentials, policy or configuration (fixable: keep retrying)? Only 550-554 without an
+/// enhanced 5.7.x (security/policy) status count as a refusal of the message.
+pub fn refuses_the_message(error: &str) -> bool {
+    let code = error
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 3)
+        .and_then(|w| w.parse::<u16>().ok());
+    matches!(code, Some(550..=554)) && !error.contains(" 5.7.")
+}
+
 /// An SMTP connection factory.
 #[derive(Clone)]
 pub struct Smtp {
@@ -33,6 +44,25 @@ fn tls_params(s: &SmtpSettings) -> anyhow::Result<TlsParameters> {
         b = b.add_root_certificate(Certificate::from_pem(&pem)?);
     }
     Ok(b.build_rustls()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refuses_the_message;
+
+    #[test]
+    fn only_recipient_refusals_are_permanent() {
+        assert!(refuses_the_message(
+            "permanent error (550): 5.1.1 <x@example.com>: Recipient address rejected"
+        ));
+        assert!(!refuses_the_message(
+            "permanent error (535): 5.7.8 Authentication credentials invalid"
+        ));
+        assert!(!refuses_the_message("permanent error (554): 5.7.1 Relay access denied"));
+        assert!(!refuses_the_message(
+            "permanent error (530): 5.7.0 Must issue a STARTTLS command first"
+        ));
+    }
 }
 
 impl Smtp {
@@ -70,7 +100,9 @@ impl Smtp {
         match tokio::time::timeout(self.timeout, self.transport.send_raw(&env, raw)).await {
             Err(_) => Err(SendError::Temporary(format!("no answer within {:?}", self.timeout))),
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) if e.is_permanent() => Err(SendError::Permanent(e.to_string())),
+            Ok(Err(e)) if e.is_permanent() && refuses_the_message(&e.to_string()) => {
+                Err(SendError::Permanent(e.to_string()))
+            }
             Ok(Err(e)) => Err(SendError::Temporary(e.to_string())),
         }
     }

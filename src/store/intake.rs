@@ -8,6 +8,7 @@ use chrono::{DateTime, Datelike, Utc};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::{Sqlite, Transaction};
+use tracing::Instrument;
 
 use super::outbox::{enqueue, event, Queued};
 use super::{Result, Store};
@@ -29,6 +30,8 @@ pub struct Fetched {
     /// Only the header was fetched: the message was over `imap.max_message_size`.
     pub truncated: bool,
     pub size: u64,
+    /// When the mail server received it (INTERNALDATE), for the latency metric.
+    pub arrived: Option<DateTime<Utc>>,
 }
 
 /// Where the batch came from (saved as the cursor in the same transaction).
@@ -231,106 +234,127 @@ pub async fn ingest_batch(
     for f in batch {
         max_uid = max_uid.max(f.uid);
         let span = tracing::info_span!("message", uid = f.uid, case = tracing::field::Empty);
-        let _g = span.enter();
-        let sha = sha256_hex(&f.raw);
-        let m = Incoming::parse(&f.raw);
-        let key = m.message_id.clone().unwrap_or_else(|| format!("sha256:{sha}"));
-        let seen: Option<(i64,)> = sqlx::query_as("SELECT id FROM messages WHERE dedupe_key = ?")
-            .bind(&key)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if seen.is_some() {
-            tracing::info!("already stored; skipped");
-            out.duplicates += 1;
-            per.push(MessageOutcome {
-                uid: f.uid,
-                case_id: None,
-                kind: "duplicate",
-            });
-            continue;
-        }
-        let facts = app.analyzer.analyze(&m);
-        let thread = find_thread(&mut tx, &m, facts.auto.is_some(), &app.settings.policy.case_prefix).await?;
-        let own: Option<(i64,)> = match &m.message_id {
-            Some(mid) => {
-                sqlx::query_as("SELECT id FROM outbox WHERE message_id = ?")
-                    .bind(mid)
-                    .fetch_optional(&mut *tx)
-                    .await?
-            }
-            None => None,
-        };
-        let route = routing::route(
-            &m,
-            &facts,
-            thread.as_ref(),
-            own.is_some(),
-            app.list_address.as_str(),
-            |a| app.is_coordinator(a),
-        );
-        out.stored += 1;
-        let (case_id, kind) = match route {
-            Route::NewCase { reporter, answer } => {
-                let id = open_case(&mut tx, app, f, src, &m, &facts, &key, &sha, reporter, answer, now).await?;
-                out.new_cases.push(id.clone());
-                (Some(id), "report")
-            }
-            Route::InCase { case_id, sender } => {
-                out.in_case += 1;
-                let kind = match sender {
-                    Sender::Reporter => "follow-up",
-                    Sender::Coordinator => "coordinator",
-                    Sender::Other => "third-party",
-                };
-                let mid = insert_message(&mut tx, Some(&case_id), &key, f, src, &m, &facts, kind, &sha, now).await?;
-                crate::store::cases::message_in_case(&mut tx, app, &case_id, sender, &m, &facts, mid, now).await?;
-                (Some(case_id), kind)
-            }
-            Route::Automatic { case_id, kind } => {
-                out.automatic += 1;
-                let mid = insert_message(
-                    &mut tx,
-                    case_id.as_deref(),
-                    &key,
-                    f,
-                    src,
-                    &m,
-                    &facts,
-                    kind.as_str(),
-                    &sha,
-                    now,
-                )
-                .await?;
-                event(
-                    &mut tx,
-                    case_id.as_deref(),
-                    now,
-                    &sender_of(&m),
-                    &format!("{}-received", kind.as_str()),
-                    json!({"subject": crate::sanitize::header_text(&m.subject)}),
-                    Some(mid),
-                )
-                .await?;
-                (case_id, kind.as_str())
-            }
-            Route::Own { case_id } => {
-                insert_message(&mut tx, case_id.as_deref(), &key, f, src, &m, &facts, "own", &sha, now).await?;
-                (case_id, "own")
-            }
-        };
-        if let Some(c) = &case_id {
-            span.record("case", c.as_str());
-        }
-        tracing::info!(kind, size = f.size, "stored");
-        per.push(MessageOutcome {
-            uid: f.uid,
-            case_id,
-            kind,
-        });
+        let o = ingest_one(&mut tx, app, src, f, now, &mut out).instrument(span).await?;
+        per.push(o);
     }
     save_cursor(&mut tx, src, max_uid, now).await?;
     tx.commit().await?;
+    let done = app.clock.now();
+    for (f, o) in batch.iter().zip(per.iter()) {
+        crate::metrics::ingested(o.kind);
+        if let Some(a) = f.arrived {
+            crate::metrics::ingest_latency((done - a).num_milliseconds().max(0) as f64 / 1000.0);
+        }
+    }
+    for _ in &out.new_cases {
+        crate::metrics::case_opened();
+    }
     Ok((out, per))
+}
+
+/// Stores and handles one message inside the batch's transaction.
+async fn ingest_one(
+    tx: &mut Transaction<'static, Sqlite>,
+    app: &App,
+    src: &Source,
+    f: &Fetched,
+    now: DateTime<Utc>,
+    out: &mut BatchOutcome,
+) -> Result<MessageOutcome> {
+    let sha = sha256_hex(&f.raw);
+    let m = Incoming::parse(&f.raw);
+    let key = m.message_id.clone().unwrap_or_else(|| format!("sha256:{sha}"));
+    let seen: Option<(i64,)> = sqlx::query_as("SELECT id FROM messages WHERE dedupe_key = ?")
+        .bind(&key)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if seen.is_some() {
+        tracing::info!("already stored; skipped");
+        out.duplicates += 1;
+        return Ok(MessageOutcome {
+            uid: f.uid,
+            case_id: None,
+            kind: "duplicate",
+        });
+    }
+    let facts = app.analyzer.analyze(&m);
+    let thread = find_thread(tx, &m, facts.auto.is_some(), &app.settings.policy.case_prefix).await?;
+    let own: Option<(i64,)> = match &m.message_id {
+        Some(mid) => {
+            sqlx::query_as("SELECT id FROM outbox WHERE message_id = ?")
+                .bind(mid)
+                .fetch_optional(&mut **tx)
+                .await?
+        }
+        None => None,
+    };
+    let route = routing::route(
+        &m,
+        &facts,
+        thread.as_ref(),
+        own.is_some(),
+        app.list_address.as_str(),
+        |a| app.is_coordinator(a),
+    );
+    out.stored += 1;
+    let (case_id, kind) = match route {
+        Route::NewCase { reporter, answer } => {
+            let id = open_case(tx, app, f, src, &m, &facts, &key, &sha, reporter, answer, now).await?;
+            out.new_cases.push(id.clone());
+            (Some(id), "report")
+        }
+        Route::InCase { case_id, sender } => {
+            out.in_case += 1;
+            let kind = match sender {
+                Sender::Reporter => "follow-up",
+                Sender::Coordinator => "coordinator",
+                Sender::Other => "third-party",
+            };
+            let mid = insert_message(tx, Some(&case_id), &key, f, src, &m, &facts, kind, &sha, now).await?;
+            crate::store::cases::message_in_case(tx, app, &case_id, sender, &m, &facts, mid, now).await?;
+            (Some(case_id), kind)
+        }
+        Route::Automatic { case_id, kind } => {
+            out.automatic += 1;
+            let mid = insert_message(
+                tx,
+                case_id.as_deref(),
+                &key,
+                f,
+                src,
+                &m,
+                &facts,
+                kind.as_str(),
+                &sha,
+                now,
+            )
+            .await?;
+            event(
+                tx,
+                case_id.as_deref(),
+                now,
+                &sender_of(&m),
+                &format!("{}-received", kind.as_str()),
+                json!({"subject": crate::sanitize::header_text(&m.subject)}),
+                Some(mid),
+            )
+            .await?;
+            (case_id, kind.as_str())
+        }
+        Route::Own { case_id } => {
+            insert_message(tx, case_id.as_deref(), &key, f, src, &m, &facts, "own", &sha, now).await?;
+            (case_id, "own")
+        }
+    };
+    if let Some(c) = &case_id {
+        tracing::Span::current().record("case", c.as_str());
+    }
+    tracing::info!(kind, size = f.size, "stored");
+    Ok(MessageOutcome {
+        uid: f.uid,
+        case_id,
+        kind,
+    })
 }
 
 fn sender_of(m: &Incoming) -> String {
@@ -498,4 +522,23 @@ async fn open_case(
     };
     enqueue(tx, app, &notice, now).await?;
     Ok(id)
+}
+
+impl Store {
+    /// Which of `uids` (in this mailbox and UIDVALIDITY) are already stored.
+    pub async fn stored_uids(&self, mailbox: &str, uidvalidity: u32, uids: &[u32]) -> Result<Vec<u32>> {
+        let mut out = Vec::new();
+        for chunk in uids.chunks(500) {
+            let list = chunk.iter().map(|u| u.to_string()).collect::<Vec<_>>().join(",");
+            let sql = format!("SELECT uid FROM messages WHERE mailbox = ? AND uidvalidity = ? AND uid IN ({list})");
+            let rows: Vec<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(mailbox)
+                .bind(i64::from(uidvalidity))
+                .fetch_all(&self.pool)
+                .await?;
+            out.extend(rows.into_iter().map(|(u,)| u as u32));
+        }
+        out.sort_unstable();
+        Ok(out)
+    }
 }
