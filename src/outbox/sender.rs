@@ -46,25 +46,6 @@ fn tls_params(s: &SmtpSettings) -> anyhow::Result<TlsParameters> {
     Ok(b.build_rustls()?)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::refuses_the_message;
-
-    #[test]
-    fn only_recipient_refusals_are_permanent() {
-        assert!(refuses_the_message(
-            "permanent error (550): 5.1.1 <x@example.com>: Recipient address rejected"
-        ));
-        assert!(!refuses_the_message(
-            "permanent error (535): 5.7.8 Authentication credentials invalid"
-        ));
-        assert!(!refuses_the_message("permanent error (554): 5.7.1 Relay access denied"));
-        assert!(!refuses_the_message(
-            "permanent error (530): 5.7.0 Must issue a STARTTLS command first"
-        ));
-    }
-}
-
 impl Smtp {
     pub fn new(s: &SmtpSettings) -> anyhow::Result<Smtp> {
         let tls = match s.tls {
@@ -115,5 +96,24 @@ impl Smtp {
             Ok(Ok(false)) => anyhow::bail!("server did not accept the connection"),
             Ok(Err(e)) => Err(e.into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refuses_the_message;
+
+    #[test]
+    fn only_recipient_refusals_are_permanent() {
+        assert!(refuses_the_message(
+            "permanent error (550): 5.1.1 <x@example.com>: Recipient address rejected"
+        ));
+        assert!(!refuses_the_message(
+            "permanent error (535): 5.7.8 Authentication credentials invalid"
+        ));
+        assert!(!refuses_the_message("permanent error (554): 5.7.1 Relay access denied"));
+        assert!(!refuses_the_message(
+            "permanent error (530): 5.7.0 Must issue a STARTTLS command first"
+        ));
     }
 }
