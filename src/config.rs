@@ -141,6 +141,9 @@ pub struct ImapSettings {
     /// Extra CA certificate (PEM) to trust, for a private mail server.
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
+    /// Longest wait between reconnection attempts (the backoff doubles from 1 s up to this).
+    #[serde(default = "ImapSettings::default_reconnect_max", deserialize_with = "de_duration")]
+    pub reconnect_max: Duration,
     /// Messages fetched and committed per transaction.
     #[serde(default = "ImapSettings::default_batch")]
     pub batch_size: usize,
@@ -167,6 +170,9 @@ impl ImapSettings {
     }
     fn default_timeout() -> Duration {
         Duration::from_secs(60)
+    }
+    fn default_reconnect_max() -> Duration {
+        Duration::from_secs(8)
     }
     fn default_batch() -> usize {
         50

@@ -154,7 +154,7 @@ async fn intake_task(app: Arc<App>, store: Store, mut stop: watch::Receiver<bool
             Ok(c) => c,
             Err(e) => {
                 failures += 1;
-                let wait = crate::outbox::backoff(failures - 1, Duration::from_secs(1), Duration::from_secs(60));
+                let wait = crate::outbox::backoff(failures - 1, Duration::from_secs(1), s.reconnect_max);
                 tracing::warn!(error = %e, retry_in = ?wait, "IMAP connection failed");
                 let _ = store
                     .set_service("last_imap_error", &e.to_string(), app.clock.now())
@@ -293,6 +293,10 @@ async fn sweeper_task(app: Arc<App>, store: Store, mut stop: watch::Receiver<boo
         }
         if let Ok((backlog, _)) = store.outbox_backlog().await {
             crate::metrics::outbox_backlog(backlog);
+            if backlog > 0 {
+                // Mail queued by another process (the CLI) goes out without waiting.
+                wake.notify_one();
+            }
         }
         if let Ok(d) = store.open_deadlines(&app.policy, app.clock.now()).await {
             crate::metrics::overdue(d.iter().filter(|x| x.status == "overdue").count());

@@ -65,6 +65,12 @@ enum Command {
     Status {
         #[arg(long)]
         json: bool,
+        /// Unhealthy when mail waits in the mailbox, not ingested, longer than this.
+        #[arg(long, default_value = "2m", value_parser = parse_lag)]
+        max_lag: std::time::Duration,
+        /// Do not log in to IMAP; judge from the database only.
+        #[arg(long)]
+        offline: bool,
     },
     /// Show one case with its timeline, or change it (same rules as email commands).
     Case {
@@ -127,6 +133,10 @@ fn command_line(a: &CaseAction) -> anyhow::Result<String> {
             format!("{cmd} {}", args.join(" ")).trim_end().to_string()
         }
     })
+}
+
+fn parse_lag(s: &str) -> Result<std::time::Duration, String> {
+    secintake::config::parse_duration(s)
 }
 
 fn cli_actor() -> secintake::case::lifecycle::Actor {
@@ -313,7 +323,7 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             secintake::sweeper::digest_now(&store, &app).await?;
             println!("digest queued to {} (the running daemon sends it)", app.notify);
         }
-        Command::Status { json } => {
+        Command::Status { json, max_lag, offline } => {
             let store = match open_store(&settings).await {
                 Ok(s) => s,
                 Err(e) => {
@@ -322,7 +332,8 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 }
             };
             let app = App::new(settings)?;
-            let s = secintake::status::gather(&store, &app).await?;
+            let lag = (!offline).then(|| chrono::Duration::from_std(max_lag).unwrap_or(chrono::Duration::minutes(2)));
+            let s = secintake::status::gather(&store, &app, lag).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&s)?);
             } else {
@@ -363,6 +374,13 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                         "last IMAP error:   {e} ({})",
                         s.last_imap_error_at.as_deref().unwrap_or("-")
                     );
+                }
+                if let Some(n) = s.mailbox_waiting {
+                    let age = s
+                        .mailbox_oldest_waiting_secs
+                        .map(|a| format!(", oldest {a} s"))
+                        .unwrap_or_default();
+                    println!("mailbox:           {n} message(s) not yet ingested{age}");
                 }
                 println!("open cases:        {}", s.open_cases);
                 println!("overdue deadlines: {}", s.overdue_deadlines);

@@ -63,6 +63,8 @@ pub struct Incoming {
 
 const MAX_LISTED_RECIPIENTS: usize = 50;
 const MAX_IDS: usize = 100;
+/// Most body text kept for analysis (1 MiB).
+pub const MAX_TEXT: usize = 1 << 20;
 
 static MSGID_IN_TEXT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?im)^\s*(?:message-id|in-reply-to|references)\s*:\s*(.{1,2000})$").unwrap());
@@ -249,6 +251,14 @@ impl Incoming {
     }
 
     fn finish(mut self) -> Incoming {
+        // The analysis reads the start of the text; the raw bytes are stored whole anyway.
+        if self.text.len() > MAX_TEXT {
+            let mut cut = MAX_TEXT;
+            while !self.text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            self.text.truncate(cut);
+        }
         // Non-standard bounces quote the returned message in the text body.
         collect_ids(&self.text, &mut self.embedded_message_ids);
         self.embedded_message_ids.sort();

@@ -25,6 +25,11 @@ pub struct Status {
     pub open_cases: i64,
     pub overdue_deadlines: usize,
     pub database_error: Option<String>,
+    /// Mail in the mailbox not yet ingested: how many, and the oldest one's age in seconds
+    /// (None when the mailbox was not checked).
+    pub mailbox_waiting: Option<usize>,
+    pub mailbox_oldest_waiting_secs: Option<i64>,
+    pub mailbox_check_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -77,10 +82,46 @@ pub fn problems(s: &Status, now: DateTime<Utc>, contact_limit: Duration) -> Vec<
     if let Some(e) = &s.database_error {
         p.push(format!("database: {e}"));
     }
+    if let Some(e) = &s.mailbox_check_error {
+        p.push(format!("cannot check the mailbox: {e}"));
+    }
     p
 }
 
-pub async fn gather(store: &Store, app: &App) -> Result<Status, StoreError> {
+/// Mail waiting in the mailbox longer than `max_lag` means intake is stuck (daemon down,
+/// database full or read-only, a bug): the strongest end-to-end signal.
+pub fn lag_problem(waiting: usize, oldest_secs: Option<i64>, max_lag: Duration) -> Option<String> {
+    match oldest_secs {
+        Some(age) if waiting > 0 && age > max_lag.num_seconds() => Some(format!(
+            "{waiting} message(s) in the mailbox not ingested, the oldest for {age} s (is the daemon running? is the database writable?)"
+        )),
+        _ => None,
+    }
+}
+
+/// Looks at the mailbox: how much mail waits above the stored cursor, and since when.
+async fn mailbox_lag(app: &App, last_uid: u32) -> Result<(usize, Option<i64>), String> {
+    let mut imap = app.settings.imap.clone();
+    imap.timeout = imap.timeout.min(std::time::Duration::from_secs(10));
+    let mut c = crate::intake::Connection::open(&imap)
+        .await
+        .map_err(|e| e.to_string())?;
+    let r = async {
+        let waiting = c.uids_after(last_uid).await?;
+        let oldest = match waiting.first() {
+            Some(u) => c.arrival(*u).await?.map(|t| (app.clock.now() - t).num_seconds()),
+            None => None,
+        };
+        Ok::<_, crate::intake::ImapError>((waiting.len(), oldest))
+    }
+    .await
+    .map_err(|e| e.to_string());
+    c.logout().await;
+    r
+}
+
+/// Gathers the status; with `max_lag`, also checks the mailbox for mail not ingested.
+pub async fn gather(store: &Store, app: &App, max_lag: Option<Duration>) -> Result<Status, StoreError> {
     let now = app.clock.now();
     let service = store.service().await?;
     let get = |k: &str| service.iter().find(|(key, _, _)| key == k).map(|(_, v, _)| v.clone());
@@ -126,11 +167,29 @@ pub async fn gather(store: &Store, app: &App) -> Result<Status, StoreError> {
         open_cases: open,
         overdue_deadlines: overdue,
         database_error: get("database_error").filter(|e| !e.is_empty()),
+        mailbox_waiting: None,
+        mailbox_oldest_waiting_secs: None,
+        mailbox_check_error: None,
     };
+    if let Some(max_lag) = max_lag {
+        let last = s.cursor.as_ref().map(|c| c.last_uid as u32).unwrap_or(0);
+        match mailbox_lag(app, last).await {
+            Ok((n, oldest)) => {
+                s.mailbox_waiting = Some(n);
+                s.mailbox_oldest_waiting_secs = oldest;
+                if let Some(p) = lag_problem(n, oldest, max_lag) {
+                    s.problems.push(p);
+                }
+            }
+            Err(e) => s.mailbox_check_error = Some(e),
+        }
+    }
     if let Err(e) = store.probe_write(now).await {
         s.database_error = Some(format!("cannot write: {e}"));
     }
-    s.problems = problems(&s, now, contact_limit(app));
+    let mut all = problems(&s, now, contact_limit(app));
+    all.append(&mut s.problems);
+    s.problems = all;
     s.healthy = s.problems.is_empty();
     Ok(s)
 }
@@ -161,6 +220,9 @@ mod tests {
             open_cases: 1,
             overdue_deadlines: 0,
             database_error: None,
+            mailbox_waiting: None,
+            mailbox_oldest_waiting_secs: None,
+            mailbox_check_error: None,
         }
     }
 
@@ -177,5 +239,14 @@ mod tests {
         s.outbox_backlog = 3;
         s.oldest_pending_mail = Some("2026-11-21T08:00:00.000Z".into());
         assert!(problems(&s, t("2026-11-21T10:02:00Z"), lim)[0].contains("3 mail(s) waiting"));
+    }
+
+    #[test]
+    fn mail_waiting_too_long_is_a_problem() {
+        assert!(lag_problem(2, Some(300), Duration::seconds(120))
+            .unwrap()
+            .contains("2 message(s)"));
+        assert!(lag_problem(2, Some(30), Duration::seconds(120)).is_none());
+        assert!(lag_problem(0, None, Duration::seconds(120)).is_none());
     }
 }

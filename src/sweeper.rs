@@ -4,7 +4,6 @@
 
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
 use serde_json::json;
-use sqlx::{Sqlite, Transaction};
 
 use crate::address::Address;
 use crate::app::App;
@@ -80,7 +79,7 @@ pub async fn sweep(store: &Store, app: &App) -> Result<usize, StoreError> {
 }
 
 async fn remind(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut crate::store::WriteTx,
     app: &App,
     c: &CaseClock,
     r: &Reminder,
@@ -193,7 +192,7 @@ async fn remind(
 /// When keep-informed lapses a second time after the coordinator was reminded, the reporter
 /// gets a short automatic status update (configurable).
 async fn keep_informed_escalation(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut crate::store::WriteTx,
     app: &App,
     c: &CaseClock,
     sent: &[(String, DateTime<Utc>, String)],
@@ -246,7 +245,7 @@ async fn keep_informed_escalation(
 
 /// The daily digest to the team (`force` sends it now, for `secintake digest`).
 pub async fn daily_digest(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut crate::store::WriteTx,
     app: &App,
     now: DateTime<Utc>,
     force: bool,

@@ -199,6 +199,24 @@ impl Connection {
         Ok(out)
     }
 
+    /// When the server received message `uid` (INTERNALDATE).
+    pub async fn arrival(&mut self, uid: u32) -> Result<Option<chrono::DateTime<chrono::Utc>>, ImapError> {
+        let t = self.timeout;
+        let fetches: Vec<_> = step("fetch internaldate", t, async {
+            self.session
+                .uid_fetch(uid.to_string(), "(UID INTERNALDATE)")
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await?;
+        self.drain_unsolicited();
+        Ok(fetches
+            .iter()
+            .find_map(|f| f.internal_date())
+            .map(|d| d.with_timezone(&chrono::Utc)))
+    }
+
     /// Marks messages `\Seen` (after their transaction committed).
     pub async fn mark_seen(&mut self, uids: &[u32]) -> Result<(), ImapError> {
         if uids.is_empty() {

@@ -3,7 +3,6 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
-use sqlx::{Sqlite, Transaction};
 
 use super::outbox::{enqueue, event};
 use super::{Result, Store, StoreError};
@@ -170,7 +169,7 @@ const CASE_COLUMNS: &str = "id, state, reporter, reporter_name, subject, opened_
     cvss_score, cve, ghsa, affected_versions, patched_versions, embargo_date, duplicate_of, credit,
     anonymous, state_since, last_reporter_mail_at, closed_at, close_reason";
 
-pub async fn load_case(tx: &mut Transaction<'static, Sqlite>, id: &str) -> Result<CaseRow> {
+pub async fn load_case(tx: &mut crate::store::WriteTx, id: &str) -> Result<CaseRow> {
     let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = ?");
     sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
@@ -252,7 +251,7 @@ fn addressed_to(m: &Incoming, reporter: &str) -> bool {
 /// What a message in a case's thread does: notices, acknowledgement milestones, commands.
 #[allow(clippy::too_many_arguments)]
 pub async fn message_in_case(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut crate::store::WriteTx,
     app: &App,
     case_id: &str,
     sender: Sender,
@@ -325,7 +324,7 @@ pub async fn message_in_case(
 /// A coordinator wrote to the reporter: the first time is the human acknowledgement, the
 /// second the detailed response.
 pub async fn acknowledge(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut crate::store::WriteTx,
     case: &CaseRow,
     actor: &str,
     now: DateTime<Utc>,
@@ -368,7 +367,7 @@ pub async fn acknowledge(
 
 /// Tells the coordinator (or the team when nobody is assigned) that someone wrote in the case.
 async fn notify_team_of_message(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut crate::store::WriteTx,
     app: &App,
     case: &CaseRow,
     from: &str,

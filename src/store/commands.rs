@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use sqlx::{Sqlite, Transaction};
 
 use super::cases::{load_case, CaseRow};
 use super::outbox::{enqueue, event};
@@ -57,7 +56,7 @@ pub fn case_file(r: &CaseRow, no_patch: bool) -> CaseFile {
     }
 }
 
-async fn no_patch(tx: &mut Transaction<'static, Sqlite>, id: &str) -> Result<bool> {
+async fn no_patch(tx: &mut crate::store::WriteTx, id: &str) -> Result<bool> {
     let (n,): (bool,) = sqlx::query_as("SELECT no_patch FROM cases WHERE id = ?")
         .bind(id)
         .fetch_one(&mut **tx)
@@ -65,12 +64,7 @@ async fn no_patch(tx: &mut Transaction<'static, Sqlite>, id: &str) -> Result<boo
     Ok(n)
 }
 
-async fn write_file(
-    tx: &mut Transaction<'static, Sqlite>,
-    old: &CaseRow,
-    f: &CaseFile,
-    now: DateTime<Utc>,
-) -> Result<()> {
+async fn write_file(tx: &mut crate::store::WriteTx, old: &CaseRow, f: &CaseFile, now: DateTime<Utc>) -> Result<()> {
     let state = f.state();
     let state_changed = old.state != state.as_str();
     let closed_at = if state.is_closed() {
@@ -119,7 +113,7 @@ async fn write_file(
 }
 
 /// The report's Message-ID and References, so mail to the reporter threads under it.
-async fn thread_root(tx: &mut Transaction<'static, Sqlite>, case_id: &str) -> Result<(Option<String>, Vec<String>)> {
+async fn thread_root(tx: &mut crate::store::WriteTx, case_id: &str) -> Result<(Option<String>, Vec<String>)> {
     let r: Option<(Option<String>, Option<String>)> = sqlx::query_as(
         "SELECT message_id, refs FROM messages WHERE case_id = ? AND kind = 'report' ORDER BY id LIMIT 1",
     )
@@ -146,7 +140,7 @@ fn tag_of(id: &str) -> String {
 
 /// Queues a mail to the case's reporter, threaded under the report.
 pub async fn mail_reporter(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut crate::store::WriteTx,
     app: &App,
     case: &CaseRow,
     template: &str,
@@ -189,7 +183,7 @@ pub async fn mail_reporter(
 /// event per change and the mails the changes cause. Parse errors count as errors.
 #[allow(clippy::too_many_arguments)]
 pub async fn apply_commands(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut crate::store::WriteTx,
     app: &App,
     case_id: &str,
     actor: &Actor,
@@ -348,7 +342,7 @@ pub async fn apply_commands(
 /// the sender); unauthenticated ones change nothing and the team is told.
 #[allow(clippy::too_many_arguments)]
 pub async fn run_from_mail(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut crate::store::WriteTx,
     app: &App,
     case: &CaseRow,
     from: &str,
@@ -410,7 +404,7 @@ pub async fn run_from_mail(
 /// Refused commands: an event, and the team is told who tried what and why.
 #[allow(clippy::too_many_arguments)]
 async fn refuse(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut crate::store::WriteTx,
     app: &App,
     case: &CaseRow,
     from: &str,
@@ -463,7 +457,7 @@ async fn refuse(
 /// looks like a command is only text (and from a third party, the team is told).
 #[allow(clippy::too_many_arguments)]
 pub async fn reporter_words(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut crate::store::WriteTx,
     app: &App,
     case: &CaseRow,
     sender: Sender,

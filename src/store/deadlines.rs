@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{Sqlite, Transaction};
 
 use super::{Result, Store};
 use crate::case::State;
@@ -53,14 +52,19 @@ const CLOCK_COLUMNS: &str =
     "SELECT id, state, reporter, reporter_name, subject, coordinator, opened_at, state_since, assigned_at,
     acknowledged_at, detailed_response_at, last_reporter_mail_at, embargo_date, decided_at FROM cases";
 
-pub async fn open_clocks(tx: &mut Transaction<'static, Sqlite>) -> Result<Vec<CaseClock>> {
-    let sql = format!("{CLOCK_COLUMNS} WHERE state NOT IN ('disclosed', 'invalid', 'duplicate') OR (embargo_date IS NOT NULL AND state != 'disclosed') ORDER BY opened_at");
+/// Open cases, and closed ones whose embargo is still ahead.
+fn open_clocks_sql() -> String {
+    format!("{CLOCK_COLUMNS} WHERE state NOT IN ('disclosed', 'invalid', 'duplicate') OR (embargo_date IS NOT NULL AND state != 'disclosed') ORDER BY opened_at")
+}
+
+pub async fn open_clocks(tx: &mut crate::store::WriteTx) -> Result<Vec<CaseClock>> {
+    let sql = open_clocks_sql();
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&mut **tx).await?)
 }
 
 /// (deadline, due, stage) already written for a case.
 pub async fn sent_reminders(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut crate::store::WriteTx,
     case_id: &str,
 ) -> Result<Vec<(String, DateTime<Utc>, String)>> {
     let rows: Vec<(String, String, String)> =
@@ -76,7 +80,7 @@ pub async fn sent_reminders(
 
 /// Records that a reminder (or a holding acknowledgement) was written; false if it already was.
 pub async fn record_reminder(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut crate::store::WriteTx,
     case_id: &str,
     kind: &str,
     due: DateTime<Utc>,
@@ -132,9 +136,8 @@ fn open_deadline(c: &CaseClock, d: &Deadline) -> OpenDeadline {
 impl Store {
     /// Every open (unmet) deadline, soonest first.
     pub async fn open_deadlines(&self, policy: &Policy, now: DateTime<Utc>) -> Result<Vec<OpenDeadline>> {
-        let mut tx = self.pool.begin().await?;
-        let clocks = open_clocks(&mut tx).await?;
-        tx.commit().await?;
+        let sql = open_clocks_sql();
+        let clocks: Vec<CaseClock> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&self.pool).await?;
         let mut out: Vec<(DateTime<Utc>, OpenDeadline)> = Vec::new();
         for c in &clocks {
             for d in policy::deadlines(&c.timeline(), policy, now) {

@@ -7,7 +7,6 @@
 use chrono::{DateTime, Datelike, Utc};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use sqlx::{Sqlite, Transaction};
 use tracing::Instrument;
 
 use super::outbox::{enqueue, event, Queued};
@@ -72,12 +71,7 @@ pub async fn cursor(store: &Store, mailbox: &str) -> Result<Option<(u32, u32)>> 
     Ok(r.map(|(v, u)| (v as u32, u as u32)))
 }
 
-async fn save_cursor(
-    tx: &mut Transaction<'static, Sqlite>,
-    src: &Source,
-    last_uid: u32,
-    now: DateTime<Utc>,
-) -> Result<()> {
+async fn save_cursor(tx: &mut crate::store::WriteTx, src: &Source, last_uid: u32, now: DateTime<Utc>) -> Result<()> {
     sqlx::query(
         "INSERT INTO imap_cursor (mailbox, uidvalidity, last_uid, updated_at) VALUES (?, ?, ?, ?)
          ON CONFLICT(mailbox) DO UPDATE SET
@@ -118,7 +112,7 @@ pub async fn reset_cursor(store: &Store, src: &Source, now: DateTime<Utc>) -> Re
 
 /// The case a message's threading headers or subject tag point at.
 async fn find_thread(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut crate::store::WriteTx,
     m: &Incoming,
     automatic: bool,
     prefix: &str,
@@ -156,7 +150,7 @@ async fn find_thread(
 
 #[allow(clippy::too_many_arguments)]
 async fn insert_message(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut crate::store::WriteTx,
     case_id: Option<&str>,
     key: &str,
     f: &Fetched,
@@ -254,7 +248,7 @@ pub async fn ingest_batch(
 
 /// Stores and handles one message inside the batch's transaction.
 async fn ingest_one(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut crate::store::WriteTx,
     app: &App,
     src: &Source,
     f: &Fetched,
@@ -366,7 +360,7 @@ fn sender_of(m: &Incoming) -> String {
 
 #[allow(clippy::too_many_arguments)]
 async fn open_case(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut crate::store::WriteTx,
     app: &App,
     f: &Fetched,
     src: &Source,

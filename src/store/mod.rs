@@ -14,8 +14,9 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::pool::PoolConnection;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -81,7 +82,65 @@ impl Store {
     }
 
     /// A write transaction (`BEGIN IMMEDIATE`).
-    pub async fn write(&self) -> Result<Transaction<'static, Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    pub async fn write(&self) -> Result<WriteTx> {
+        let mut conn = self.pool.acquire().await?;
+        if let Err(e) = sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await {
+            // A connection left inside a transaction (or otherwise unwell) is not reused.
+            conn.close_on_drop();
+            return Err(e.into());
+        }
+        Ok(WriteTx { conn: Some(conn) })
+    }
+}
+
+/// A `BEGIN IMMEDIATE` transaction on a pooled connection. Unlike sqlx's own transaction, a
+/// failed COMMIT (disk full, read-only file) never returns a connection stuck inside a
+/// transaction to the pool: it is rolled back, or closed.
+pub struct WriteTx {
+    conn: Option<PoolConnection<Sqlite>>,
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        self.conn.as_ref().expect("open transaction")
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        self.conn.as_mut().expect("open transaction")
+    }
+}
+
+impl WriteTx {
+    async fn finish(mut self, sql: &'static str) -> Result<()> {
+        let mut conn = self.conn.take().expect("open transaction");
+        match sqlx::query(sql).execute(&mut *conn).await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                if sqlx::query("ROLLBACK").execute(&mut *conn).await.is_err() {
+                    conn.close_on_drop();
+                }
+                Err(e.into())
+            }
+        }
+    }
+
+    pub async fn commit(self) -> Result<()> {
+        self.finish("COMMIT").await
+    }
+
+    pub async fn rollback(self) -> Result<()> {
+        self.finish("ROLLBACK").await
+    }
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        // Dropped without commit (an error path): closing the connection rolls it back.
+        if let Some(mut c) = self.conn.take() {
+            c.close_on_drop();
+        }
     }
 }

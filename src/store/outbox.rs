@@ -1,7 +1,6 @@
 //! The outbox: mail is written here in the same transaction as its cause, then delivered.
 
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
-use sqlx::{Sqlite, Transaction};
 
 use super::{Result, Store, StoreError};
 use crate::app::App;
@@ -39,7 +38,7 @@ pub enum Queued {
 
 /// Writes an event row.
 pub async fn event(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut crate::store::WriteTx,
     case_id: Option<&str>,
     now: DateTime<Utc>,
     actor: &str,
@@ -60,12 +59,7 @@ pub async fn event(
 }
 
 /// Queues a draft inside the caller's transaction; returns the row or `Capped`.
-pub async fn enqueue(
-    tx: &mut Transaction<'static, Sqlite>,
-    app: &App,
-    draft: &Draft,
-    now: DateTime<Utc>,
-) -> Result<Queued> {
+pub async fn enqueue(tx: &mut crate::store::WriteTx, app: &App, draft: &Draft, now: DateTime<Utc>) -> Result<Queued> {
     let recipients =
         serde_json::to_string(&draft.to.iter().map(|a| a.as_str()).collect::<Vec<_>>()).expect("strings serialise");
     if draft.automatic {
