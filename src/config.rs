@@ -245,9 +245,6 @@ pub struct TeamSettings {
     pub trusted_authserv_ids: Vec<String>,
     #[serde(default = "TeamSettings::default_repos")]
     pub project_repos: Vec<String>,
-    /// Verify DKIM signatures ourselves (mail-auth) in addition to trusted A-R headers.
-    #[serde(default)]
-    pub verify_dkim: bool,
 }
 
 impl TeamSettings {

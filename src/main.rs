@@ -45,6 +45,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Ingest .eml files as if the list had delivered them (deduplicated like any mail).
+    Import {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Every open deadline, soonest first.
     Deadlines {
         #[arg(long)]
@@ -260,6 +265,37 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 }
                 println!("{} case(s)", cases.len());
             }
+        }
+        Command::Import { files } => {
+            let store = open_store(&settings).await?;
+            let app = App::new(settings)?;
+            let mut batch = Vec::new();
+            for f in &files {
+                let raw = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
+                batch.push(secintake::store::intake::Fetched {
+                    uid: 0,
+                    size: raw.len() as u64,
+                    raw,
+                    truncated: false,
+                    arrived: None,
+                });
+            }
+            let (o, per) = secintake::store::intake::ingest_batch(
+                &store,
+                &app,
+                &secintake::store::intake::Source::import(),
+                &batch,
+            )
+            .await?;
+            for (f, m) in files.iter().zip(per.iter()) {
+                println!("{}: {} {}", f.display(), m.kind, m.case_id.as_deref().unwrap_or("-"));
+            }
+            println!(
+                "{} stored, {} duplicate(s), {} new case(s); the running daemon sends the mail",
+                o.stored,
+                o.duplicates,
+                o.new_cases.len()
+            );
         }
         Command::Deadlines { json } => {
             let store = open_store(&settings).await?;

@@ -154,18 +154,13 @@ async fn remind(
     let q = enqueue(
         tx,
         app,
-        &Draft {
-            case_id: Some(c.id.clone()),
-            kind: "reminder",
+        &Draft::internal(
+            Some(c.id.clone()),
+            "reminder",
             to,
-            subject: tagged_subject(&tag, &rendered.subject),
-            body: rendered.body,
-            in_reply_to: None,
-            references: vec![],
-            auto_submitted: "auto-generated",
-            automatic: false,
-            to_reporter: false,
-        },
+            tagged_subject(&tag, &rendered.subject),
+            rendered.body,
+        ),
         now,
     )
     .await?;
@@ -293,18 +288,7 @@ pub async fn daily_digest(
     enqueue(
         tx,
         app,
-        &Draft {
-            case_id: None,
-            kind: "digest",
-            to: vec![app.notify.clone()],
-            subject: r.subject,
-            body: r.body,
-            in_reply_to: None,
-            references: vec![],
-            auto_submitted: "auto-generated",
-            automatic: false,
-            to_reporter: false,
-        },
+        &Draft::internal(None, "digest", vec![app.notify.clone()], r.subject, r.body),
         now,
     )
     .await?;

@@ -391,3 +391,26 @@ async fn database_file_is_private() {
     let mode = std::fs::metadata(&w.db).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn import_ingests_files_like_delivered_mail() {
+    let w = World::new();
+    let f = w.dir.path().join("old-report.eml");
+    std::fs::write(
+        &f,
+        report(
+            REPORTER,
+            "Reported by phone, pasted here",
+            "<import1@example.test>",
+            COMPLETE_BODY,
+        ),
+    )
+    .unwrap();
+    let out = w.run(&["import", f.to_str().unwrap()]);
+    assert!(out.contains("report SEC-"), "{out}");
+    let out = w.run(&["import", f.to_str().unwrap()]);
+    assert!(out.contains("0 stored, 1 duplicate(s)"), "{out}");
+    w.once();
+    assert_eq!(w.cases().len(), 1);
+    assert_eq!(w.wait_mail("reporter", 1, Duration::from_secs(5)).await.len(), 1);
+}

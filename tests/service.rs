@@ -193,3 +193,31 @@ async fn prometheus_metrics_can_be_scraped() {
     let out = bad.output(&["check-config"]);
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("metrics.listen"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn systemd_hears_ready_status_watchdog_and_stopping() {
+    let w = World::new();
+    let sock = w.dir.path().join("notify.sock");
+    let listener = std::os::unix::net::UnixDatagram::bind(&sock).unwrap();
+    listener.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    let mut d = w.spawn_with(&[("NOTIFY_SOCKET", sock.to_str().unwrap())]);
+    let mut heard = String::new();
+    let start = Instant::now();
+    let mut buf = [0u8; 4096];
+    while !(heard.contains("READY=1") && heard.contains("WATCHDOG=1")) && start.elapsed() < Duration::from_secs(15) {
+        if let Ok(n) = listener.recv(&mut buf) {
+            heard.push_str(&String::from_utf8_lossy(&buf[..n]));
+            heard.push('\n');
+        }
+    }
+    assert!(heard.contains("READY=1"), "{heard}\n{}", d.log());
+    assert!(heard.contains("STATUS=idle: watching INBOX"), "{heard}");
+    assert!(heard.contains("WATCHDOG=1"), "{heard}");
+    let (status, _) = d.terminate();
+    assert!(status.success());
+    let mut rest = String::new();
+    while let Ok(n) = listener.recv(&mut buf) {
+        rest.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    assert!(rest.contains("STOPPING=1"), "{rest}");
+}

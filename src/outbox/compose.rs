@@ -28,6 +28,38 @@ pub struct Draft {
     pub to_reporter: bool,
 }
 
+impl Draft {
+    /// Mail to the team or a coordinator: auto-generated, outside the daily cap, never to the
+    /// reporter, not threaded (see [`Draft::replying_to`]).
+    pub fn internal(
+        case_id: Option<String>,
+        kind: &'static str,
+        to: Vec<Address>,
+        subject: String,
+        body: String,
+    ) -> Draft {
+        Draft {
+            case_id,
+            kind,
+            to,
+            subject,
+            body,
+            in_reply_to: None,
+            references: vec![],
+            auto_submitted: "auto-generated",
+            automatic: false,
+            to_reporter: false,
+        }
+    }
+
+    /// Threads the draft under a message.
+    pub fn replying_to(mut self, in_reply_to: Option<String>, references: Vec<String>) -> Draft {
+        self.in_reply_to = in_reply_to;
+        self.references = references;
+        self
+    }
+}
+
 /// A draft made into bytes.
 #[derive(Debug, Clone)]
 pub struct Composed {

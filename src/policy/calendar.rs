@@ -87,6 +87,17 @@ pub enum Calendar {
     },
 }
 
+/// The local date of `t` in `tz`, and when the next local day starts.
+fn day_of(tz: &Tz, t: DateTime<Utc>) -> (NaiveDate, DateTime<Utc>) {
+    let date = t.with_timezone(tz).date_naive();
+    let next = tz
+        .from_local_datetime(&date.succ_opt().expect("date").and_hms_opt(0, 0, 0).expect("midnight"))
+        .earliest()
+        .map(|x| x.with_timezone(&Utc))
+        .unwrap_or(t + Duration::hours(24));
+    (date, next)
+}
+
 impl Calendar {
     fn is_working(&self, date: NaiveDate) -> bool {
         match self {
@@ -104,13 +115,7 @@ impl Calendar {
         let mut left = d;
         // Bounded: at most ~10 years of days.
         for _ in 0..4000 {
-            let local = t.with_timezone(tz);
-            let date = local.date_naive();
-            let next_midnight = tz
-                .from_local_datetime(&date.succ_opt().expect("date").and_hms_opt(0, 0, 0).expect("midnight"))
-                .earliest()
-                .map(|x| x.with_timezone(&Utc))
-                .unwrap_or(t + Duration::hours(24));
+            let (date, next_midnight) = day_of(tz, t);
             if self.is_working(date) {
                 let room = next_midnight - t;
                 if left <= room {
@@ -134,13 +139,7 @@ impl Calendar {
         let mut t = a;
         let mut total = Duration::zero();
         for _ in 0..4000 {
-            let local = t.with_timezone(tz);
-            let date = local.date_naive();
-            let next_midnight = tz
-                .from_local_datetime(&date.succ_opt().expect("date").and_hms_opt(0, 0, 0).expect("midnight"))
-                .earliest()
-                .map(|x| x.with_timezone(&Utc))
-                .unwrap_or(t + Duration::hours(24));
+            let (date, next_midnight) = day_of(tz, t);
             let end = next_midnight.min(b);
             if self.is_working(date) {
                 total += end - t;

@@ -396,18 +396,14 @@ async fn notify_team_of_message(
     enqueue(
         tx,
         app,
-        &Draft {
-            case_id: Some(case.id.clone()),
-            kind: "follow-up-notice",
-            to: vec![to],
-            subject: tagged_subject(&tag, &r.subject),
-            body: r.body,
-            in_reply_to: m.message_id.clone(),
-            references: refs,
-            auto_submitted: "auto-generated",
-            automatic: false,
-            to_reporter: false,
-        },
+        &Draft::internal(
+            Some(case.id.clone()),
+            "follow-up-notice",
+            vec![to],
+            tagged_subject(&tag, &r.subject),
+            r.body,
+        )
+        .replying_to(m.message_id.clone(), refs),
         now,
     )
     .await?;

@@ -434,18 +434,13 @@ async fn refuse(
     enqueue(
         tx,
         app,
-        &Draft {
-            case_id: Some(case.id.clone()),
-            kind: "refused-notice",
-            to: vec![app.notify.clone()],
-            subject: tagged_subject(&tag_of(&case.id), &r.subject),
-            body: r.body,
-            in_reply_to: None,
-            references: vec![],
-            auto_submitted: "auto-generated",
-            automatic: false,
-            to_reporter: false,
-        },
+        &Draft::internal(
+            Some(case.id.clone()),
+            "refused-notice",
+            vec![app.notify.clone()],
+            tagged_subject(&tag_of(&case.id), &r.subject),
+            r.body,
+        ),
         now,
     )
     .await?;

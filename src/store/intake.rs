@@ -40,6 +40,18 @@ pub struct Source {
     pub uidvalidity: u32,
 }
 
+impl Source {
+    /// Mail read from files (`secintake import`): no IMAP cursor to move.
+    pub fn import() -> Source {
+        Source {
+            mailbox: IMPORT.into(),
+            uidvalidity: 0,
+        }
+    }
+}
+
+const IMPORT: &str = "(import)";
+
 /// What a batch did.
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct BatchOutcome {
@@ -231,7 +243,9 @@ pub async fn ingest_batch(
         let o = ingest_one(&mut tx, app, src, f, now, &mut out).instrument(span).await?;
         per.push(o);
     }
-    save_cursor(&mut tx, src, max_uid, now).await?;
+    if src.mailbox != IMPORT {
+        save_cursor(&mut tx, src, max_uid, now).await?;
+    }
     tx.commit().await?;
     let done = app.clock.now();
     for (f, o) in batch.iter().zip(per.iter()) {
@@ -502,18 +516,14 @@ async fn open_case(
         "acknowledge_within": human_duration(policy.acknowledge_within),
         "excerpt": facts.excerpt,
     })).map_err(|e| super::StoreError::Corrupt(e.to_string()))?;
-    let notice = Draft {
-        case_id: Some(id.clone()),
-        kind: "notice",
-        to: vec![app.notify.clone()],
-        subject: tagged_subject(&tag, &r.subject),
-        body: r.body,
-        in_reply_to: irt,
-        references: refs,
-        auto_submitted: "auto-generated",
-        automatic: false,
-        to_reporter: false,
-    };
+    let notice = Draft::internal(
+        Some(id.clone()),
+        "notice",
+        vec![app.notify.clone()],
+        tagged_subject(&tag, &r.subject),
+        r.body,
+    )
+    .replying_to(irt, refs);
     enqueue(tx, app, &notice, now).await?;
     Ok(id)
 }

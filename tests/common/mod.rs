@@ -218,14 +218,22 @@ level = "info"
     }
 
     pub fn spawn(&self) -> Daemon {
-        let log = self
-            .dir
-            .path()
-            .join(format!("daemon-{}.log", Instant::now().elapsed().as_nanos()));
+        self.spawn_with(&[])
+    }
+
+    /// The daemon with extra environment variables.
+    pub fn spawn_with(&self, env: &[(&str, &str)]) -> Daemon {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let log = self.dir.path().join(format!("daemon-{n}.log"));
         let f = std::fs::File::create(&log).unwrap();
-        let child = self.cmd().arg("run").stdout(Stdio::null()).stderr(f).spawn().unwrap();
+        let mut c = self.cmd();
+        c.arg("run").stdout(Stdio::null()).stderr(f);
+        for (k, v) in env {
+            c.env(k, v);
+        }
         Daemon {
-            child: Some(child),
+            child: Some(c.spawn().unwrap()),
             log,
         }
     }

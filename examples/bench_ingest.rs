@@ -1,0 +1,297 @@
+//! The ingest benchmark (run by scripts/bench-ingest.sh, which starts the mail stack and
+//! builds this in release mode). Measures in one run:
+//!   (a) the ceiling: a raw IMAP fetch of all N messages by a minimal client,
+//!   (b) `secintake run --once` ingesting all N (cases, analysis, outbox rows; no SMTP),
+//!   (c) the outbox delivering the receipts and notices over SMTP,
+//!   (d) peak RSS of (b) and (c),
+//! then the arrival-to-receipt latency (p50/p99) for a daemon in IDLE mode with reports
+//! arriving one at a time.
+//!
+//! usage: bench_ingest N SECINTAKE_BIN WORKDIR IMAP_PORT SMTP_PORT [--huge]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures::TryStreamExt;
+
+type Session = async_imap::Session<tokio::net::TcpStream>;
+
+async fn login(port: u16, user: &str) -> Session {
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    tcp.set_nodelay(true).ok();
+    let mut c = async_imap::Client::new(tcp);
+    c.read_response().await.unwrap();
+    c.login(user, "secret").await.map_err(|(e, _)| e).expect("login")
+}
+
+fn rng(s: &mut u64) -> u64 {
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    *s
+}
+
+const BODY: &str = "Hello security team,\n\nI found a ReDoS in the route path parsing of express 4.21.1 (path-to-regexp 0.1.x).\n\nSteps to reproduce:\n1. app.get('/:a-:b', (req, res) => res.send('ok'))\n2. curl \"http://localhost:3000/$(printf 'a-%.0s' {1..20000})\"\n\nImpact: an unauthenticated attacker can block the event loop for seconds per request, a denial of service.\n\nRegards,\n";
+
+/// A realistic report: mostly small, some large, a fifth with an attachment.
+fn make_report(i: usize, seed: &mut u64) -> Vec<u8> {
+    let roll = rng(seed) % 100;
+    let target = match roll {
+        0..=84 => 2_000 + (rng(seed) % 18_000) as usize,
+        85..=98 => 20_000 + (rng(seed) % 180_000) as usize,
+        _ => 200_000 + (rng(seed) % 1_800_000) as usize,
+    };
+    let from = format!("bench{}@example.test", i % 997);
+    let head = format!(
+        "From: Bench Reporter <{from}>\r\nTo: security@example.test\r\nSubject: Report {i}: ReDoS in path matching\r\nMessage-ID: <bench{i}@example.test>\r\nDate: Sat, 21 Nov 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n"
+    );
+    let mut text = String::from(BODY);
+    let attach = rng(seed).is_multiple_of(5);
+    let text_target = if attach { 2_000 } else { target };
+    while text.len() < text_target {
+        text.push_str("Additional analysis line: the regular expression backtracks on repeated separators.\n");
+    }
+    let text = text.replace('\n', "\r\n");
+    if !attach {
+        return format!("{head}Content-Type: text/plain; charset=utf-8\r\n\r\n{text}").into_bytes();
+    }
+    let mut bin = vec![0u8; target * 3 / 4];
+    for b in bin.iter_mut() {
+        *b = (rng(seed) & 0xff) as u8;
+    }
+    let b64 = base64_lines(&bin);
+    format!("{head}Content-Type: multipart/mixed; boundary=\"BENCH\"\r\n\r\n--BENCH\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n--BENCH\r\nContent-Type: application/zip; name=\"poc.zip\"\r\nContent-Disposition: attachment; filename=\"poc.zip\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{b64}--BENCH--\r\n").into_bytes()
+}
+
+fn base64_lines(data: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len() * 4 / 3 + data.len() / 38);
+    for (n, c) in data.chunks(3).enumerate() {
+        let b = [c[0], *c.get(1).unwrap_or(&0), *c.get(2).unwrap_or(&0)];
+        let v = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for k in 0..4 {
+            if k <= c.len() {
+                out.push(T[((v >> (18 - 6 * k)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+        if n % 19 == 18 {
+            out.push_str("\r\n");
+        }
+    }
+    out.push_str("\r\n");
+    out
+}
+
+fn huge_report() -> Vec<u8> {
+    let mut seed = 7u64;
+    let mut bin = vec![0u8; 30 * 1024 * 1024 * 3 / 4];
+    for b in bin.iter_mut() {
+        *b = (rng(&mut seed) & 0xff) as u8;
+    }
+    format!("From: huge@example.test\r\nTo: security@example.test\r\nSubject: a 30 MB report\r\nMessage-ID: <huge@example.test>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"H\"\r\n\r\n--H\r\nContent-Type: text/plain\r\n\r\n{BODY}\r\n--H\r\nContent-Type: application/octet-stream; name=core.dump\r\nContent-Disposition: attachment; filename=core.dump\r\nContent-Transfer-Encoding: base64\r\n\r\n{}--H--\r\n", base64_lines(&bin)).into_bytes()
+}
+
+fn write_config(dir: &Path, imap: u16, smtp: u16) -> PathBuf {
+    let p = dir.join(format!("bench-{smtp}.toml"));
+    std::fs::write(
+        &p,
+        format!(
+            "[imap]\nhost = \"127.0.0.1\"\nport = {imap}\ntls = \"none\"\nusername = \"security\"\npassword = \"secret\"\npoll_interval = \"1s\"\n\n[smtp]\nhost = \"127.0.0.1\"\nport = {smtp}\ntls = \"none\"\nfrom = \"Security Team <security@example.test>\"\nretry_initial = \"1s\"\nretry_max = \"2s\"\n\n[database]\nurl = \"sqlite://{}\"\n\n[team]\nlist_address = \"security@example.test\"\nnotify = \"triage@example.test\"\ncoordinators = [\"alice@example.test\"]\ntrusted_authserv_ids = [\"mx.example.test\"]\n\n[policy]\nauto_reply_daily_cap = 1000000\nsweep_interval = \"60s\"\ndigest_hour = 23\n\n[log]\nlevel = \"warn\"\n",
+            dir.join("bench.db").display()
+        ),
+    )
+    .unwrap();
+    p
+}
+
+/// Runs secintake under GNU time; returns (wall time, peak RSS in MB).
+fn timed(bin: &str, config: &Path, args: &[&str]) -> (Duration, f64) {
+    let t = Instant::now();
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "MAXRSS_KB=%M", bin, "--config"])
+        .arg(config)
+        .args(args)
+        .stdout(Stdio::null())
+        .output()
+        .expect("run secintake");
+    let took = t.elapsed();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let kb: f64 = err
+        .lines()
+        .find_map(|l| l.strip_prefix("MAXRSS_KB="))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0);
+    if !out.status.success() && !args.contains(&"--allow-fail") {
+        eprintln!(
+            "(secintake {args:?} exited {:?}: {})",
+            out.status.code(),
+            err.lines().rev().take(3).collect::<Vec<_>>().join(" | ")
+        );
+    }
+    (took, kb / 1024.0)
+}
+
+fn pct(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let rank = ((p * v.len() as f64).ceil() as usize).clamp(1, v.len());
+    v[rank - 1]
+}
+
+#[tokio::main]
+async fn main() {
+    let a: Vec<String> = std::env::args().collect();
+    if a.len() < 6 {
+        eprintln!("usage: bench_ingest N SECINTAKE_BIN WORKDIR IMAP_PORT SMTP_PORT [--huge]");
+        std::process::exit(2);
+    }
+    let n: usize = a[1].parse().unwrap();
+    let bin = a[2].clone();
+    let dir = PathBuf::from(&a[3]);
+    let imap: u16 = a[4].parse().unwrap();
+    let smtp: u16 = a[5].parse().unwrap();
+    let huge = a.iter().any(|x| x == "--huge");
+    std::fs::create_dir_all(&dir).unwrap();
+
+    // Put N reports into the list mailbox (not measured).
+    let mut seed = 0xB3AC_u64;
+    let mut s = login(imap, "security").await;
+    let mut bytes = 0usize;
+    let t = Instant::now();
+    for i in 0..n {
+        let m = make_report(i, &mut seed);
+        bytes += m.len();
+        s.append("INBOX", None, None, &m).await.unwrap();
+        if huge && i == n / 2 {
+            let h = huge_report();
+            bytes += h.len();
+            s.append("INBOX", None, None, &h).await.unwrap();
+        }
+    }
+    let total = n + usize::from(huge);
+    println!(
+        "setup: {total} messages, {:.1} MB, appended in {:.1} s",
+        bytes as f64 / 1e6,
+        t.elapsed().as_secs_f64()
+    );
+
+    // (a) the ceiling: fetch everything with a minimal client.
+    let t = Instant::now();
+    s.examine("INBOX").await.unwrap();
+    let mut fetched = 0usize;
+    let mut got = 0usize;
+    let mut start = 1u32;
+    while got < total {
+        let set = format!("{}:{}", start, start + 199);
+        let f: Vec<_> = s
+            .uid_fetch(&set, "(UID BODY.PEEK[])")
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        for x in &f {
+            fetched += x.body().map(|b| b.len()).unwrap_or(0);
+        }
+        got += f.len();
+        start += 200;
+        if f.is_empty() && start > total as u32 + 400 {
+            break;
+        }
+    }
+    let a_secs = t.elapsed().as_secs_f64();
+    let _ = s.logout().await;
+    let a_rate = total as f64 / a_secs;
+
+    // (b) secintake ingests everything; SMTP points at a closed port so nothing is sent yet.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cfg_dead = write_config(&dir, imap, dead);
+    let (b_time, b_rss) = timed(&bin, &cfg_dead, &["run", "--once"]);
+    let b_rate = total as f64 / b_time.as_secs_f64();
+
+    // (c) the outbox delivers the receipts and notices.
+    std::thread::sleep(Duration::from_millis(1100)); // the one failed attempt's retry is due
+    let cfg = write_config(&dir, imap, smtp);
+    let (c_time, c_rss) = timed(&bin, &cfg, &["run", "--once"]);
+    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", dir.join("bench.db").display()))
+        .await
+        .unwrap();
+    let (sent,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    let (cases,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM cases")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    db.close().await;
+    let c_rate = sent as f64 / c_time.as_secs_f64();
+
+    // Latency: a daemon in IDLE mode, reports arriving one at a time.
+    let log = std::fs::File::create(dir.join("daemon.log")).unwrap();
+    let mut daemon = Command::new(&bin)
+        .arg("--config")
+        .arg(&cfg)
+        .arg("run")
+        .stderr(log)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut watch = login(imap, "reporter2").await;
+    let mut list = login(imap, "security").await;
+    let mut lat = Vec::new();
+    let samples = 40;
+    for i in 0..samples {
+        let before = watch.status("INBOX", "(MESSAGES)").await.unwrap().exists;
+        let m = format!("From: reporter2@example.test\r\nTo: security@example.test\r\nSubject: Latency {i}\r\nMessage-ID: <lat{i}-{}@example.test>\r\n\r\n{}", std::process::id(), BODY.replace('\n', "\r\n"));
+        let t = Instant::now();
+        list.append("INBOX", None, None, m.as_bytes()).await.unwrap();
+        loop {
+            let now = watch.status("INBOX", "(MESSAGES)").await.unwrap().exists;
+            if now > before {
+                break;
+            }
+            if t.elapsed() > Duration::from_secs(20) {
+                eprintln!("receipt {i} did not arrive within 20 s");
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        lat.push(t.elapsed().as_secs_f64());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = Command::new("kill").arg(daemon.id().to_string()).status();
+    let _ = daemon.wait();
+    let p50 = pct(&mut lat.clone(), 0.5);
+    let p99 = pct(&mut lat, 0.99);
+
+    println!();
+    println!(
+        "secintake ingest benchmark, N = {total}{} ({:.1} MB)",
+        if huge { " incl. one 30 MB message" } else { "" },
+        bytes as f64 / 1e6
+    );
+    println!(
+        "(a) raw IMAP fetch (ceiling)     {a_secs:8.2} s  {a_rate:9.1} msg/s  ({:.1} MB)",
+        fetched as f64 / 1e6
+    );
+    println!(
+        "(b) secintake run --once ingest  {:8.2} s  {b_rate:9.1} msg/s  peak RSS {b_rss:.1} MB  ({cases} cases)",
+        b_time.as_secs_f64()
+    );
+    println!(
+        "(c) outbox delivery over SMTP    {:8.2} s  {c_rate:9.1} mail/s  peak RSS {c_rss:.1} MB  ({sent} mails)",
+        c_time.as_secs_f64()
+    );
+    println!("ratio (b)/(a)                    {:8.2}", b_rate / a_rate);
+    println!("arrival -> receipt, IDLE daemon  p50 {p50:.3} s  p99 {p99:.3} s  ({samples} reports, one at a time)");
+}
