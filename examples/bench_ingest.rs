@@ -7,7 +7,7 @@
 //! then the arrival-to-receipt latency (p50/p99) for a daemon in IDLE mode with reports
 //! arriving one at a time.
 //!
-//! usage: bench_ingest N SECINTAKE_BIN WORKDIR IMAP_PORT SMTP_PORT [--huge]
+//! usage: bench_ingest N SECINTAKE_BIN WORKDIR IMAP_PORT SMTP_PORT [--huge] [--ingest-only]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -112,8 +112,14 @@ fn write_config(dir: &Path, imap: u16, smtp: u16) -> PathBuf {
 /// Runs secintake under GNU time; returns (wall time, peak RSS in MB).
 fn timed(bin: &str, config: &Path, args: &[&str]) -> (Duration, f64) {
     let t = Instant::now();
+    // BENCH_WRAP="valgrind --tool=callgrind" (or perf record ...) profiles the measured run.
+    let wrap: Vec<String> = std::env::var("BENCH_WRAP")
+        .map(|w| w.split_whitespace().map(String::from).collect())
+        .unwrap_or_default();
     let out = Command::new("/usr/bin/time")
-        .args(["-f", "MAXRSS_KB=%M", bin, "--config"])
+        .args(["-f", "MAXRSS_KB=%M"])
+        .args(&wrap)
+        .args([bin, "--config"])
         .arg(config)
         .args(args)
         .stdout(Stdio::null())
@@ -121,6 +127,9 @@ fn timed(bin: &str, config: &Path, args: &[&str]) -> (Duration, f64) {
         .expect("run secintake");
     let took = t.elapsed();
     let err = String::from_utf8_lossy(&out.stderr);
+    for l in err.lines().filter(|l| l.starts_with("CPU:")) {
+        println!("    {l}");
+    }
     let kb: f64 = err
         .lines()
         .find_map(|l| l.strip_prefix("MAXRSS_KB="))
@@ -216,6 +225,15 @@ async fn main() {
     let cfg_dead = write_config(&dir, imap, dead);
     let (b_time, b_rss) = timed(&bin, &cfg_dead, &["run", "--once"]);
     let b_rate = total as f64 / b_time.as_secs_f64();
+    if a.iter().any(|x| x == "--ingest-only") {
+        println!("(a) raw IMAP fetch (ceiling)     {a_secs:8.2} s  {a_rate:9.1} msg/s");
+        println!(
+            "(b) secintake run --once ingest  {:8.2} s  {b_rate:9.1} msg/s  peak RSS {b_rss:.1} MB",
+            b_time.as_secs_f64()
+        );
+        println!("ratio (b)/(a)                    {:8.2}", b_rate / a_rate);
+        return;
+    }
 
     // (c) the outbox delivers the receipts and notices.
     std::thread::sleep(Duration::from_millis(1100)); // the one failed attempt's retry is due

@@ -106,17 +106,35 @@ impl Facts {
 
 pub const EXCERPT_CHARS: usize = 1500;
 
+/// Bytes of own text the checks read.
+pub const ANALYSIS_WINDOW: usize = 64 * 1024;
+
+/// The first `max` bytes of `s`, cut at a character boundary.
+fn window(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut cut = max;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    &s[..cut]
+}
+
 impl Analyzer {
     /// Analyses one message.
     pub fn analyze(&self, m: &Incoming) -> Facts {
-        let own = quoting::own_text(&m.text);
-        let links = links::extract(&own);
+        let own_full = quoting::own_text(&m.text);
+        // The checks read the start of the sender's own text: enough to judge a report, and
+        // bounded work for a huge one.
+        let own = window(&own_full, ANALYSIS_WINDOW);
+        let links = links::extract(own);
         let public_links: Vec<String> = links
             .iter()
             .filter(|l| links::is_public_tracker_item(l, &self.project_repos))
             .cloned()
             .collect();
-        let found = self.checklist.found(&own);
+        let found = self.checklist.found(own);
         let missing: Vec<Missing> = Missing::ALL.iter().copied().filter(|k| !found.contains(k)).collect();
         let attachments: Vec<Attachment> = m
             .attachments
@@ -124,7 +142,7 @@ impl Analyzer {
             .filter(|a| !body_check::is_decoration(a))
             .cloned()
             .collect();
-        let body_check = body_check::judge(self, &own, &links, &attachments, found.len());
+        let body_check = body_check::judge(self, own, &links, &attachments, found.len());
         let missing = if body_check == BodyCheck::Ok {
             missing
         } else {
@@ -144,7 +162,7 @@ impl Analyzer {
         if m.parse_problem.is_some() {
             flags.push("parse-error".to_string());
         }
-        let hints = self.scope.hints(&m.subject, &own);
+        let hints = self.scope.hints(&m.subject, own);
         Facts {
             body_check,
             missing,

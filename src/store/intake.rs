@@ -6,7 +6,6 @@
 
 use chrono::{DateTime, Datelike, Utc};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
 use super::outbox::{enqueue, event, Queued};
@@ -71,7 +70,7 @@ pub struct MessageOutcome {
 }
 
 pub fn sha256_hex(raw: &[u8]) -> String {
-    hex::encode(Sha256::digest(raw))
+    hex::encode(ring::digest::digest(&ring::digest::SHA256, raw))
 }
 
 /// The stored IMAP cursor: (uidvalidity, last_uid).
@@ -287,7 +286,8 @@ async fn ingest_one(
     }
     let facts = app.analyzer.analyze(&m);
     let thread = find_thread(tx, &m, facts.auto.is_some(), &app.settings.policy.case_prefix).await?;
-    let own: Option<(i64,)> = match &m.message_id {
+    // Our own Message-IDs all start with `<secintake.`: only those can be our mail.
+    let own: Option<(i64,)> = match m.message_id.as_ref().filter(|id| id.starts_with("<secintake.")) {
         Some(mid) => {
             sqlx::query_as("SELECT id FROM outbox WHERE message_id = ?")
                 .bind(mid)

@@ -74,6 +74,8 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(30))
+            // Raw mail is stored as blobs: larger pages mean fewer writes (new databases only).
+            .page_size(16384)
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
         let store = Store { pool };
