@@ -102,7 +102,17 @@ pub async fn run(app: Arc<App>, store: Store) -> anyhow::Result<()> {
         wake_outbox.clone(),
     ));
 
-    wait_for_signal().await;
+    // A task that ends on its own has failed (a panic): stop, so systemd restarts us.
+    let (mut intake, mut outbox, mut sweeper) = (intake, outbox, sweeper);
+    let failed = tokio::select! {
+        _ = wait_for_signal() => None,
+        r = &mut intake => Some(("intake", r)),
+        r = &mut outbox => Some(("outbox", r)),
+        r = &mut sweeper => Some(("sweeper", r)),
+    };
+    if let Some((task, r)) = &failed {
+        tracing::error!(task, result = ?r.as_ref().err(), "a task stopped unexpectedly; exiting so the service manager restarts secintake");
+    }
     tracing::info!("shutting down: finishing the message in hand, flushing the outbox");
     notify_systemd(&[
         sd_notify::NotifyState::Stopping,
@@ -111,12 +121,21 @@ pub async fn run(app: Arc<App>, store: Store) -> anyhow::Result<()> {
     let _ = stop_tx.send(true);
     let deadline = Duration::from_secs(8);
     let _ = tokio::time::timeout(deadline, async {
-        let _ = intake.await;
-        let _ = sweeper.await;
-        let _ = outbox.await;
+        if !intake.is_finished() {
+            let _ = intake.await;
+        }
+        if !sweeper.is_finished() {
+            let _ = sweeper.await;
+        }
+        if !outbox.is_finished() {
+            let _ = outbox.await;
+        }
     })
     .await;
     store.pool.close().await;
+    if let Some((task, _)) = failed {
+        anyhow::bail!("the {task} task stopped unexpectedly");
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -304,7 +304,8 @@ pub fn parse_line(line: &str) -> Result<Command, CommandError> {
         "ghsa" => {
             let w = one("GHSA id")?;
             let norm = format!("GHSA{}", w.get(4..).unwrap_or("").to_ascii_lowercase());
-            if w.len() == 19 && w[..4].eq_ignore_ascii_case("ghsa") && GHSA.is_match(&norm) {
+            // (byte slicing above and below never splits a character: `get` refuses to)
+            if w.len() == 19 && w.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("ghsa")) && GHSA.is_match(&norm) {
                 Ok(Command::Ghsa(norm))
             } else {
                 Err(err(line, format!("`{w}` is not a GHSA id like GHSA-xxxx-xxxx-xxxx")))
@@ -404,6 +405,19 @@ mod tests {
         assert_eq!(c.severity, "critical");
         assert!(score_cvss("CVSS:3.1/AV:X").is_err());
         assert!(score_cvss("AV:N/AC:L").is_err());
+    }
+
+    #[test]
+    fn fuzz_regression_ghsa_with_multibyte_characters() {
+        // Found by fuzz/fuzz_targets/commands.rs: slicing `w[..4]` split a character.
+        let raw = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fuzz/regressions/commands-ghsa-char-boundary"
+        ))
+        .unwrap();
+        let (_, errors) = parse_all(&String::from_utf8_lossy(&raw));
+        assert!(errors[0].problem.contains("not a GHSA id"));
+        assert!(parse_line("/ghsa GHé-xxxx-xxxx-xxxx").is_err());
     }
 
     #[test]

@@ -359,7 +359,16 @@ pub async fn run_from_mail(
     if !verdict.is_authenticated() {
         return refuse(tx, app, case, from, verdict.reason(), &lines, message, now).await;
     }
-    let (cmds, errs) = command::parse_all(&own);
+    let (cmds, errs) = std::panic::catch_unwind(|| command::parse_all(&own)).unwrap_or_else(|_| {
+        let line = lines.first().cloned().unwrap_or_default();
+        (
+            vec![],
+            vec![CommandError {
+                line,
+                problem: "could not be read (a bug in secintake; please report it)".into(),
+            }],
+        )
+    });
     let actor = Actor {
         id: from.to_string(),
         me: Some(from.to_string()),

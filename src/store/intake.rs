@@ -259,6 +259,24 @@ pub async fn ingest_batch(
     Ok((out, per))
 }
 
+/// Parses and analyses `raw`; a panic inside either is caught and reported as a parse problem.
+pub fn parse_and_analyze(app: &App, raw: &[u8]) -> (Incoming, crate::analysis::Facts) {
+    let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let m = Incoming::parse(raw);
+        let facts = app.analyzer.analyze(&m);
+        (m, facts)
+    }));
+    attempt.unwrap_or_else(|_| {
+        tracing::error!("the parser panicked on a message; it is stored as unreadable");
+        let m = Incoming {
+            parse_problem: Some("the parser failed on this message (a bug): stored as is".into()),
+            ..Default::default()
+        };
+        let facts = app.analyzer.analyze(&m);
+        (m, facts)
+    })
+}
+
 /// Stores and handles one message inside the batch's transaction.
 async fn ingest_one(
     tx: &mut crate::store::WriteTx,
@@ -269,7 +287,9 @@ async fn ingest_one(
     out: &mut BatchOutcome,
 ) -> Result<MessageOutcome> {
     let sha = sha256_hex(&f.raw);
-    let m = Incoming::parse(&f.raw);
+    // Parsing and analysis read hostile bytes: a panic there (a bug) must not become a
+    // crash loop on the same message, so it is caught and the mail treated as unreadable.
+    let (m, facts) = parse_and_analyze(app, &f.raw);
     let key = m.message_id.clone().unwrap_or_else(|| format!("sha256:{sha}"));
     let seen: Option<(i64,)> = sqlx::query_as("SELECT id FROM messages WHERE dedupe_key = ?")
         .bind(&key)
@@ -284,7 +304,6 @@ async fn ingest_one(
             kind: "duplicate",
         });
     }
-    let facts = app.analyzer.analyze(&m);
     let thread = find_thread(tx, &m, facts.auto.is_some(), &app.settings.policy.case_prefix).await?;
     // Our own Message-IDs all start with `<secintake.`: only those can be our mail.
     let own: Option<(i64,)> = match m.message_id.as_ref().filter(|id| id.starts_with("<secintake.")) {
