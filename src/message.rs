@@ -59,10 +59,14 @@ pub struct Incoming {
     pub embedded_message_ids: Vec<String>,
     /// Set when the mail could not be read as MIME, or a part failed to decode.
     pub parse_problem: Option<String>,
+    /// Only the first [`MAX_PARSE`] bytes were parsed (a larger message).
+    pub partial: bool,
 }
 
 const MAX_LISTED_RECIPIENTS: usize = 50;
 const MAX_IDS: usize = 100;
+/// Most bytes of a message parsed (4 MiB).
+pub const MAX_PARSE: usize = 4 << 20;
 /// Most body text kept for analysis (1 MiB).
 pub const MAX_TEXT: usize = 1 << 20;
 
@@ -122,6 +126,18 @@ fn charset_known(cs: &str) -> bool {
 impl Incoming {
     /// Reads raw message bytes. Never panics, never fails: problems are recorded.
     pub fn parse(raw: &[u8]) -> Incoming {
+        // Only the first MAX_PARSE bytes are parsed: the header, the text and the names of
+        // the first attachments are there; a huge attachment need not be decoded to judge a
+        // report (the raw bytes are stored whole).
+        if raw.len() > MAX_PARSE {
+            let mut inc = Self::parse_all(&raw[..MAX_PARSE]);
+            inc.partial = true;
+            return inc;
+        }
+        Self::parse_all(raw)
+    }
+
+    fn parse_all(raw: &[u8]) -> Incoming {
         let Some(m) = MessageParser::default().parse(raw) else {
             return Incoming {
                 parse_problem: Some("not a readable email message".into()),

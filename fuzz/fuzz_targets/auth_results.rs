@@ -4,6 +4,12 @@
 
 use libfuzzer_sys::fuzz_target;
 use secintake::case::authority::{judge, parse};
+use std::sync::LazyLock;
+
+/// With `SECINTAKE_FUZZ_SKIP_KNOWN=1`, the checks for bugs already reported (and not yet fixed
+/// in src/) are skipped, so the fuzzer can look for other ones; see fuzz/regressions/.
+static SKIP_KNOWN: LazyLock<bool> =
+    LazyLock::new(|| std::env::var_os("SECINTAKE_FUZZ_SKIP_KNOWN").is_some_and(|v| v == "1"));
 
 const TRUSTED: &str = "mx.example.org";
 const FROM_DOMAIN: &str = "example.org";
@@ -11,7 +17,8 @@ const FROM_DOMAIN: &str = "example.org";
 /// The same header for an RFC 8601 reader: every `;` inside a quoted string (or a comment) is
 /// replaced by `,`. Quoted strings and comments are opaque, so this must not change the
 /// verdict. Quotes, comments and escapes are tracked exactly as `authority::strip_comments`
-/// tracks them, so only the meaning of `;` can differ.
+/// tracks them, so only the meaning of `;` can differ. A line whose last quoted string is
+/// never closed is left as it is.
 fn neutralise_quoted(h: &str) -> String {
     let mut out = String::with_capacity(h.len());
     let (mut depth, mut quoted, mut escaped) = (0usize, false, false);
@@ -29,6 +36,10 @@ fn neutralise_quoted(h: &str) -> String {
             }
         }
         out.push(if c == ';' && opaque { ',' } else { c });
+    }
+    if quoted {
+        // An unterminated quoted string is malformed: no reading of it is "right".
+        return h.to_string();
     }
     out
 }
@@ -57,7 +68,10 @@ fuzz_target!(|data: &[u8]| {
     // With no trusted id configured, nothing is ever authenticated.
     assert!(!judge(&lines, FROM_DOMAIN, &[]).is_authenticated());
     // A `;` inside a quoted string is data, not a result separator: it cannot make (or unmake)
-    // an authenticated message.
+    // an authenticated message. Known bug: auth_results-quoted-semicolon*.
+    if *SKIP_KNOWN {
+        return;
+    }
     let neutral: Vec<String> = lines.iter().map(|l| neutralise_quoted(l)).collect();
     let nv = judge(&neutral, FROM_DOMAIN, &trusted);
     assert_eq!(

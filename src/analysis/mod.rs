@@ -86,7 +86,8 @@ impl AnalysisSettings {
 pub struct Facts {
     pub body_check: BodyCheck,
     pub missing: Vec<Missing>,
-    /// `premature-disclosure`, `html-only`, `unknown-charset`, `parse-error`.
+    /// `premature-disclosure`, `html-only`, `unknown-charset`, `parse-error`, `large-message`
+    /// (only the first 4 MiB were analysed).
     pub flags: Vec<String>,
     pub hints: Vec<Hint>,
     pub links: Vec<String>,
@@ -159,7 +160,10 @@ impl Analyzer {
         if m.unknown_charset {
             flags.push("unknown-charset".to_string());
         }
-        if m.parse_problem.is_some() {
+        if m.partial {
+            flags.push("large-message".to_string());
+        }
+        if m.parse_problem.is_some() && !m.partial {
             flags.push("parse-error".to_string());
         }
         let hints = self.scope.hints(&m.subject, own);
