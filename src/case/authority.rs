@@ -68,31 +68,80 @@ fn strip_comments(s: &str) -> String {
 /// Parses one header value; None when it has no authserv-id.
 pub fn parse(value: &str) -> Option<AuthResults> {
     let clean = strip_comments(value).replace(['\r', '\n', '\t'], " ");
-    let mut parts = clean.split(';');
-    let head = parts.next()?.trim();
-    let authserv_id = head.split_whitespace().next()?.trim_matches('"').to_ascii_lowercase();
-    if authserv_id.is_empty() || authserv_id.contains('=') {
+    // Separators inside quoted strings are data: a sender controls e.g. smtp.mailfrom's
+    // local part, and `"x;dmarc=pass;"@evil.example` must not read as a result.
+    let mut parts = split_unquoted(&clean, |c| c == ';').into_iter();
+    let head = parts.next()?;
+    let authserv_id = split_unquoted(head, char::is_whitespace)
+        .into_iter()
+        .next()?
+        .to_ascii_lowercase();
+    if authserv_id.is_empty()
+        || !authserv_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    {
         return None;
     }
     let mut results = Vec::new();
     for part in parts {
-        let mut tokens = part.split_whitespace();
-        let Some(first) = tokens.next() else { continue };
+        let tokens = split_unquoted(part, char::is_whitespace);
+        let Some(first) = tokens.first() else { continue };
         let Some((method, result)) = first.split_once('=') else {
             continue;
         };
         let method = method.split('/').next().unwrap_or(method).to_ascii_lowercase();
-        let props = tokens
+        if method.is_empty()
+            || !method
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            || result.contains('"')
+        {
+            continue;
+        }
+        let props = tokens[1..]
+            .iter()
             .filter_map(|t| t.split_once('='))
-            .map(|(k, v)| (k.to_ascii_lowercase(), v.trim_matches('"').to_string()))
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
             .collect();
         results.push(MethodResult {
             method,
-            result: result.trim_matches('"').to_ascii_lowercase(),
+            result: result.to_ascii_lowercase(),
             props,
         });
     }
     Some(AuthResults { authserv_id, results })
+}
+
+/// Splits `s` where `sep` matches outside double-quoted strings; empty pieces are dropped.
+fn split_unquoted(s: &str, sep: impl Fn(char) -> bool) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut quoted = false;
+    let mut escaped = false;
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            c if !quoted && sep(c) => {
+                let piece = s[start..i].trim();
+                if !piece.is_empty() {
+                    out.push(piece);
+                }
+                start = i + c.len_utf8();
+            }
+            _ => {}
+        }
+    }
+    let piece = s[start..].trim();
+    if !piece.is_empty() {
+        out.push(piece);
+    }
+    out
 }
 
 /// Why a message is, or is not, authenticated.
@@ -134,7 +183,11 @@ pub fn judge(headers: &[String], from_domain: &str, trusted: &[String]) -> Verdi
     let Some(ar) = top else {
         return Verdict::Refused("no Authentication-Results header from a trusted server".into());
     };
-    if let Some(d) = ar.results.iter().find(|r| r.method == "dmarc") {
+    let dmarc: Vec<&MethodResult> = ar.results.iter().filter(|r| r.method == "dmarc").collect();
+    if dmarc.len() > 1 && dmarc.iter().any(|d| d.result != dmarc[0].result) {
+        return Verdict::Refused(format!("{} reports conflicting dmarc results", ar.authserv_id));
+    }
+    if let Some(d) = dmarc.first() {
         if d.result == "pass" {
             let hf = d.prop("header.from").unwrap_or(from_domain);
             if hf.eq_ignore_ascii_case(from_domain) {
@@ -213,6 +266,36 @@ mod tests {
         assert!(!judge(&h, "example.org", &t()).is_authenticated());
         assert!(!judge(&[], "example.org", &t()).is_authenticated());
         assert!(!judge(&h, "example.org", &[]).is_authenticated());
+    }
+
+    #[test]
+    fn quoted_strings_cannot_smuggle_results() {
+        // Found by fuzz/fuzz_targets/auth_results.rs: the sender controls smtp.mailfrom.
+        let raw = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fuzz/regressions/auth_results-quoted-semicolon-mailfrom"
+        ))
+        .unwrap();
+        let h = vec![raw.trim().to_string()];
+        assert!(!judge(&h, "example.org", &t()).is_authenticated(), "{:?}", parse(&h[0]));
+        let h = vec![
+            "mx.example.org; spf=pass smtp.mailfrom=\"x;dmarc=pass;\"@evil.example; dmarc=fail header.from=example.org"
+                .to_string(),
+        ];
+        assert!(!judge(&h, "example.org", &t()).is_authenticated());
+        let raw = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fuzz/regressions/auth_results-quoted-semicolon"
+        ))
+        .unwrap();
+        assert!(!judge(&[raw.trim().to_string()], "example.org", &t()).is_authenticated());
+    }
+
+    #[test]
+    fn conflicting_dmarc_results_refuse() {
+        let h =
+            vec!["mx.example.org; dmarc=pass header.from=example.org; dmarc=fail header.from=example.org".to_string()];
+        assert!(!judge(&h, "example.org", &t()).is_authenticated());
     }
 
     #[test]
