@@ -485,12 +485,19 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 );
                 println!("\ntimeline:");
                 for m in &d.messages {
+                    // In: who wrote it. Out: who it went to, and whether it was sent.
+                    let who = if m.direction == "out" {
+                        let to: Vec<String> = serde_json::from_str(m.to.as_deref().unwrap_or("[]")).unwrap_or_default();
+                        format!("-> {} ({})", to.join(", "), m.status.as_deref().unwrap_or("-"))
+                    } else {
+                        m.from.clone().unwrap_or_else(|| "-".into())
+                    };
                     println!(
                         "  {} {:<3} {:<18} {} {}",
                         m.at,
                         m.direction,
                         m.kind,
-                        m.from.as_deref().unwrap_or("-"),
+                        who,
                         m.subject.as_deref().unwrap_or("")
                     );
                 }
