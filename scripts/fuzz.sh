@@ -27,8 +27,6 @@
 #   FUZZ_SANITIZER=none          build without ASan (about twice the exec/s)
 #   FUZZ_TIMEOUT=30              seconds one input may take before it counts as a hang
 #   FUZZ_ARGS="-max_len=65536"   extra libFuzzer options
-#   SECINTAKE_FUZZ_SKIP_KNOWN=1  skip inputs hitting a bug already reported and not yet fixed
-#                                (commands target only; see fuzz/fuzz_targets/commands.rs)
 #
 # Reproduce / minimise a crash:
 #   cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run  <target> artifacts/<target>/crash-...
@@ -85,9 +83,7 @@ for t in "${TARGETS[@]}"; do
     if [[ ${#reg_files[@]} -gt 0 ]]; then
         regress="${#reg_files[@]} pass"
         for f in "${reg_files[@]}"; do
-            # (never with SECINTAKE_FUZZ_SKIP_KNOWN: a regression must really pass)
-            if ! env -u SECINTAKE_FUZZ_SKIP_KNOWN cargo fuzz run "${SAN[@]}" "$t" "$f" \
-                >"$LOGS/$t.regression.log" 2>&1; then
+            if ! cargo fuzz run "${SAN[@]}" "$t" "$f" >"$LOGS/$t.regression.log" 2>&1; then
                 regress="FAIL (still crashes: fuzz/$f)"
                 failed=1
                 break

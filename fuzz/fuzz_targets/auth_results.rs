@@ -4,12 +4,6 @@
 
 use libfuzzer_sys::fuzz_target;
 use secintake::case::authority::{judge, parse};
-use std::sync::LazyLock;
-
-/// With `SECINTAKE_FUZZ_SKIP_KNOWN=1`, the checks for bugs already reported (and not yet fixed
-/// in src/) are skipped, so the fuzzer can look for other ones; see fuzz/regressions/.
-static SKIP_KNOWN: LazyLock<bool> =
-    LazyLock::new(|| std::env::var_os("SECINTAKE_FUZZ_SKIP_KNOWN").is_some_and(|v| v == "1"));
 
 const TRUSTED: &str = "mx.example.org";
 const FROM_DOMAIN: &str = "example.org";
@@ -68,10 +62,7 @@ fuzz_target!(|data: &[u8]| {
     // With no trusted id configured, nothing is ever authenticated.
     assert!(!judge(&lines, FROM_DOMAIN, &[]).is_authenticated());
     // A `;` inside a quoted string is data, not a result separator: it cannot make (or unmake)
-    // an authenticated message. Known bug: auth_results-quoted-semicolon*.
-    if *SKIP_KNOWN {
-        return;
-    }
+    // an authenticated message (regressions/auth_results-quoted-semicolon*).
     let neutral: Vec<String> = lines.iter().map(|l| neutralise_quoted(l)).collect();
     let nv = judge(&neutral, FROM_DOMAIN, &trusted);
     assert_eq!(

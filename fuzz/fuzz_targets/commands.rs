@@ -5,26 +5,9 @@
 
 use chrono::{DateTime, Utc};
 use libfuzzer_sys::fuzz_target;
-use secintake::case::command::{command_lines, parse_all, Command};
+use secintake::case::command::{parse_all, Command};
 use secintake::case::lifecycle::{allowed, apply, Actor, CaseFile, World};
 use secintake::case::State;
-use std::sync::LazyLock;
-
-/// With `SECINTAKE_FUZZ_SKIP_KNOWN=1`, inputs that hit a bug already reported (and not yet
-/// fixed in src/) are skipped, so the fuzzer can look for other ones. Remove an entry once
-/// its fix is in; see fuzz/regressions/.
-static SKIP_KNOWN: LazyLock<bool> =
-    LazyLock::new(|| std::env::var_os("SECINTAKE_FUZZ_SKIP_KNOWN").is_some_and(|v| v == "1"));
-
-fn hits_known_bug(s: &str) -> bool {
-    command_lines(s).iter().any(|l| {
-        let mut words = l.split_whitespace();
-        // commands-ghsa-char-boundary: command.rs slices `w[..4]` of a 19-byte `/ghsa` word
-        // whose 4th byte lies inside a character.
-        words.next().is_some_and(|n| n.eq_ignore_ascii_case("/ghsa"))
-            && matches!((words.next(), words.next()), (Some(w), None) if w.len() == 19 && !w.is_char_boundary(4))
-    })
-}
 
 fn now() -> DateTime<Utc> {
     DateTime::from_timestamp(1_795_000_000, 0).unwrap() // 2026-11-18, fixed
@@ -74,9 +57,6 @@ fn check(file: &CaseFile, cmds: &[Command], actor: &Actor, world: &World) -> Opt
 
 fuzz_target!(|data: &[u8]| {
     let s = String::from_utf8_lossy(data);
-    if *SKIP_KNOWN && hits_known_bug(&s) {
-        return;
-    }
     let (cmds, _errors) = parse_all(&s);
     let actor = Actor {
         id: "alice@example.org".into(),

@@ -507,22 +507,12 @@ pub async fn reporter_words(
         apply_commands(tx, app, &case.id, &actor, &prefs, &[], Some(message), now).await?;
     }
     if case.state == State::NeedsInfo.as_str() {
-        sqlx::query("UPDATE cases SET state = 'assessing', state_since = ?, updated_at = ? WHERE id = ?")
-            .bind(stamp(now))
-            .bind(stamp(now))
-            .bind(&case.id)
-            .execute(&mut **tx)
-            .await?;
-        event(
-            tx,
-            Some(&case.id),
-            now,
-            &from,
-            "state",
-            json!({"from": "needs-info", "to": "assessing", "why": "the reporter answered"}),
-            Some(message),
-        )
-        .await?;
+        // The reporter answered: back to assessing, through the same state machine.
+        let actor = Actor {
+            id: from.clone(),
+            me: None,
+        };
+        apply_commands(tx, app, &case.id, &actor, &[Command::Assess], &[], Some(message), now).await?;
     }
     Ok(())
 }
