@@ -57,9 +57,24 @@ pub fn prose_len(own: &str) -> usize {
         .sum::<usize>()
 }
 
+/// `prose_len(own)` when it is at most `enough`, otherwise some value above `enough`: a long
+/// report is judged on its start (bounded work), a short one on all of it.
+pub fn prose_len_upto(own: &str, enough: usize) -> usize {
+    // Prose never exceeds the byte count, so a prefix of a few times `enough` bytes that
+    // already holds more than `enough` decides it (a prefix never counts more than the whole).
+    let probe = super::window(own, enough.saturating_mul(4).saturating_add(4096));
+    if probe.len() < own.len() {
+        let p = prose_len(probe);
+        if p > enough {
+            return p;
+        }
+    }
+    prose_len(own)
+}
+
 /// Judges the body. `found` is how many checklist items the body itself carries.
 pub fn judge(a: &Analyzer, own: &str, links: &[String], attachments: &[Attachment], found: usize) -> BodyCheck {
-    let prose = prose_len(own);
+    let prose = prose_len_upto(own, a.min_body_chars.max(a.pointer_max_chars));
     let short = prose < a.min_body_chars;
     let pointer_sized = prose <= a.pointer_max_chars && found < 2;
     if !attachments.is_empty() && (short || (pointer_sized && POINTS_TO_ATTACHMENT.is_match(own))) {
@@ -89,6 +104,21 @@ mod tests {
 
     fn analyzer() -> Analyzer {
         AnalysisSettings::default().compile().unwrap()
+    }
+
+    #[test]
+    fn prose_is_exact_up_to_the_bound_and_above_it_beyond() {
+        let short = "Hello team,\n\nsee https://example.com/x for the details.\n\nThanks";
+        assert_eq!(prose_len_upto(short, 700), prose_len(short));
+        let long = "the parser backtracks on repeated separators; ".repeat(2000);
+        assert!(prose_len_upto(&long, 700) > 700);
+        // links at the start do not hide the prose after them
+        let linky = format!(
+            "{}{}",
+            "https://example.com/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n".repeat(200),
+            "real words ".repeat(100)
+        );
+        assert_eq!(prose_len_upto(&linky, 700), prose_len(&linky));
     }
 
     fn pdf() -> Vec<Attachment> {

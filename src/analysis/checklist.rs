@@ -95,25 +95,23 @@ pub const IMPACT: &[&str] = &[
 /// The compiled checklist patterns.
 #[derive(Debug, Clone)]
 pub struct Checklist {
-    items: Vec<(Missing, Vec<Regex>)>,
+    items: Vec<(Missing, Regex)>,
 }
 
-fn compile_all(key: &str, custom: &[String], builtin: &[&str]) -> Result<Vec<Regex>, (String, String)> {
+/// One regex for an item: each pattern is checked on its own (so an error names it), then
+/// all are joined into one alternation, so the text is read once per item, not once per pattern.
+fn compile_all(key: &str, custom: &[String], builtin: &[&str]) -> Result<Regex, (String, String)> {
     let sources: Vec<&str> = if custom.is_empty() {
         builtin.to_vec()
     } else {
         custom.iter().map(String::as_str).collect()
     };
-    sources
-        .iter()
-        .map(|p| {
-            RegexBuilder::new(p)
-                .case_insensitive(true)
-                .size_limit(1 << 22)
-                .build()
-                .map_err(|e| (key.to_string(), format!("bad pattern `{p}`: {e}")))
-        })
-        .collect()
+    let build = |p: &str, limit: usize| RegexBuilder::new(p).case_insensitive(true).size_limit(limit).build();
+    for p in &sources {
+        build(p, 1 << 22).map_err(|e| (key.to_string(), format!("bad pattern `{p}`: {e}")))?;
+    }
+    let joined = sources.iter().map(|p| format!("(?:{p})")).collect::<Vec<_>>().join("|");
+    build(&joined, 1 << 26).map_err(|e| (key.to_string(), format!("the patterns together are too big: {e}")))
 }
 
 impl Checklist {
@@ -137,7 +135,7 @@ impl Checklist {
     pub fn found(&self, text: &str) -> Vec<Missing> {
         self.items
             .iter()
-            .filter(|(_, pats)| pats.iter().any(|p| p.is_match(text)))
+            .filter(|(_, pats)| pats.is_match(text))
             .map(|(k, _)| *k)
             .collect()
     }

@@ -111,7 +111,7 @@ pub const EXCERPT_CHARS: usize = 1500;
 pub const ANALYSIS_WINDOW: usize = 64 * 1024;
 
 /// The first `max` bytes of `s`, cut at a character boundary.
-fn window(s: &str, max: usize) -> &str {
+pub(crate) fn window(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
     }
@@ -125,7 +125,7 @@ fn window(s: &str, max: usize) -> &str {
 impl Analyzer {
     /// Analyses one message.
     pub fn analyze(&self, m: &Incoming) -> Facts {
-        let own_full = quoting::own_text(&m.text);
+        let own_full = quoting::own_text_upto(&m.text, ANALYSIS_WINDOW);
         // The checks read the start of the sender's own text: enough to judge a report, and
         // bounded work for a huge one.
         let own = window(&own_full, ANALYSIS_WINDOW);
