@@ -27,7 +27,7 @@ fn notify_systemd(state: &[sd_notify::NotifyState]) {
 
 /// One full pass: intake, deadline sweep, outbox flush. Errors of one step do not skip the
 /// others; the first error is returned after all ran.
-pub async fn run_once(app: &App, store: &Store) -> anyhow::Result<PassReport> {
+pub async fn run_once(app: &Arc<App>, store: &Store) -> anyhow::Result<PassReport> {
     let mut report = PassReport::default();
     let mut first_err: Option<anyhow::Error> = None;
     match Connection::open(&app.settings.imap).await {

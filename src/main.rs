@@ -181,7 +181,7 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     match cli.command {
         Command::Run { once } => {
             let store = open_store(&settings).await?;
-            let app = App::new(settings)?;
+            let app = Arc::new(App::new(settings)?);
             if once {
                 let r = secintake::daemon::run_once(&app, &store).await?;
                 tracing::info!(
@@ -194,7 +194,7 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     "pass done"
                 );
             } else {
-                secintake::daemon::run(Arc::new(app), store).await?;
+                secintake::daemon::run(app, store).await?;
             }
         }
         Command::Migrate => {

@@ -4,11 +4,14 @@ pub mod imap;
 pub mod tls;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 pub use imap::{Connection, ImapError};
 
 use crate::app::App;
-use crate::store::intake::{cursor, ingest_batch, reset_cursor, BatchOutcome, Fetched, Source};
+use crate::store::intake::{
+    cursor, ingest_prepared, prepare_batch, reset_cursor, BatchOutcome, Fetched, Prepared, Source,
+};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +20,9 @@ pub enum IntakeError {
     Imap(#[from] ImapError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A preparing thread died (parser panics are caught inside, so this is not a message's fault).
+    #[error("preparing a batch failed: {0}")]
+    Worker(#[from] tokio::task::JoinError),
 }
 
 /// Most bytes fetched into memory for one batch.
@@ -50,14 +56,23 @@ pub fn plan_batches(uids: &[u32], sizes: &HashMap<u32, u64>, max_n: usize, max_s
     out
 }
 
+/// A batch on its way: its UIDs, and its messages being prepared on other threads.
+struct InFlight {
+    uids: Vec<u32>,
+    prepared: tokio::task::JoinHandle<Result<Vec<Prepared>, tokio::task::JoinError>>,
+}
+
 /// Ingests everything new in the mailbox. Each batch commits before its messages are
 /// marked `\Seen`; on any error the pass stops and the rest is fetched again next time.
 /// `stopping` is asked before each batch (graceful shutdown).
+///
+/// Batches are pipelined: while batch k is written to the database, batch k+1 is fetched,
+/// and each fetched batch is parsed and analysed on blocking threads.
 #[tracing::instrument(skip_all, fields(mailbox = conn.mailbox()))]
 pub async fn drain(
     conn: &mut Connection,
     store: &Store,
-    app: &App,
+    app: &Arc<App>,
     on_batch: &(dyn Fn(&BatchOutcome) + Sync),
     stopping: &(dyn Fn() -> bool + Sync),
 ) -> Result<BatchOutcome, IntakeError> {
@@ -90,10 +105,28 @@ pub async fn drain(
     }
     let mut total = BatchOutcome::default();
     let s = &app.settings.imap;
-    loop {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut in_flight: Option<InFlight> = None;
+    // Writes a prepared batch, then marks it \Seen.
+    let src = &src;
+    let finish = |f: InFlight| async move {
+        let prepared = f.prepared.await??;
+        let (outcome, _) = ingest_prepared(store, app, src, &prepared).await?;
+        drop(prepared);
+        Ok::<_, IntakeError>((f.uids, outcome))
+    };
+    let add = |outcome: BatchOutcome, total: &mut BatchOutcome| {
+        on_batch(&outcome);
+        total.stored += outcome.stored;
+        total.duplicates += outcome.duplicates;
+        total.in_case += outcome.in_case;
+        total.automatic += outcome.automatic;
+        total.new_cases.extend(outcome.new_cases);
+    };
+    'scan: loop {
         let uids = conn.uids_after(last).await?;
         if uids.is_empty() {
-            return Ok(total);
+            break;
         }
         // Work through at most a few hundred at a time so progress is saved steadily.
         let chunk: Vec<u32> = uids.into_iter().take(500).collect();
@@ -102,10 +135,22 @@ pub async fn drain(
             if stopping() {
                 // Shutting down: the batches done are committed and marked; the rest stays
                 // untouched on the server for the next start.
-                return Ok(total);
+                break 'scan;
             }
-            let fetched = conn.fetch(&batch, header_only).await?;
-            let msgs: Vec<Fetched> = fetched
+            // Fetch this batch while the previous one is written.
+            let previous = in_flight.take().map(&finish);
+            let (fetched, written) = tokio::join!(conn.fetch(&batch, header_only), async {
+                match previous {
+                    Some(p) => Some(p.await),
+                    None => None,
+                }
+            });
+            if let Some(written) = written {
+                let (uids, outcome) = written?;
+                conn.mark_seen(&uids).await?;
+                add(outcome, &mut total);
+            }
+            let msgs: Vec<Fetched> = fetched?
                 .into_iter()
                 .map(|(uid, raw, arrived)| Fetched {
                     uid,
@@ -116,21 +161,23 @@ pub async fn drain(
                 })
                 .collect();
             let max = batch.iter().copied().max().unwrap_or(last);
-            if msgs.is_empty() {
-                last = max; // expunged between SEARCH and FETCH
-                continue;
-            }
-            let (outcome, _) = ingest_batch(store, app, &src, &msgs).await?;
-            conn.mark_seen(&batch).await?;
             last = max;
-            on_batch(&outcome);
-            total.stored += outcome.stored;
-            total.duplicates += outcome.duplicates;
-            total.in_case += outcome.in_case;
-            total.automatic += outcome.automatic;
-            total.new_cases.extend(outcome.new_cases);
+            if msgs.is_empty() {
+                continue; // expunged between SEARCH and FETCH
+            }
+            let app = app.clone();
+            in_flight = Some(InFlight {
+                uids: batch,
+                prepared: tokio::spawn(async move { prepare_batch(&app, msgs, threads).await }),
+            });
         }
     }
+    if let Some(f) = in_flight.take() {
+        let (uids, outcome) = finish(f).await?;
+        conn.mark_seen(&uids).await?;
+        add(outcome, &mut total);
+    }
+    Ok(total)
 }
 
 #[cfg(test)]

@@ -223,23 +223,84 @@ fn strs<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("serialise")
 }
 
+/// A fetched message with the pure work done: hashed, parsed and analysed. Preparing needs
+/// no database, so it runs on other threads while the previous batch is being written.
+#[derive(Debug)]
+pub struct Prepared {
+    pub fetched: Fetched,
+    sha: String,
+    message: Incoming,
+    facts: Facts,
+}
+
+/// Hashes, parses and analyses one message (CPU only).
+pub fn prepare(app: &App, fetched: Fetched) -> Prepared {
+    let sha = sha256_hex(&fetched.raw);
+    // Parsing and analysis read hostile bytes: a panic there (a bug) must not become a
+    // crash loop on the same message, so it is caught and the mail treated as unreadable.
+    let (message, facts) = parse_and_analyze(app, &fetched.raw);
+    Prepared {
+        fetched,
+        sha,
+        message,
+        facts,
+    }
+}
+
+/// Prepares a batch on up to `threads` blocking threads, keeping its order.
+pub async fn prepare_batch(
+    app: &std::sync::Arc<App>,
+    batch: Vec<Fetched>,
+    threads: usize,
+) -> std::result::Result<Vec<Prepared>, tokio::task::JoinError> {
+    let per = batch.len().div_ceil(threads.max(1)).max(1);
+    let mut parts: Vec<Vec<Fetched>> = Vec::new();
+    let mut it = batch.into_iter().peekable();
+    while it.peek().is_some() {
+        parts.push(it.by_ref().take(per).collect());
+    }
+    let handles: Vec<_> = parts
+        .into_iter()
+        .map(|part| {
+            let app = app.clone();
+            tokio::task::spawn_blocking(move || part.into_iter().map(|f| prepare(&app, f)).collect::<Vec<_>>())
+        })
+        .collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.extend(h.await?);
+    }
+    Ok(out)
+}
+
 /// Ingests one batch in one transaction. Returns what happened to each message.
-#[tracing::instrument(skip_all, fields(mailbox = %src.mailbox, n = batch.len()))]
 pub async fn ingest_batch(
     store: &Store,
     app: &App,
     src: &Source,
     batch: &[Fetched],
 ) -> Result<(BatchOutcome, Vec<MessageOutcome>)> {
+    let prepared: Vec<Prepared> = batch.iter().map(|f| prepare(app, f.clone())).collect();
+    ingest_prepared(store, app, src, &prepared).await
+}
+
+/// Writes one prepared batch and the IMAP cursor in one transaction.
+#[tracing::instrument(skip_all, fields(mailbox = %src.mailbox, n = batch.len()))]
+pub async fn ingest_prepared(
+    store: &Store,
+    app: &App,
+    src: &Source,
+    batch: &[Prepared],
+) -> Result<(BatchOutcome, Vec<MessageOutcome>)> {
     let now = app.clock.now();
     let mut tx = store.write().await?;
     let mut out = BatchOutcome::default();
     let mut per = Vec::with_capacity(batch.len());
     let mut max_uid = 0;
-    for f in batch {
-        max_uid = max_uid.max(f.uid);
-        let span = tracing::info_span!("message", uid = f.uid, case = tracing::field::Empty);
-        let o = ingest_one(&mut tx, app, src, f, now, &mut out).instrument(span).await?;
+    for p in batch {
+        max_uid = max_uid.max(p.fetched.uid);
+        let span = tracing::info_span!("message", uid = p.fetched.uid, case = tracing::field::Empty);
+        let o = ingest_one(&mut tx, app, src, p, now, &mut out).instrument(span).await?;
         per.push(o);
     }
     if src.mailbox != IMPORT {
@@ -247,7 +308,7 @@ pub async fn ingest_batch(
     }
     tx.commit().await?;
     let done = app.clock.now();
-    for (f, o) in batch.iter().zip(per.iter()) {
+    for (f, o) in batch.iter().map(|p| &p.fetched).zip(per.iter()) {
         crate::metrics::ingested(o.kind);
         if let Some(a) = f.arrived {
             crate::metrics::ingest_latency((done - a).num_milliseconds().max(0) as f64 / 1000.0);
@@ -282,14 +343,16 @@ async fn ingest_one(
     tx: &mut crate::store::WriteTx,
     app: &App,
     src: &Source,
-    f: &Fetched,
+    p: &Prepared,
     now: DateTime<Utc>,
     out: &mut BatchOutcome,
 ) -> Result<MessageOutcome> {
-    let sha = sha256_hex(&f.raw);
-    // Parsing and analysis read hostile bytes: a panic there (a bug) must not become a
-    // crash loop on the same message, so it is caught and the mail treated as unreadable.
-    let (m, facts) = parse_and_analyze(app, &f.raw);
+    let Prepared {
+        fetched: f,
+        sha,
+        message: m,
+        facts,
+    } = p;
     let key = m.message_id.clone().unwrap_or_else(|| format!("sha256:{sha}"));
     let seen: Option<(i64,)> = sqlx::query_as("SELECT id FROM messages WHERE dedupe_key = ?")
         .bind(&key)
@@ -304,7 +367,7 @@ async fn ingest_one(
             kind: "duplicate",
         });
     }
-    let thread = find_thread(tx, &m, facts.auto.is_some(), &app.settings.policy.case_prefix).await?;
+    let thread = find_thread(tx, m, facts.auto.is_some(), &app.settings.policy.case_prefix).await?;
     // Our own Message-IDs all start with `<secintake.`: only those can be our mail.
     let own: Option<(i64,)> = match m.message_id.as_ref().filter(|id| id.starts_with("<secintake.")) {
         Some(mid) => {
@@ -316,8 +379,8 @@ async fn ingest_one(
         None => None,
     };
     let route = routing::route(
-        &m,
-        &facts,
+        m,
+        facts,
         thread.as_ref(),
         own.is_some(),
         app.list_address.as_str(),
@@ -326,7 +389,7 @@ async fn ingest_one(
     out.stored += 1;
     let (case_id, kind) = match route {
         Route::NewCase { reporter, answer } => {
-            let id = open_case(tx, app, f, src, &m, &facts, &key, &sha, reporter, answer, now).await?;
+            let id = open_case(tx, app, f, src, m, facts, &key, sha, reporter, answer, now).await?;
             out.new_cases.push(id.clone());
             (Some(id), "report")
         }
@@ -337,30 +400,18 @@ async fn ingest_one(
                 Sender::Coordinator => "coordinator",
                 Sender::Other => "third-party",
             };
-            let mid = insert_message(tx, Some(&case_id), &key, f, src, &m, &facts, kind, &sha, now).await?;
-            crate::store::cases::message_in_case(tx, app, &case_id, sender, &m, &facts, mid, now).await?;
+            let mid = insert_message(tx, Some(&case_id), &key, f, src, m, facts, kind, sha, now).await?;
+            crate::store::cases::message_in_case(tx, app, &case_id, sender, m, facts, mid, now).await?;
             (Some(case_id), kind)
         }
         Route::Automatic { case_id, kind } => {
             out.automatic += 1;
-            let mid = insert_message(
-                tx,
-                case_id.as_deref(),
-                &key,
-                f,
-                src,
-                &m,
-                &facts,
-                kind.as_str(),
-                &sha,
-                now,
-            )
-            .await?;
+            let mid = insert_message(tx, case_id.as_deref(), &key, f, src, m, facts, kind.as_str(), sha, now).await?;
             event(
                 tx,
                 case_id.as_deref(),
                 now,
-                &sender_of(&m),
+                &sender_of(m),
                 &format!("{}-received", kind.as_str()),
                 json!({"subject": crate::sanitize::header_text(&m.subject)}),
                 Some(mid),
@@ -369,7 +420,7 @@ async fn ingest_one(
             (case_id, kind.as_str())
         }
         Route::Own { case_id } => {
-            insert_message(tx, case_id.as_deref(), &key, f, src, &m, &facts, "own", &sha, now).await?;
+            insert_message(tx, case_id.as_deref(), &key, f, src, m, facts, "own", sha, now).await?;
             (case_id, "own")
         }
     };
