@@ -199,6 +199,47 @@ impl Connection {
         Ok(out)
     }
 
+    /// One large message fetched in pieces (`BODY.PEEK[]<offset.length>`) into a buffer of
+    /// its announced size, so it is never held whole in the client's read buffer as well.
+    /// `None` when the message is gone (expunged since it was listed).
+    pub async fn fetch_in_pieces(
+        &mut self,
+        uid: u32,
+        size: u64,
+        piece: usize,
+    ) -> Result<Option<FetchedRaw>, ImapError> {
+        let mut raw: Vec<u8> = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        let mut arrived = None;
+        loop {
+            let what = format!(
+                "(UID{} BODY.PEEK[]<{}.{piece}>)",
+                if raw.is_empty() { " INTERNALDATE" } else { "" },
+                raw.len()
+            );
+            let t = self.timeout;
+            let fetches: Vec<_> = step("fetch piece", t, async {
+                self.session
+                    .uid_fetch(uid.to_string(), &what)
+                    .await?
+                    .try_collect::<Vec<_>>()
+                    .await
+            })
+            .await?;
+            self.drain_unsolicited();
+            let Some(f) = fetches.iter().find(|f| f.uid == Some(uid)) else {
+                return Ok(None);
+            };
+            if raw.is_empty() {
+                arrived = f.internal_date().map(|d| d.with_timezone(&chrono::Utc));
+            }
+            let got = f.body().unwrap_or_default();
+            raw.extend_from_slice(got);
+            if got.len() < piece {
+                return Ok(Some((uid, raw, arrived)));
+            }
+        }
+    }
+
     /// When the server received message `uid` (INTERNALDATE).
     pub async fn arrival(&mut self, uid: u32) -> Result<Option<chrono::DateTime<chrono::Utc>>, ImapError> {
         let t = self.timeout;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 pub use imap::{Connection, ImapError};
 
 use crate::app::App;
+use crate::store::blob::{PIECE, PIECEWISE_ABOVE};
 use crate::store::intake::{
     cursor, ingest_prepared, prepare_batch, reset_cursor, BatchOutcome, Fetched, Prepared, Source,
 };
@@ -26,7 +27,7 @@ pub enum IntakeError {
 }
 
 /// Most bytes fetched into memory for one batch.
-const BATCH_BYTES: u64 = 16 << 20;
+const BATCH_BYTES: u64 = 8 << 20;
 
 /// Groups UIDs into batches of at most `max_n` messages and about `BATCH_BYTES`.
 pub fn plan_batches(uids: &[u32], sizes: &HashMap<u32, u64>, max_n: usize, max_size: u64) -> Vec<(Vec<u32>, bool)> {
@@ -106,7 +107,9 @@ pub async fn drain(
     let mut total = BatchOutcome::default();
     let s = &app.settings.imap;
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let mut in_flight: Option<InFlight> = None;
+    // Up to two batches in flight: the older one is written while the newer one is
+    // prepared and the next is fetched.
+    let mut in_flight: std::collections::VecDeque<InFlight> = std::collections::VecDeque::new();
     // Writes a prepared batch, then marks it \Seen.
     let src = &src;
     let finish = |f: InFlight| async move {
@@ -137,9 +140,23 @@ pub async fn drain(
                 // untouched on the server for the next start.
                 break 'scan;
             }
-            // Fetch this batch while the previous one is written.
-            let previous = in_flight.take().map(&finish);
-            let (fetched, written) = tokio::join!(conn.fetch(&batch, header_only), async {
+            // Fetch this batch while an older one is written.
+            let previous = if in_flight.len() >= 2 {
+                in_flight.pop_front().map(&finish)
+            } else {
+                None
+            };
+            let fetch = async {
+                match batch.as_slice() {
+                    // A large message alone in its batch comes in pieces (bounded memory).
+                    [uid] if !header_only && sizes.get(uid).is_some_and(|s| *s > PIECEWISE_ABOVE as u64) => {
+                        let size = sizes[uid];
+                        Ok(conn.fetch_in_pieces(*uid, size, PIECE).await?.into_iter().collect())
+                    }
+                    _ => conn.fetch(&batch, header_only).await,
+                }
+            };
+            let (fetched, written) = tokio::join!(fetch, async {
                 match previous {
                     Some(p) => Some(p.await),
                     None => None,
@@ -166,13 +183,13 @@ pub async fn drain(
                 continue; // expunged between SEARCH and FETCH
             }
             let app = app.clone();
-            in_flight = Some(InFlight {
+            in_flight.push_back(InFlight {
                 uids: batch,
                 prepared: tokio::spawn(async move { prepare_batch(&app, msgs, threads).await }),
             });
         }
     }
-    if let Some(f) = in_flight.take() {
+    while let Some(f) = in_flight.pop_front() {
         let (uids, outcome) = finish(f).await?;
         conn.mark_seen(&uids).await?;
         add(outcome, &mut total);
@@ -186,7 +203,8 @@ mod tests {
 
     #[test]
     fn batches_respect_count_size_and_oversize() {
-        let sizes: HashMap<u32, u64> = [(1, 10), (2, 10), (3, 100 << 20), (4, 10), (5, 10 << 20), (6, 10 << 20)].into();
+        let big = BATCH_BYTES * 2 / 3;
+        let sizes: HashMap<u32, u64> = [(1, 10), (2, 10), (3, 100 << 20), (4, 10), (5, big), (6, big)].into();
         let b = plan_batches(&[1, 2, 3, 4, 5, 6], &sizes, 2, 64 << 20);
         assert_eq!(
             b,

@@ -172,6 +172,7 @@ async fn insert_message(
     sha: &str,
     now: DateTime<Utc>,
 ) -> Result<i64> {
+    let piecewise = f.raw.len() > super::blob::PIECEWISE_ABOVE;
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO messages (case_id, dedupe_key, message_id, mailbox, uidvalidity, uid, received_at,
             from_addr, from_name, subject, date_header, in_reply_to, refs, kind, size, sha256, raw, truncated, analysis)
@@ -193,11 +194,20 @@ async fn insert_message(
     .bind(kind)
     .bind(f.size as i64)
     .bind(sha)
-    .bind(&f.raw)
+    // A large message's bytes go into large_raw, piece by piece (below).
+    .bind(if piecewise { &[][..] } else { f.raw.as_slice() })
     .bind(f.truncated)
     .bind(serde_json::to_string(facts).expect("facts serialise"))
     .fetch_one(&mut **tx)
     .await?;
+    if piecewise {
+        sqlx::query("INSERT INTO large_raw (message_id, raw) VALUES (?, zeroblob(?))")
+            .bind(id)
+            .bind(f.raw.len() as i64)
+            .execute(&mut **tx)
+            .await?;
+        super::blob::fill(tx, "large_raw", "raw", id, &f.raw).await?;
+    }
     if let (Some(case), Some(mid)) = (case_id, &m.message_id) {
         sqlx::query("INSERT OR IGNORE INTO message_ids (message_id, case_id) VALUES (?, ?)")
             .bind(mid)

@@ -3,6 +3,7 @@
 //! Every write transaction starts with `BEGIN IMMEDIATE` so concurrent writers wait for the
 //! lock instead of failing half-way; the file is created mode 0600.
 
+pub mod blob;
 pub mod cases;
 pub mod commands;
 pub mod deadlines;
