@@ -125,7 +125,10 @@ fn split_unquoted(s: &str, sep: impl Fn(char) -> bool) -> Vec<&str> {
             continue;
         }
         match c {
-            '\\' if quoted => escaped = true,
+            // A backslash escapes the next character everywhere, as in `strip_comments`
+            // (which ran first): reading `\"` outside a quoted string as a quote would let
+            // the two passes disagree about what is quoted (found by fuzzing).
+            '\\' => escaped = true,
             '"' => quoted = !quoted,
             c if !quoted && sep(c) => {
                 let piece = s[start..i].trim();
@@ -289,6 +292,25 @@ mod tests {
         ))
         .unwrap();
         assert!(!judge(&[raw.trim().to_string()], "example.org", &t()).is_authenticated());
+    }
+
+    #[test]
+    fn an_escaped_quote_outside_a_string_cannot_unquote_a_result() {
+        // `\"` outside a quoted string is an escaped character, not a quote: what follows
+        // up to the next quote is one quoted string, so no dmarc=pass is hidden in it.
+        let h = vec![r#"mx.example.org; dkim=none x=a\"b"; dmarc=pass header.from=example.org""#.to_string()];
+        assert!(!judge(&h, "example.org", &t()).is_authenticated(), "{:?}", parse(&h[0]));
+        // The fuzzer's input (fuzz/regressions/auth_results-escaped-quote-outside-string).
+        let raw = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fuzz/regressions/auth_results-escaped-quote-outside-string"
+        ))
+        .unwrap();
+        let lines: Vec<String> = String::from_utf8_lossy(&raw).lines().map(str::to_string).collect();
+        assert!(!judge(&lines, "example.org", &t()).is_authenticated());
+        // An ordinary escaped quote inside a quoted string still works.
+        let ok = vec![r#"mx.example.org; dmarc=pass policy.note="say \"hi\"; ok" header.from=example.org"#.to_string()];
+        assert!(judge(&ok, "example.org", &t()).is_authenticated(), "{:?}", parse(&ok[0]));
     }
 
     #[test]
