@@ -310,7 +310,11 @@ mod tests {
         assert!(!judge(&lines, "example.org", &t()).is_authenticated());
         // An ordinary escaped quote inside a quoted string still works.
         let ok = vec![r#"mx.example.org; dmarc=pass policy.note="say \"hi\"; ok" header.from=example.org"#.to_string()];
-        assert!(judge(&ok, "example.org", &t()).is_authenticated(), "{:?}", parse(&ok[0]));
+        assert!(
+            judge(&ok, "example.org", &t()).is_authenticated(),
+            "{:?}",
+            parse(&ok[0])
+        );
     }
 
     #[test]

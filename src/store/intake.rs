@@ -4,6 +4,8 @@
 //! bytes when it has none), analyse it, thread it, decide (pure), and write the case change,
 //! the events and the outbox rows. All of the batch commits together with the cursor, or none.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Datelike, Utc};
 use serde_json::json;
 use tracing::Instrument;
@@ -243,6 +245,33 @@ pub struct Prepared {
     facts: Facts,
 }
 
+impl Prepared {
+    /// What duplicates are recognised by: the Message-ID, or the hash of the raw bytes.
+    pub fn dedupe_key(&self) -> String {
+        self.message
+            .message_id
+            .clone()
+            .unwrap_or_else(|| format!("sha256:{}", self.sha))
+    }
+}
+
+/// The dedupe keys of `batch` that are stored already.
+async fn already_stored(tx: &mut crate::store::WriteTx, batch: &[Prepared]) -> Result<HashSet<String>> {
+    let keys: Vec<String> = batch.iter().map(Prepared::dedupe_key).collect();
+    let mut known = HashSet::new();
+    for chunk in keys.chunks(500) {
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("SELECT dedupe_key FROM messages WHERE dedupe_key IN (");
+        let mut list = q.separated(", ");
+        for k in chunk {
+            list.push_bind(k.as_str());
+        }
+        q.push(")");
+        let rows: Vec<(String,)> = q.build_query_as().fetch_all(&mut **tx).await?;
+        known.extend(rows.into_iter().map(|(k,)| k));
+    }
+    Ok(known)
+}
+
 /// Hashes, parses and analyses one message (CPU only).
 pub fn prepare(app: &App, fetched: Fetched) -> Prepared {
     let sha = sha256_hex(&fetched.raw);
@@ -304,13 +333,18 @@ pub async fn ingest_prepared(
 ) -> Result<(BatchOutcome, Vec<MessageOutcome>)> {
     let now = app.clock.now();
     let mut tx = store.write().await?;
+    // Which of the batch is stored already, in one lookup; the batch's own keys join as
+    // they are stored, so a message twice in one batch is one message too.
+    let mut stored_keys = already_stored(&mut tx, batch).await?;
     let mut out = BatchOutcome::default();
     let mut per = Vec::with_capacity(batch.len());
     let mut max_uid = 0;
     for p in batch {
         max_uid = max_uid.max(p.fetched.uid);
         let span = tracing::info_span!("message", uid = p.fetched.uid, case = tracing::field::Empty);
-        let o = ingest_one(&mut tx, app, src, p, now, &mut out).instrument(span).await?;
+        let o = ingest_one(&mut tx, app, src, p, now, &mut out, &mut stored_keys)
+            .instrument(span)
+            .await?;
         per.push(o);
     }
     if src.mailbox != IMPORT {
@@ -356,6 +390,7 @@ async fn ingest_one(
     p: &Prepared,
     now: DateTime<Utc>,
     out: &mut BatchOutcome,
+    stored_keys: &mut HashSet<String>,
 ) -> Result<MessageOutcome> {
     let Prepared {
         fetched: f,
@@ -363,12 +398,8 @@ async fn ingest_one(
         message: m,
         facts,
     } = p;
-    let key = m.message_id.clone().unwrap_or_else(|| format!("sha256:{sha}"));
-    let seen: Option<(i64,)> = sqlx::query_as("SELECT id FROM messages WHERE dedupe_key = ?")
-        .bind(&key)
-        .fetch_optional(&mut **tx)
-        .await?;
-    if seen.is_some() {
+    let key = p.dedupe_key();
+    if !stored_keys.insert(key.clone()) {
         tracing::info!("already stored; skipped");
         out.duplicates += 1;
         return Ok(MessageOutcome {

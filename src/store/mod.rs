@@ -92,15 +92,40 @@ impl Store {
             conn.close_on_drop();
             return Err(e.into());
         }
-        Ok(WriteTx { conn: Some(conn) })
+        Ok(WriteTx {
+            conn: Some(conn),
+            events: Vec::new(),
+            next_outbox_id: None,
+        })
     }
 }
+
+/// An audit event waiting in its transaction (written just before COMMIT).
+#[derive(Debug)]
+pub(crate) struct PendingEvent {
+    pub case_id: Option<String>,
+    pub at: String,
+    pub actor: String,
+    pub kind: String,
+    pub detail: String,
+    pub message: Option<i64>,
+}
+
+/// Events per INSERT statement when flushing (6 values each, well under SQLite's limit).
+const EVENTS_PER_STATEMENT: usize = 200;
 
 /// A `BEGIN IMMEDIATE` transaction on a pooled connection. Unlike sqlx's own transaction, a
 /// failed COMMIT (disk full, read-only file) never returns a connection stuck inside a
 /// transaction to the pool: it is rolled back, or closed.
+///
+/// Audit events are collected and written in a few multi-row statements just before COMMIT
+/// (nothing reads them inside a write transaction), and the next outbox row id is counted
+/// here after the first lookup: the transaction holds the write lock, so nobody else adds
+/// rows meanwhile. Both save round trips to sqlx's SQLite thread on the hot ingest path.
 pub struct WriteTx {
     conn: Option<PoolConnection<Sqlite>>,
+    events: Vec<PendingEvent>,
+    next_outbox_id: Option<i64>,
 }
 
 impl std::ops::Deref for WriteTx {
@@ -117,9 +142,57 @@ impl std::ops::DerefMut for WriteTx {
 }
 
 impl WriteTx {
+    /// Adds an audit event to this transaction.
+    pub(crate) fn push_event(&mut self, e: PendingEvent) {
+        self.events.push(e);
+    }
+
+    /// The id for the next outbox row in this transaction.
+    pub(crate) async fn next_outbox_id(&mut self) -> Result<i64> {
+        let next = match self.next_outbox_id {
+            Some(n) => n,
+            None => {
+                let (n,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(id), 0) + 1 FROM outbox")
+                    .fetch_one(&mut **self)
+                    .await?;
+                n
+            }
+        };
+        self.next_outbox_id = Some(next + 1);
+        Ok(next)
+    }
+
+    async fn flush_events(&mut self) -> std::result::Result<(), sqlx::Error> {
+        let events = std::mem::take(&mut self.events);
+        for chunk in events.chunks(EVENTS_PER_STATEMENT) {
+            let mut q =
+                sqlx::QueryBuilder::<Sqlite>::new("INSERT INTO events (case_id, at, actor, kind, detail, message) ");
+            q.push_values(chunk, |mut b, e| {
+                b.push_bind(e.case_id.as_deref())
+                    .push_bind(e.at.as_str())
+                    .push_bind(e.actor.as_str())
+                    .push_bind(e.kind.as_str())
+                    .push_bind(e.detail.as_str())
+                    .push_bind(e.message);
+            });
+            q.build().execute(&mut **self).await?;
+        }
+        Ok(())
+    }
+
     async fn finish(mut self, sql: &'static str) -> Result<()> {
+        let flushed = if sql == "COMMIT" {
+            self.flush_events().await
+        } else {
+            self.events.clear();
+            Ok(())
+        };
         let mut conn = self.conn.take().expect("open transaction");
-        match sqlx::query(sql).execute(&mut *conn).await {
+        let outcome = match flushed {
+            Ok(()) => sqlx::query(sql).execute(&mut *conn).await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        match outcome {
             Ok(_) => Ok(()),
             Err(e) => {
                 if sqlx::query("ROLLBACK").execute(&mut *conn).await.is_err() {

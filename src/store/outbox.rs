@@ -46,15 +46,15 @@ pub async fn event(
     detail: serde_json::Value,
     message: Option<i64>,
 ) -> Result<()> {
-    sqlx::query("INSERT INTO events (case_id, at, actor, kind, detail, message) VALUES (?, ?, ?, ?, ?, ?)")
-        .bind(case_id)
-        .bind(stamp(now))
-        .bind(actor)
-        .bind(kind)
-        .bind(detail.to_string())
-        .bind(message)
-        .execute(&mut **tx)
-        .await?;
+    // Written with the transaction's other events just before it commits.
+    tx.push_event(crate::store::PendingEvent {
+        case_id: case_id.map(str::to_string),
+        at: stamp(now),
+        actor: actor.to_string(),
+        kind: kind.to_string(),
+        detail: detail.to_string(),
+        message,
+    });
     Ok(())
 }
 
@@ -84,9 +84,7 @@ pub async fn enqueue(tx: &mut crate::store::WriteTx, app: &App, draft: &Draft, n
             return Ok(Queued::Capped);
         }
     }
-    let (next,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(id), 0) + 1 FROM outbox")
-        .fetch_one(&mut **tx)
-        .await?;
+    let next = tx.next_outbox_id().await?;
     let message_id = format!(
         "<secintake.{next}.{}.{}@{}>",
         draft.case_id.as_deref().unwrap_or("team").to_ascii_lowercase(),
