@@ -157,6 +157,9 @@ const NODE_BUILTINS: &[&str] = &[
     "cluster",
 ];
 
+/// Most hyphenated words of a subject checked as possible package names.
+const MAX_PACKAGE_CANDIDATES: usize = 8;
+
 /// Compiled scope rules.
 #[derive(Debug, Clone)]
 pub struct Scope {
@@ -244,10 +247,14 @@ impl Scope {
         AT_VERSION.captures_iter(subject).any(|c| {
             let n = c[1].to_ascii_lowercase();
             (n.contains('-') || n.starts_with('@')) && foreign(&n)
-        }) || HYPHENATED.find_iter(subject).any(|m| {
-            let n = m.as_str().to_ascii_lowercase();
-            foreign(&n) && used_in_body(&n)
-        })
+        }) || HYPHENATED
+            .find_iter(subject)
+            .map(|m| m.as_str().to_ascii_lowercase())
+            .filter(|n| foreign(n))
+            // Each candidate costs a regex over the body: a subject stuffed with hyphenated
+            // words must not make a message expensive, so only the first few are tried.
+            .take(MAX_PACKAGE_CANDIDATES)
+            .any(|n| used_in_body(&n))
     }
 }
 
@@ -262,6 +269,29 @@ mod tests {
             .into_iter()
             .map(|h| h.label)
             .collect()
+    }
+
+    #[test]
+    fn only_the_first_few_subject_words_are_tried_as_packages() {
+        // Each candidate costs a regex over the body, so a subject stuffed with thousands of
+        // hyphenated words (5,000 took 2.6 s here) gets only the first few tried.
+        let body = "const f = require('express-fileupload'); broken in express-fileupload 1.4.0";
+        let early = format!(
+            "{} express-fileupload",
+            (0..MAX_PACKAGE_CANDIDATES - 1)
+                .map(|i| format!("pkg-{i}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        assert_eq!(labels(&early, body), vec!["third-party-module"]);
+        let late = format!(
+            "{} express-fileupload",
+            (0..MAX_PACKAGE_CANDIDATES)
+                .map(|i| format!("pkg-{i}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        assert!(labels(&late, body).is_empty());
     }
 
     #[test]
