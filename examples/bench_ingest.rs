@@ -1,6 +1,7 @@
 //! The ingest benchmark (run by scripts/bench-ingest.sh, which starts the mail stack and
 //! builds this in release mode). Measures in one run:
-//!   (a) the ceiling: a raw IMAP fetch of all N messages by a minimal client,
+//!   (a) the ceiling: a raw IMAP fetch of all N messages by the simplest fast client there is
+//!       (one `UID FETCH 1:* BODY.PEEK[]` on a plain socket, literals skipped, nothing parsed),
 //!   (b) `secintake run --once` ingesting all N (cases, analysis, outbox rows; no SMTP),
 //!   (c) the outbox delivering the receipts and notices over SMTP,
 //!   (d) peak RSS of (b) and (c),
@@ -25,6 +26,56 @@ async fn login(port: u16, user: &str) -> Session {
     let mut c = async_imap::Client::new(tcp);
     c.read_response().await.unwrap();
     c.login(user, "secret").await.map_err(|(e, _)| e).expect("login")
+}
+
+/// The ceiling: one `UID FETCH 1:* BODY.PEEK[]` over a plain socket, reading each literal
+/// into a reused buffer and parsing nothing else. Returns (messages, body bytes).
+fn raw_fetch_all(port: u16) -> (usize, usize) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let sock = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    sock.set_nodelay(true).ok();
+    let mut w = sock.try_clone().unwrap();
+    let mut r = BufReader::with_capacity(1 << 20, sock);
+    let mut line = Vec::new();
+    let mut body = Vec::new();
+    r.read_until(b'\n', &mut line).unwrap(); // greeting
+    let mut exchange = |tag: &str, cmd: &str| -> (usize, usize) {
+        write!(w, "{tag} {cmd}\r\n").unwrap();
+        let (mut msgs, mut bytes) = (0, 0);
+        loop {
+            line.clear();
+            if r.read_until(b'\n', &mut line).unwrap() == 0 {
+                panic!("server closed the connection during {cmd}");
+            }
+            if line.starts_with(b"* ") && line.windows(7).any(|x| x == b" FETCH ") {
+                msgs += 1;
+            }
+            let t = line.strip_suffix(b"\r\n").unwrap_or(&line);
+            if let Some(open) = t
+                .strip_suffix(b"}")
+                .and_then(|t| t.iter().rposition(|c| *c == b'{').map(|i| &t[i + 1..]))
+            {
+                let n: usize = std::str::from_utf8(open).unwrap().parse().unwrap();
+                body.resize(n, 0);
+                r.read_exact(&mut body).unwrap();
+                bytes += n;
+                continue;
+            }
+            if line.starts_with(tag.as_bytes()) {
+                assert!(
+                    line[tag.len()..].starts_with(b" OK"),
+                    "{}",
+                    String::from_utf8_lossy(&line)
+                );
+                return (msgs, bytes);
+            }
+        }
+    };
+    exchange("a1", "LOGIN security secret");
+    exchange("a2", "EXAMINE INBOX");
+    let got = exchange("a3", "UID FETCH 1:* BODY.PEEK[]");
+    exchange("a4", "LOGOUT");
+    got
 }
 
 fn rng(s: &mut u64) -> u64 {
@@ -188,32 +239,17 @@ async fn main() {
         t.elapsed().as_secs_f64()
     );
 
-    // (a) the ceiling: fetch everything with a minimal client.
-    let t = Instant::now();
-    s.examine("INBOX").await.unwrap();
-    let mut fetched = 0usize;
-    let mut got = 0usize;
-    let mut start = 1u32;
-    while got < total {
-        let set = format!("{}:{}", start, start + 199);
-        let f: Vec<_> = s
-            .uid_fetch(&set, "(UID BODY.PEEK[])")
-            .await
-            .unwrap()
-            .try_collect()
-            .await
-            .unwrap();
-        for x in &f {
-            fetched += x.body().map(|b| b.len()).unwrap_or(0);
-        }
-        got += f.len();
-        start += 200;
-        if f.is_empty() && start > total as u32 + 400 {
-            break;
-        }
-    }
-    let a_secs = t.elapsed().as_secs_f64();
     let _ = s.logout().await;
+    // (a) the ceiling: fetch everything with the simplest fast client (best of three).
+    let mut a_secs = f64::MAX;
+    let mut fetched = 0usize;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let (got, bytes) = raw_fetch_all(imap);
+        a_secs = a_secs.min(t.elapsed().as_secs_f64());
+        assert_eq!(got, total, "the raw client fetched every message");
+        fetched = bytes;
+    }
     let a_rate = total as f64 / a_secs;
 
     // (b) secintake ingests everything; SMTP points at a closed port so nothing is sent yet.
@@ -225,6 +261,26 @@ async fn main() {
     let cfg_dead = write_config(&dir, imap, dead);
     let (b_time, b_rss) = timed(&bin, &cfg_dead, &["run", "--once"]);
     let b_rate = total as f64 / b_time.as_secs_f64();
+    {
+        let db = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", dir.join("bench.db").display()))
+            .await
+            .unwrap();
+        let (stored,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM messages")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        let (queued,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE kind IN ('receipt', 'notice')")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        db.close().await;
+        assert_eq!(stored as usize, total, "(b) stored every message");
+        assert_eq!(
+            queued as usize,
+            2 * total,
+            "(b) queued a receipt and a notice per report"
+        );
+    }
     if a.iter().any(|x| x == "--ingest-only") {
         println!("(a) raw IMAP fetch (ceiling)     {a_secs:8.2} s  {a_rate:9.1} msg/s");
         println!(
@@ -242,16 +298,18 @@ async fn main() {
     let db = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", dir.join("bench.db").display()))
         .await
         .unwrap();
-    let (sent,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL")
-        .fetch_one(&db)
-        .await
-        .unwrap();
+    let (sent,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL AND kind IN ('receipt', 'notice')")
+            .fetch_one(&db)
+            .await
+            .unwrap();
     let (cases,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM cases")
         .fetch_one(&db)
         .await
         .unwrap();
     db.close().await;
     let c_rate = sent as f64 / c_time.as_secs_f64();
+    assert_eq!(sent as usize, 2 * total, "(c) delivered every queued mail");
 
     // Latency: a daemon in IDLE mode, reports arriving one at a time.
     let log = std::fs::File::create(dir.join("daemon.log")).unwrap();
@@ -259,15 +317,28 @@ async fn main() {
         .arg("--config")
         .arg(&cfg)
         .arg("run")
+        .env("RUST_LOG", "info")
         .stderr(log)
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let ready = Instant::now();
+    while !std::fs::read_to_string(dir.join("daemon.log"))
+        .unwrap_or_default()
+        .contains("IMAP ready")
+    {
+        assert!(
+            ready.elapsed() < Duration::from_secs(30),
+            "the daemon did not get ready"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await; // into IDLE
     let mut watch = login(imap, "reporter2").await;
     let mut list = login(imap, "security").await;
     let mut lat = Vec::new();
-    let samples = 40;
+    let samples = 100;
+    let mut late = 0;
     for i in 0..samples {
         let before = watch.status("INBOX", "(MESSAGES)").await.unwrap().exists;
         let m = format!("From: reporter2@example.test\r\nTo: security@example.test\r\nSubject: Latency {i}\r\nMessage-ID: <lat{i}-{}@example.test>\r\n\r\n{}", std::process::id(), BODY.replace('\n', "\r\n"));
@@ -280,6 +351,7 @@ async fn main() {
             }
             if t.elapsed() > Duration::from_secs(20) {
                 eprintln!("receipt {i} did not arrive within 20 s");
+                late += 1;
                 break;
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -311,5 +383,5 @@ async fn main() {
         c_time.as_secs_f64()
     );
     println!("ratio (b)/(a)                    {:8.2}", b_rate / a_rate);
-    println!("arrival -> receipt, IDLE daemon  p50 {p50:.3} s  p99 {p99:.3} s  ({samples} reports, one at a time)");
+    println!("arrival -> receipt, IDLE daemon  p50 {p50:.3} s  p99 {p99:.3} s  ({samples} reports, one at a time; {late} over 20 s)");
 }

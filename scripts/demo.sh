@@ -71,7 +71,8 @@ echo; echo "== secintake case $first"
 
 echo; echo "== coordinator alice replies to the link-only report with commands (authenticated by the trusted MX)"
 mid=$(grep -i '^Message-ID:' "$f/10-link-only-gist.eml" | head -1 | cut -d' ' -f2- | tr -d '\r')
-printf 'From: Alice <alice@example.test>\r\nTo: security@example.test\r\nSubject: Re: [SEC-2026-0002] Security vulnerability in express\r\nMessage-ID: <demo-alice-1@example.test>\r\nIn-Reply-To: %s\r\nAuthentication-Results: mx.example.test; dkim=pass header.d=example.test; dmarc=pass header.from=example.test\r\n\r\nI will take this one.\r\n/assign me\r\n/needs-info\r\n/note asked the reporter to paste the gist into the mail\r\n' "$mid" > "$run/alice.eml"
+linkonly=$("$bin" cases --json | python3 -c 'import json,sys; print([c["id"] for c in json.load(sys.stdin) if c["body_check"] == "link-only"][0])')
+printf 'From: Alice <alice@example.test>\r\nTo: security@example.test\r\nSubject: Re: [%s] Security vulnerability in express\r\nMessage-ID: <demo-alice-1@example.test>\r\nIn-Reply-To: %s\r\nAuthentication-Results: mx.example.test; dkim=pass header.d=example.test; dmarc=pass header.from=example.test\r\n\r\nI will take this one.\r\n/assign me\r\n/needs-info\r\n/note asked the reporter to paste the gist into the mail\r\n' "$linkonly" "$mid" > "$run/alice.eml"
 scripts/mailtool.py append "$IMAP_PORT" security "$run/alice.eml"
 sleep 3
 "$bin" cases

@@ -186,6 +186,8 @@ pub async fn gather(store: &Store, app: &App, max_lag: Option<Duration>) -> Resu
     }
     if let Err(e) = store.probe_write(now).await {
         s.database_error = Some(format!("cannot write: {e}"));
+    } else if let Ok(free) = crate::store::space::available_bytes(&app.settings.database_path()) {
+        s.database_error = crate::store::space::low_space_problem(free);
     }
     let mut all = problems(&s, now, contact_limit(app));
     all.append(&mut s.problems);

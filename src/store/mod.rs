@@ -10,6 +10,7 @@ pub mod deadlines;
 pub mod intake;
 pub mod outbox;
 pub mod service;
+pub mod space;
 
 use std::path::Path;
 use std::str::FromStr;
