@@ -14,8 +14,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use futures::TryStreamExt;
-
 type Session = async_imap::Session<tokio::net::TcpStream>;
 
 async fn login(port: u16, user: &str) -> Session {

@@ -571,3 +571,64 @@ async fn hostile_mail_is_stored_and_handled_without_crash_injection_or_unbounded
     assert_eq!(anon["reporter"], "");
     assert_eq!(cases.len(), mails.len(), "each hostile mail opened its case");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_smtp_outage_under_a_running_daemon_delays_mail_and_sends_each_once() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let w = World::new();
+    w.stack.stop_smtp();
+    let mut d = w.spawn();
+    for i in 0..3 {
+        w.deliver(&report(
+            ["reporter@example.test", "reporter2@example.test", "carol@example.test"][i],
+            &format!("During the SMTP outage {i}"),
+            &format!("<smtp-out{i}@example.test>"),
+            COMPLETE_BODY,
+        ))
+        .await;
+    }
+    // The daemon opens the cases and keeps retrying: at least two failed attempts per mail.
+    let start = Instant::now();
+    while w
+        .try_db_count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND attempts >= 2")
+        .await
+        .unwrap_or(0)
+        < 6
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "retries while SMTP is down: {}",
+            d.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(w.cases().len(), 3);
+    assert_eq!(
+        w.db_count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL")
+            .await,
+        0
+    );
+    w.stack.start_smtp();
+    let back = Instant::now();
+    while w
+        .try_db_count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")
+        .await
+        .unwrap_or(1)
+        > 0
+    {
+        assert!(
+            back.elapsed() < Duration::from_secs(20),
+            "the queue drains once SMTP is back: {}",
+            d.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!("queue drained {:?} after SMTP came back", back.elapsed());
+    let (status, _) = d.terminate();
+    assert!(status.success());
+    w.once(); // one more pass: nothing is sent again
+    for user in ["reporter", "reporter2", "carol"] {
+        assert_eq!(w.mailbox(user).await.len(), 1, "{user} got exactly one receipt");
+    }
+    assert_eq!(w.mailbox("triage").await.len(), 3, "the team got each notice once");
+}

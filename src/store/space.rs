@@ -25,7 +25,7 @@ pub fn available_bytes(path: &Path) -> std::io::Result<u64> {
     }
     // SAFETY: initialised by the successful call above.
     let st = unsafe { st.assume_init() };
-    Ok(st.f_bavail as u64 * st.f_frsize as u64)
+    Ok(st.f_bavail.saturating_mul(st.f_frsize))
 }
 
 /// The health problem, if the disk under the database is (nearly) full.
