@@ -232,7 +232,12 @@ impl Connection {
                 bytes: f.body(),
                 arrived: f.internal_date().map(|d| d.with_timezone(&chrono::Utc)),
             });
-            let (mut got, missing) = collect_fetched(&[uid], items)?;
+            let (mut got, missing) = match collect_fetched(&[uid], items) {
+                // Asked past the end of a message of exactly k pieces: a server may answer
+                // without a body. The announced size is complete, so that is the end.
+                Err(_) if !first && raw.len() as u64 >= size => return Ok(Some((uid, raw, arrived))),
+                r => r?,
+            };
             let Some((_, got, at)) = got.pop() else {
                 if first && !missing.is_empty() {
                     return Ok(None); // gone before its first piece: expunged
