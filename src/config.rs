@@ -440,24 +440,37 @@ pub struct Settings {
 impl Settings {
     /// Reads the file, applies `SECINTAKE__SECTION__KEY` overrides, resolves secrets, validates.
     pub fn load(path: &Path) -> Result<Settings, ConfigError> {
+        let env = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        Self::load_with_env(path, env)
+    }
+
+    /// `load` with the given environment instead of the process's.
+    pub fn load_with_env(path: &Path, env: std::collections::HashMap<String, String>) -> Result<Settings, ConfigError> {
         if !path.exists() {
             return Err(ConfigError::Load(format!(
                 "{} does not exist (pass --config FILE or set SECINTAKE_CONFIG)",
                 path.display()
             )));
         }
+        let (scalars, lists) = split_env(env);
+        // No `try_parsing`: every value keeps its exact text (a password `007` stays `007`,
+        // not the number 7); the typed keys convert that text themselves (ports, booleans,
+        // durations). List keys are split on commas here.
         let env = config::Environment::with_prefix("SECINTAKE")
             .prefix_separator("__")
             .separator("__")
-            .list_separator(",")
-            .with_list_parse_key("team.coordinators")
-            .with_list_parse_key("team.trusted_authserv_ids")
-            .with_list_parse_key("team.project_repos")
-            .with_list_parse_key("policy.progress_updates")
-            .try_parsing(true);
-        let raw = config::Config::builder()
+            .source(Some(scalars));
+        let mut builder = config::Config::builder()
             .add_source(config::File::from(path).format(config::FileFormat::Toml))
-            .add_source(env)
+            .add_source(env);
+        for (key, items) in lists {
+            builder = builder
+                .set_override(key, items)
+                .map_err(|e| ConfigError::Load(format!("{}: {e}", path.display())))?;
+        }
+        let raw = builder
             .build()
             .map_err(|e| ConfigError::Load(format!("{}: {e}", path.display())))?;
         let mut s: Settings = raw
@@ -592,6 +605,49 @@ impl Settings {
     }
 }
 
+/// Keys whose environment override is a comma-separated list. (Regex pattern lists are not
+/// here: a comma is part of many patterns.)
+pub const ENV_LIST_KEYS: &[&str] = &[
+    "team.coordinators",
+    "team.trusted_authserv_ids",
+    "team.project_repos",
+    "policy.progress_updates",
+    "policy.embargo_reminders",
+    "policy.calendar.working_days",
+    "policy.calendar.holidays",
+    "analysis.project_packages",
+];
+
+/// A list key and its items, from the environment.
+type EnvList = (String, Vec<String>);
+
+/// Splits the `SECINTAKE__…` variables into plain values (left to the config crate) and
+/// list keys (`a, b,c` -> `["a", "b", "c"]`; empty -> an empty list).
+fn split_env(env: std::collections::HashMap<String, String>) -> (config::Map<String, String>, Vec<EnvList>) {
+    let mut scalars = config::Map::new();
+    let mut lists = Vec::new();
+    for (k, v) in env {
+        let lower = k.to_lowercase();
+        let Some(rest) = lower.strip_prefix("secintake__") else {
+            continue;
+        };
+        let key = rest.replace("__", ".");
+        if ENV_LIST_KEYS.contains(&key.as_str()) {
+            let items = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
+            lists.push((key, items));
+        } else {
+            scalars.insert(k, v);
+        }
+    }
+    lists.sort();
+    (scalars, lists)
+}
+
 fn resolve_secret(key: &str, value: Option<String>, file: Option<PathBuf>) -> Result<Secret, ConfigError> {
     match (value.filter(|v| !v.is_empty()), file) {
         (Some(_), Some(_)) => Err(invalid(key, format!("set either {key} or {key}_file, not both"))),
@@ -708,6 +764,79 @@ coordinators = ["alice@example.org"]
         let d = tempfile::tempdir().unwrap();
         let text = MINIMAL.replace("\"alice@example.org\"", "\"not an address\"");
         let e = Settings::load(&write(d.path(), &text)).unwrap_err().to_string();
+        assert!(e.contains("team.coordinators"), "{e}");
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> std::collections::HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn env_secrets_keep_their_exact_text() {
+        let d = tempfile::tempdir().unwrap();
+        let p = write(d.path(), MINIMAL);
+        for pw in ["007", "TRUE", "1e5", "0x10", " spaced "] {
+            let s = Settings::load_with_env(
+                &p,
+                env(&[
+                    ("SECINTAKE__IMAP__PASSWORD", pw),
+                    ("SECINTAKE__SMTP__USERNAME", "0042"),
+                    ("SECINTAKE__SMTP__PASSWORD", pw),
+                ]),
+            )
+            .unwrap();
+            assert_eq!(s.imap.secret.expose(), pw);
+            assert_eq!(s.smtp.secret.expose(), pw);
+            assert_eq!(s.smtp.username, "0042");
+        }
+        let s = Settings::load_with_env(&p, env(&[("SECINTAKE__IMAP__USERNAME", "false")])).unwrap();
+        assert_eq!(s.imap.username, "false");
+    }
+
+    #[test]
+    fn env_typed_values_and_lists_still_convert() {
+        let d = tempfile::tempdir().unwrap();
+        let p = write(d.path(), MINIMAL);
+        let s = Settings::load_with_env(
+            &p,
+            env(&[
+                ("SECINTAKE__IMAP__PORT", "1143"),
+                ("SECINTAKE__IMAP__IDLE", "false"),
+                ("SECINTAKE__IMAP__BATCH_SIZE", "7"),
+                ("SECINTAKE__IMAP__IDLE_RENEW", "2s"),
+                ("SECINTAKE__IMAP__TLS", "starttls"),
+                ("SECINTAKE__POLICY__DIGEST_HOUR", "9"),
+                ("SECINTAKE__TEAM__COORDINATORS", "x@example.org, y@example.org"),
+                ("SECINTAKE__POLICY__PROGRESS_UPDATES", "accepted,released"),
+                ("SECINTAKE__POLICY__EMBARGO_REMINDERS", "3d,12h"),
+                ("SECINTAKE__ANALYSIS__PROJECT_PACKAGES", "express,body-parser"),
+                ("SECINTAKE__TEAM__TRUSTED_AUTHSERV_IDS", ""),
+                ("OTHER__IMAP__PORT", "1"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.imap.port, 1143);
+        assert!(!s.imap.idle);
+        assert_eq!(s.imap.batch_size, 7);
+        assert_eq!(s.imap.idle_renew, Duration::from_secs(2));
+        assert_eq!(s.imap.tls, TlsMode::Starttls);
+        assert_eq!(s.policy.digest_hour, Some(9));
+        assert_eq!(s.team.coordinators, vec!["x@example.org", "y@example.org"]);
+        assert_eq!(s.policy.progress_updates, vec!["accepted", "released"]);
+        assert_eq!(
+            s.policy.embargo_reminders,
+            vec![Duration::from_secs(3 * 86400), Duration::from_secs(12 * 3600)]
+        );
+        assert_eq!(s.analysis.project_packages, vec!["express", "body-parser"]);
+        assert!(s.team.trusted_authserv_ids.is_empty());
+
+        let e = Settings::load_with_env(&p, env(&[("SECINTAKE__IMAP__PORT", "lots")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("port"), "{e}");
+        let e = Settings::load_with_env(&p, env(&[("SECINTAKE__TEAM__COORDINATORS", "x@example.org,bad")]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("team.coordinators"), "{e}");
     }
 

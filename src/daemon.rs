@@ -13,6 +13,11 @@ use crate::outbox::sender::Smtp;
 use crate::store::intake::BatchOutcome;
 use crate::store::Store;
 
+/// How long a graceful stop waits for the intake task to finish its batch.
+const INTAKE_STOP_LIMIT: Duration = Duration::from_secs(4);
+/// How long the outbox's last flush may take when stopping.
+const OUTBOX_STOP_LIMIT: Duration = Duration::from_secs(4);
+
 /// What `run --once` did.
 #[derive(Debug, Default, serde::Serialize)]
 pub struct PassReport {
@@ -76,6 +81,8 @@ async fn note_contact(store: &Store, app: &App, mode: &str) {
 /// Runs until SIGTERM or SIGINT.
 pub async fn run(app: Arc<App>, store: Store) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
+    // The outbox stops last, so receipts of the last committed batch still go out.
+    let (stop_outbox_tx, stop_outbox_rx) = watch::channel(false);
     let wake_outbox = Arc::new(Notify::new());
     let smtp = Smtp::new(&app.settings.smtp)?;
     if let Some(listen) = app.settings.metrics.listen.as_deref().filter(|l| !l.is_empty()) {
@@ -92,7 +99,7 @@ pub async fn run(app: Arc<App>, store: Store) -> anyhow::Result<()> {
         app.clone(),
         store.clone(),
         smtp,
-        stop_rx.clone(),
+        stop_outbox_rx,
         wake_outbox.clone(),
     ));
     let sweeper = tokio::spawn(sweeper_task(
@@ -118,20 +125,24 @@ pub async fn run(app: Arc<App>, store: Store) -> anyhow::Result<()> {
         sd_notify::NotifyState::Stopping,
         sd_notify::NotifyState::Status("stopping"),
     ]);
+    // First stop taking mail: the intake task finishes the batch in hand (commit, \Seen),
+    // then logs out. Only then the outbox gets its bounded last flush, so the receipts of
+    // that batch go out too. Both are bounded: exit within 10 s in all.
     let _ = stop_tx.send(true);
-    let deadline = Duration::from_secs(8);
-    let _ = tokio::time::timeout(deadline, async {
+    let _ = tokio::time::timeout(INTAKE_STOP_LIMIT, async {
         if !intake.is_finished() {
             let _ = intake.await;
         }
         if !sweeper.is_finished() {
             let _ = sweeper.await;
         }
-        if !outbox.is_finished() {
-            let _ = outbox.await;
-        }
     })
     .await;
+    let _ = stop_outbox_tx.send(true);
+    wake_outbox.notify_one();
+    if !outbox.is_finished() {
+        let _ = tokio::time::timeout(OUTBOX_STOP_LIMIT + Duration::from_millis(500), &mut outbox).await;
+    }
     store.pool.close().await;
     if let Some((task, _)) = failed {
         anyhow::bail!("the {task} task stopped unexpectedly");
@@ -161,28 +172,43 @@ async fn pause(d: Duration, stop: &mut watch::Receiver<bool>) -> bool {
     }
 }
 
+/// How long to wait before reconnection attempt number `failures` (1 = the first retry):
+/// doubling from 1 s up to `max`.
+pub fn reconnect_wait(failures: u32, max: Duration) -> Duration {
+    crate::outbox::backoff(failures.saturating_sub(1), Duration::from_secs(1), max)
+}
+
+/// Tells systemd what the daemon is doing, and that the main loop is alive.
+fn alive(status: &str) {
+    notify_systemd(&[sd_notify::NotifyState::Status(status), sd_notify::NotifyState::Watchdog]);
+}
+
 async fn intake_task(app: Arc<App>, store: Store, mut stop: watch::Receiver<bool>, wake_outbox: Arc<Notify>) {
     let s = &app.settings.imap;
+    // Failed attempts since the last successful intake pass. A login alone does not reset
+    // it: an error that strikes after every login (database full or read-only) must back
+    // off like an unreachable server does.
     let mut failures: u32 = 0;
     let mut ready_sent = false;
     loop {
         if *stop.borrow() {
             return;
         }
+        notify_systemd(&[sd_notify::NotifyState::Status(&format!(
+            "connecting to {}:{}",
+            s.host, s.port
+        ))]);
         let mut conn = match Connection::open(s).await {
             Ok(c) => c,
             Err(e) => {
                 failures += 1;
-                let wait = crate::outbox::backoff(failures - 1, Duration::from_secs(1), s.reconnect_max);
+                let wait = reconnect_wait(failures, s.reconnect_max);
                 tracing::warn!(error = %e, retry_in = ?wait, "IMAP connection failed");
                 let _ = store
                     .set_service("last_imap_error", &e.to_string(), app.clock.now())
                     .await;
                 // The loop is alive (every IMAP step has a timeout), so the watchdog is fed.
-                notify_systemd(&[
-                    sd_notify::NotifyState::Status(&format!("IMAP unreachable: {e}")),
-                    sd_notify::NotifyState::Watchdog,
-                ]);
+                alive(&format!("IMAP unreachable, reconnecting in {}s: {e}", wait.as_secs()));
                 if pause(wait, &mut stop).await {
                     return;
                 }
@@ -196,7 +222,6 @@ async fn intake_task(app: Arc<App>, store: Store, mut stop: watch::Receiver<bool
                 .set_service("imap_reconnects", &failures.to_string(), app.clock.now())
                 .await;
         }
-        failures = 0;
         let use_idle = s.idle && conn.idle;
         let mode = if use_idle { "idle" } else { "poll" };
         note_contact(&store, &app, mode).await;
@@ -206,15 +231,25 @@ async fn intake_task(app: Arc<App>, store: Store, mut stop: watch::Receiver<bool
         }
         tracing::info!(mode, uidvalidity = conn.uidvalidity, "IMAP ready");
         loop {
-            let wake = wake_outbox.clone();
-            let on_batch = move |o: &BatchOutcome| {
-                if o.stored > 0 {
-                    wake.notify_one();
+            let stored = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let on_batch = {
+                let (wake, stored, store, app) = (wake_outbox.clone(), stored.clone(), store.clone(), app.clone());
+                move |o: &BatchOutcome| {
+                    if o.stored > 0 {
+                        wake.notify_one();
+                    }
+                    // Every committed batch is progress: a backlog longer than WatchdogSec
+                    // is not killed, and `status` sees the IMAP contact.
+                    let n = stored.fetch_add(o.stored, std::sync::atomic::Ordering::Relaxed) + o.stored;
+                    alive(&format!("ingesting: {n} stored"));
+                    let (store, app) = (store.clone(), app.clone());
+                    tokio::spawn(async move { note_contact(&store, &app, mode).await });
                 }
             };
             let stop_flag = stop.clone();
             match intake::drain(&mut conn, &store, &app, &on_batch, &move || *stop_flag.borrow()).await {
                 Ok(o) => {
+                    failures = 0;
                     if o.stored + o.duplicates > 0 {
                         tracing::info!(
                             stored = o.stored,
@@ -224,10 +259,8 @@ async fn intake_task(app: Arc<App>, store: Store, mut stop: watch::Receiver<bool
                         );
                     }
                     note_contact(&store, &app, mode).await;
-                    notify_systemd(&[
-                        sd_notify::NotifyState::Status(&format!("{mode}: watching {}", s.mailbox)),
-                        sd_notify::NotifyState::Watchdog,
-                    ]);
+                    let doing = if use_idle { "idle" } else { "polling" };
+                    alive(&format!("{doing}: watching {}", s.mailbox));
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "intake pass failed; reconnecting");
@@ -242,6 +275,8 @@ async fn intake_task(app: Arc<App>, store: Store, mut stop: watch::Receiver<bool
                 return;
             }
             if use_idle {
+                // IDLE ends after idle_renew at the latest; the drain above then checks for
+                // new UIDs and feeds the watchdog before the next IDLE.
                 match conn.idle(s.idle_renew, &mut stop).await {
                     Ok((c, _news)) => conn = c,
                     Err(e) => {
@@ -264,7 +299,10 @@ async fn intake_task(app: Arc<App>, store: Store, mut stop: watch::Receiver<bool
             }
         }
         failures += 1;
-        if pause(Duration::from_millis(200), &mut stop).await {
+        let wait = reconnect_wait(failures, s.reconnect_max);
+        tracing::info!(retry_in = ?wait, failures, "reconnecting to IMAP");
+        alive(&format!("reconnecting in {}s", wait.as_secs()));
+        if pause(wait, &mut stop).await {
             return;
         }
     }
@@ -272,13 +310,18 @@ async fn intake_task(app: Arc<App>, store: Store, mut stop: watch::Receiver<bool
 
 async fn outbox_task(app: Arc<App>, store: Store, smtp: Smtp, mut stop: watch::Receiver<bool>, wake: Arc<Notify>) {
     loop {
+        if *stop.borrow() {
+            // The intake has stopped: one last bounded flush, then leave.
+            let _ = tokio::time::timeout(OUTBOX_STOP_LIMIT, flush(&store, &smtp, &app)).await;
+            return;
+        }
         match flush(&store, &smtp, &app).await {
             Ok(s) if s.sent + s.retried + s.failed > 0 => tracing::debug!(?s, "outbox flush"),
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "outbox flush failed"),
         }
         if *stop.borrow() {
-            return;
+            continue;
         }
         // Sleep until woken, until the next retry is due, or 30 s at most.
         let mut wait = Duration::from_secs(30);
@@ -291,11 +334,7 @@ async fn outbox_task(app: Arc<App>, store: Store, smtp: Smtp, mut stop: watch::R
         tokio::select! {
             _ = wake.notified() => {},
             _ = tokio::time::sleep(wait) => {},
-            _ = stop.changed() => {
-                // one last bounded flush, then leave
-                let _ = tokio::time::timeout(Duration::from_secs(5), flush(&store, &smtp, &app)).await;
-                return;
-            }
+            _ = stop.changed() => {}
         }
     }
 }

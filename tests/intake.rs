@@ -416,3 +416,74 @@ async fn import_ingests_files_like_delivered_mail() {
     assert_eq!(w.cases().len(), 1);
     assert_eq!(w.wait_mail("reporter", 1, Duration::from_secs(5)).await.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_uidvalidity_change_rescans_without_new_cases_or_receipts() {
+    let w = World::new();
+    let text = std::fs::read_to_string(&w.config)
+        .unwrap()
+        .replace("mailbox = \"INBOX\"", "mailbox = \"Reports\"");
+    std::fs::write(&w.config, text).unwrap();
+    let msgs: Vec<String> = (0..3)
+        .map(|i| {
+            report(
+                REPORTER,
+                &format!("Report {i}"),
+                &format!("<uv{i}@example.test>"),
+                COMPLETE_BODY,
+            )
+        })
+        .collect();
+    let port = w.stack.port("IMAP_PORT");
+    let mut s = imap_login(port, "security").await;
+    s.create("Reports").await.unwrap();
+    for m in &msgs {
+        s.append("Reports", None, None, m.as_bytes()).await.unwrap();
+    }
+    let before_v = s.select("Reports").await.unwrap().uid_validity.unwrap();
+    let _ = s.logout().await;
+
+    w.once();
+    assert_eq!(w.cases().len(), 3);
+    assert_eq!(w.wait_mail("reporter", 3, Duration::from_secs(5)).await.len(), 3);
+    let counts = || async {
+        (
+            w.db_count("SELECT COUNT(*) FROM cases").await,
+            w.db_count("SELECT COUNT(*) FROM messages").await,
+            w.db_count("SELECT COUNT(*) FROM outbox").await,
+        )
+    };
+    let before = counts().await;
+
+    // The mailbox is recreated (as after a server migration): same messages, new UIDs,
+    // a new UIDVALIDITY.
+    let mut s = imap_login(port, "security").await;
+    s.delete("Reports").await.unwrap();
+    s.create("Reports").await.unwrap();
+    for m in msgs.iter().rev() {
+        s.append("Reports", None, None, m.as_bytes()).await.unwrap();
+    }
+    let after_v = s.select("Reports").await.unwrap().uid_validity.unwrap();
+    let _ = s.logout().await;
+    assert_ne!(
+        before_v, after_v,
+        "the server kept UIDVALIDITY: the test proves nothing"
+    );
+
+    let log = w.once();
+    assert!(log.contains("UIDVALIDITY changed"), "{log}");
+    assert_eq!(counts().await, before, "no new case, message or outgoing mail");
+    assert_eq!(
+        w.db_count("SELECT COUNT(*) FROM events WHERE kind = 'uidvalidity-changed'")
+            .await,
+        1
+    );
+    let cursor: serde_json::Value = serde_json::from_slice(&w.output(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(cursor["cursor"]["uidvalidity"], i64::from(after_v), "{cursor}");
+    assert_eq!(cursor["cursor"]["last_uid"], 3, "{cursor}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(w.mailbox("reporter").await.len(), 3, "no second receipt");
+    // A third pass: nothing to re-scan any more.
+    let log = w.once();
+    assert!(!log.contains("UIDVALIDITY changed"), "{log}");
+}

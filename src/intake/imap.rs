@@ -187,15 +187,15 @@ impl Connection {
         })
         .await?;
         self.drain_unsolicited();
-        let mut out: Vec<FetchedRaw> = fetches
-            .iter()
-            .filter_map(|f| {
-                let bytes = if header_only { f.header() } else { f.body() };
-                let arrived = f.internal_date().map(|d| d.with_timezone(&chrono::Utc));
-                Some((f.uid?, bytes.unwrap_or_default().to_vec(), arrived))
-            })
-            .collect();
-        out.sort_by_key(|(u, _, _)| *u);
+        let items = fetches.iter().map(|f| FetchItem {
+            uid: f.uid,
+            bytes: if header_only { f.header() } else { f.body() },
+            arrived: f.internal_date().map(|d| d.with_timezone(&chrono::Utc)),
+        });
+        let (out, missing) = collect_fetched(uids, items)?;
+        if !missing.is_empty() {
+            tracing::warn!(uids = %uid_set(&missing), "the server returned no FETCH for these UIDs (expunged?); they are not marked \\Seen");
+        }
         Ok(out)
     }
 
@@ -226,14 +226,33 @@ impl Connection {
             })
             .await?;
             self.drain_unsolicited();
-            let Some(f) = fetches.iter().find(|f| f.uid == Some(uid)) else {
-                return Ok(None);
+            let first = raw.is_empty();
+            let items = fetches.iter().map(|f| FetchItem {
+                uid: f.uid,
+                bytes: f.body(),
+                arrived: f.internal_date().map(|d| d.with_timezone(&chrono::Utc)),
+            });
+            let (mut got, missing) = match collect_fetched(&[uid], items) {
+                // Asked past the end of a message of exactly k pieces: a server may answer
+                // without a body. The announced size is complete, so that is the end.
+                Err(_) if !first && raw.len() as u64 >= size => return Ok(Some((uid, raw, arrived))),
+                r => r?,
             };
-            if raw.is_empty() {
-                arrived = f.internal_date().map(|d| d.with_timezone(&chrono::Utc));
+            let Some((_, got, at)) = got.pop() else {
+                if first && !missing.is_empty() {
+                    return Ok(None); // gone before its first piece: expunged
+                }
+                // Gone half-way: an error, so the message is fetched again next pass.
+                tracing::warn!(uid, offset = raw.len(), "a piece of a large message is missing");
+                return Err(ImapError::Failed {
+                    step: "fetch piece",
+                    message: format!("no piece at offset {} of UID {uid}", raw.len()),
+                });
+            };
+            if first {
+                arrived = at;
             }
-            let got = f.body().unwrap_or_default();
-            raw.extend_from_slice(got);
+            raw.extend_from_slice(&got);
             if got.len() < piece {
                 return Ok(Some((uid, raw, arrived)));
             }
@@ -296,6 +315,9 @@ impl Connection {
         let mut handle = session.idle();
         step("idle", timeout, handle.init()).await?;
         let news = {
+            // async-imap's own timeout restarts on every response, and servers send
+            // keepalives (`* OK Still here`, Dovecot every 2 minutes): only an absolute
+            // deadline makes IDLE end after `renew` in a quiet mailbox.
             let (wait, interrupt) = handle.wait_with_timeout(renew);
             tokio::pin!(wait);
             tokio::select! {
@@ -304,6 +326,7 @@ impl Connection {
                     Ok(_) => false,
                     Err(e) => return Err(ImapError::Failed { step: "idle wait", message: e.to_string() }),
                 },
+                _ = tokio::time::sleep(renew) => { drop(interrupt); false }
                 _ = stop.changed() => { drop(interrupt); false }
             }
         };
@@ -344,6 +367,56 @@ async fn greeting<T: Io>(c: &mut async_imap::Client<T>, t: Duration) -> Result<(
     }
 }
 
+/// One FETCH response item, as far as intake cares.
+#[derive(Debug, Clone)]
+pub struct FetchItem<'a> {
+    pub uid: Option<u32>,
+    pub bytes: Option<&'a [u8]>,
+    pub arrived: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The messages for the `requested` UIDs out of a FETCH answer, sorted by UID, and the
+/// requested UIDs the server did not return at all (expunged: not stored, not marked).
+/// A requested UID whose items all lack the body is an error (the batch is fetched again
+/// next pass) rather than an empty message. Items for UIDs not asked for (unsolicited flag
+/// updates) are ignored.
+pub fn collect_fetched<'a>(
+    requested: &[u32],
+    items: impl IntoIterator<Item = FetchItem<'a>>,
+) -> Result<(Vec<FetchedRaw>, Vec<u32>), ImapError> {
+    let mut found: HashMap<u32, Option<FetchedRaw>> = HashMap::new();
+    for it in items {
+        let Some(uid) = it.uid.filter(|u| requested.contains(u)) else {
+            continue;
+        };
+        let slot = found.entry(uid).or_insert(None);
+        if let (None, Some(b)) = (&slot, it.bytes) {
+            *slot = Some((uid, b.to_vec(), it.arrived));
+        }
+    }
+    let mut out = Vec::new();
+    let mut missing = Vec::new();
+    let mut bodiless = Vec::new();
+    let mut want = requested.to_vec();
+    want.sort_unstable();
+    want.dedup();
+    for u in want {
+        match found.remove(&u) {
+            None => missing.push(u),
+            Some(None) => bodiless.push(u),
+            Some(Some(m)) => out.push(m),
+        }
+    }
+    if !bodiless.is_empty() {
+        tracing::warn!(uids = %uid_set(&bodiless), "the server answered FETCH without the message body; retrying next pass");
+        return Err(ImapError::Failed {
+            step: "fetch",
+            message: format!("no body for UID {}", uid_set(&bodiless)),
+        });
+    }
+    Ok((out, missing))
+}
+
 /// `1:3,7,9:10` from sorted UIDs.
 pub fn uid_set(uids: &[u32]) -> String {
     let mut v = uids.to_vec();
@@ -370,7 +443,40 @@ pub fn uid_set(uids: &[u32]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::uid_set;
+    use super::*;
+
+    fn item(uid: Option<u32>, bytes: Option<&[u8]>) -> FetchItem<'_> {
+        FetchItem {
+            uid,
+            bytes,
+            arrived: None,
+        }
+    }
+
+    #[test]
+    fn fetched_messages_are_only_those_returned_with_a_body() {
+        let (out, missing) = collect_fetched(
+            &[3, 1, 2],
+            [
+                item(Some(2), Some(b"two")),
+                item(Some(9), None),    // unsolicited flag update for another message
+                item(Some(2), None),    // and one for a requested message
+                item(None, Some(b"x")), // no UID: not ours
+                item(Some(1), Some(b"one")),
+            ],
+        )
+        .unwrap();
+        let uids: Vec<u32> = out.iter().map(|m| m.0).collect();
+        assert_eq!(uids, vec![1, 2]);
+        assert_eq!(out[1].1, b"two");
+        assert_eq!(missing, vec![3], "asked for but not returned: not stored, not marked");
+    }
+
+    #[test]
+    fn a_fetch_item_without_body_is_an_error_not_an_empty_message() {
+        let e = collect_fetched(&[1, 2], [item(Some(1), Some(b"one")), item(Some(2), None)]).unwrap_err();
+        assert!(e.to_string().contains("no body for UID 2"), "{e}");
+    }
 
     #[test]
     fn uid_sets() {

@@ -57,7 +57,8 @@ pub fn plan_batches(uids: &[u32], sizes: &HashMap<u32, u64>, max_n: usize, max_s
     out
 }
 
-/// A batch on its way: its UIDs, and its messages being prepared on other threads.
+/// A batch on its way: the UIDs the server returned (only these are marked `\Seen` once
+/// the batch committed), and its messages being prepared on other threads.
 struct InFlight {
     uids: Vec<u32>,
     prepared: tokio::task::JoinHandle<Result<Vec<Prepared>, tokio::task::JoinError>>,
@@ -184,7 +185,8 @@ pub async fn drain(
             }
             let app = app.clone();
             in_flight.push_back(InFlight {
-                uids: batch,
+                // Not `batch`: a UID asked for but not returned was not stored.
+                uids: msgs.iter().map(|m| m.uid).collect(),
                 prepared: tokio::spawn(async move { prepare_batch(&app, msgs, threads).await }),
             });
         }

@@ -31,6 +31,11 @@ pub struct Stack {
 
 impl Stack {
     pub fn start() -> Stack {
+        Self::start_with(&[])
+    }
+
+    /// A stack started with `scripts/mailstack.sh` options (`MAILSTACK_*` variables).
+    pub fn start_with(options: &[(&str, &str)]) -> Stack {
         for (bin, pkg) in [
             ("dovecot", "dovecot-core dovecot-imapd dovecot-lmtpd"),
             ("/usr/bin/python3", "python3-aiosmtpd"),
@@ -47,6 +52,7 @@ impl Stack {
         let out = Command::new(root().join("scripts/mailstack.sh"))
             .arg("start")
             .arg(dir.path().join("stack"))
+            .envs(options.iter().copied())
             .output()
             .expect("run scripts/mailstack.sh");
         assert!(
@@ -124,7 +130,12 @@ impl World {
     /// `extra` is TOML appended to the config (sections may be repeated only once: use
     /// `policy_extra` style keys by passing whole extra sections).
     pub fn with(extra: &str) -> World {
-        let stack = Stack::start();
+        Self::with_stack(extra, &[])
+    }
+
+    /// `with`, on a mail stack started with `scripts/mailstack.sh` options.
+    pub fn with_stack(extra: &str, options: &[(&str, &str)]) -> World {
+        let stack = Stack::start_with(options);
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("data/secintake.db");
         let config = dir.path().join("secintake.toml");
