@@ -3,6 +3,7 @@
 //! was written, so nothing goes out twice across restarts or overlapping passes.
 
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
+use chrono_tz::Tz;
 use serde_json::json;
 
 use crate::address::Address;
@@ -11,43 +12,51 @@ use crate::case::{CaseId, State};
 use crate::clock::stamp;
 use crate::outbox::compose::{tagged_subject, Draft};
 use crate::outbox::human_duration;
+use crate::outbox::templates::ctx;
 use crate::policy::{self, Audience, Kind, Reminder, Status};
 use crate::store::cases::load_case;
-use crate::store::commands::mail_reporter;
-use crate::store::deadlines::{open_clocks, record_reminder, sent_reminders, CaseClock};
+use crate::store::commands::{mail_reporter, render_mail};
+use crate::store::deadlines::{open_clocks, record_reminder, sent_reminders, set_reminder_outbox, CaseClock};
 use crate::store::outbox::{enqueue, event, Queued};
 use crate::store::{Store, StoreError};
 
-/// "due in 6 hours", "overdue by 2 hours".
+/// "due in 6 hours", "overdue by 2 hours": rounded to the nearest unit, since reminders
+/// fire a little after the moment they are for ("due in 5 h 59 min 30 s" reads "6 hours").
 pub fn when(due: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let ms = (due - now).num_milliseconds();
-    let secs = if ms > 0 { (ms + 999) / 1000 } else { (ms - 999) / 1000 };
-    let round = |s: i64| {
-        let s = s.unsigned_abs();
-        let s = if s >= 3600 {
-            s / 3600 * 3600
-        } else if s >= 60 {
-            s / 60 * 60
-        } else {
-            s
-        };
-        human_duration(std::time::Duration::from_secs(s.max(1)))
-    };
-    if ms > 0 {
-        format!("due in {}", round(secs))
+    let abs = ms.unsigned_abs();
+    let nearest = |unit_ms: u64| (abs + unit_ms / 2) / unit_ms;
+    let secs = if nearest(60_000) >= 60 {
+        nearest(3_600_000) * 3600
+    } else if nearest(1000) >= 60 {
+        nearest(60_000) * 60
     } else {
-        format!("overdue by {}", round(secs))
+        nearest(1000)
+    };
+    let words = human_duration(std::time::Duration::from_secs(secs.max(1)));
+    if ms > 0 {
+        format!("due in {words}")
+    } else {
+        format!("overdue by {words}")
     }
 }
 
-/// Is the daily digest due? (at or after `hour` UTC, not yet sent today)
-pub fn digest_due(now: DateTime<Utc>, hour: Option<u32>, last: Option<NaiveDate>) -> bool {
+/// Is the daily digest due? (at or after `hour` in `tz`, not yet sent that local day)
+pub fn digest_due(now: DateTime<Utc>, hour: Option<u32>, last: Option<NaiveDate>, tz: &Tz) -> bool {
+    let local = now.with_timezone(tz);
     match hour {
-        Some(h) => now.hour() >= h && last != Some(now.date_naive()),
+        Some(h) => local.hour() >= h && last != Some(local.date_naive()),
         None => false,
     }
 }
 
+/// "Tuesday 24 November 2026, 10:00 UTC", in the calendar's time zone.
+pub fn for_people(t: DateTime<Utc>, tz: &Tz) -> String {
+    t.with_timezone(tz).format("%A %-d %B %Y, %H:%M %Z").to_string()
+}
+
+/// The state in words, for older status_update overrides that use `state_words` (the
+/// built-in template words the raw `state` itself).
 fn state_words(s: &str) -> &'static str {
     match State::parse(s) {
         Some(State::New) | Some(State::Triage) => "with the team, waiting for a first assessment",
@@ -69,7 +78,7 @@ pub async fn sweep(store: &Store, app: &App) -> Result<usize, StoreError> {
         let tl = c.timeline();
         let sent = sent_reminders(&mut tx, &c.id).await?;
         for r in policy::due_reminders(&tl, &app.policy, now, &sent) {
-            queued += remind(&mut tx, app, &c, &r, &sent, now).await?;
+            queued += remind(&mut tx, app, &c, &r, now).await?;
         }
         queued += keep_informed_escalation(&mut tx, app, &c, &sent, now).await?;
     }
@@ -83,35 +92,44 @@ async fn remind(
     app: &App,
     c: &CaseClock,
     r: &Reminder,
-    sent: &[(String, DateTime<Utc>, String)],
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
     let mut n = 0;
-    // The reporter hears from us when the human acknowledgement is late (once).
+    // The reporter hears from us when the human acknowledgement is late (once). As for every
+    // reminder, the record comes first: only a new record queues the mail.
     let mut holding_sent = false;
-    if r.kind == Kind::Acknowledge && r.stage.starts_with("overdue") && app.settings.policy.holding_acknowledgement {
-        let already = sent.iter().any(|(k, _, s)| k == "acknowledge" && s == "holding-ack");
-        if !already && record_reminder(tx, &c.id, "acknowledge", r.due, "holding-ack", now, None).await? {
-            let case = load_case(tx, &c.id).await?;
-            let ctx = json!({"acknowledge_within": human_duration(app.settings.policy.acknowledge_within)});
-            if mail_reporter(tx, app, &case, "holding_acknowledgement", ctx, "holding-ack", now)
-                .await?
-                .is_some()
-            {
-                event(
-                    tx,
-                    Some(&c.id),
-                    now,
-                    "secintake",
-                    "holding-acknowledgement",
-                    json!({"due": stamp(r.due)}),
-                    None,
-                )
-                .await?;
-                holding_sent = true;
-                n += 1;
-            }
+    if r.kind == Kind::Acknowledge
+        && r.stage.starts_with("overdue")
+        && app.settings.policy.holding_acknowledgement
+        && record_reminder(tx, &c.id, "acknowledge", r.due, "holding-ack", now, None).await?
+    {
+        let case = load_case(tx, &c.id).await?;
+        let reply_by = app.policy.calendar.add(now, app.policy.reminder_repeat);
+        let mail = ctx::HoldingAcknowledgement {
+            acknowledge_within: human_duration(app.settings.policy.acknowledge_within),
+            reply_by: for_people(reply_by, &app.policy.tz),
+        };
+        if mail_reporter(tx, app, &case, mail, "holding-ack", true, now)
+            .await?
+            .is_some()
+        {
+            event(
+                tx,
+                Some(&c.id),
+                now,
+                "secintake",
+                "holding-acknowledgement",
+                json!({"due": stamp(r.due), "reply_by": stamp(reply_by)}),
+                None,
+            )
+            .await?;
+            holding_sent = true;
+            n += 1;
         }
+    }
+    if !record_reminder(tx, &c.id, r.kind.as_str(), r.due, &r.stage, now, None).await? {
+        // Written already (an overlapping pass): nothing to send.
+        return Ok(n);
     }
     let coordinator = c.coordinator.as_deref().and_then(|a| Address::parse(a).ok());
     let mut to: Vec<Address> = Vec::new();
@@ -125,12 +143,11 @@ async fn remind(
     }
     to.dedup();
     let tag = CaseId::parse(&c.id).map(|x| x.tag()).unwrap_or_default();
-    let label = r.kind.label();
     let when = if r.kind == Kind::Embargo {
         format!(
             "{} (the embargo ends {})",
             when(r.due, now).replace("due", "coming"),
-            r.due.date_naive()
+            r.due.with_timezone(&app.policy.tz).date_naive()
         )
     } else {
         when(r.due, now)
@@ -140,17 +157,20 @@ async fn remind(
         .find(|d| d.kind == r.kind)
         .map(|d| stamp(d.since))
         .unwrap_or_default();
-    let rendered = app
-        .templates
-        .render(
-            "reminder",
-            json!({
-                "case_id": c.id, "subject": c.subject, "label": label, "when": when, "due": stamp(r.due),
-                "what": r.kind.what(), "state": c.state, "reporter": c.reporter, "coordinator": c.coordinator,
-                "since": since, "holding_sent": holding_sent,
-            }),
-        )
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let reminder = ctx::Reminder {
+        case_id: c.id.clone(),
+        subject: c.subject.clone(),
+        label: r.kind.label().to_string(),
+        when,
+        due: stamp(r.due),
+        what: r.kind.what().to_string(),
+        state: c.state.clone(),
+        reporter: c.reporter.clone(),
+        coordinator: c.coordinator.clone(),
+        since,
+        holding_sent,
+    };
+    let rendered = render_mail(tx, app, Some(&c.id), &reminder, now).await?;
     let q = enqueue(
         tx,
         app,
@@ -164,23 +184,20 @@ async fn remind(
         now,
     )
     .await?;
-    let outbox = match q {
-        Queued::Row { id, .. } => Some(id),
-        Queued::Capped => None,
-    };
-    if record_reminder(tx, &c.id, r.kind.as_str(), r.due, &r.stage, now, outbox).await? {
-        event(
-            tx,
-            Some(&c.id),
-            now,
-            "secintake",
-            "reminder",
-            json!({"deadline": r.kind.as_str(), "due": stamp(r.due), "stage": r.stage}),
-            None,
-        )
-        .await?;
-        n += 1;
+    if let Queued::Row { id, .. } = q {
+        set_reminder_outbox(tx, &c.id, r.kind.as_str(), r.due, &r.stage, id).await?;
     }
+    event(
+        tx,
+        Some(&c.id),
+        now,
+        "secintake",
+        "reminder",
+        json!({"deadline": r.kind.as_str(), "due": stamp(r.due), "stage": r.stage}),
+        None,
+    )
+    .await?;
+    n += 1;
     Ok(n)
 }
 
@@ -213,16 +230,11 @@ async fn keep_informed_escalation(
         return Ok(0);
     }
     let case = load_case(tx, &c.id).await?;
-    let sent = mail_reporter(
-        tx,
-        app,
-        &case,
-        "status_update",
-        json!({"state": case.state, "state_words": state_words(&case.state)}),
-        "status-update",
-        now,
-    )
-    .await?;
+    let mail = ctx::StatusUpdate {
+        state: case.state.clone(),
+        state_words: state_words(&case.state).to_string(),
+    };
+    let sent = mail_reporter(tx, app, &case, mail, "status-update", true, now).await?;
     if sent.is_some() {
         event(
             tx,
@@ -249,7 +261,7 @@ pub async fn daily_digest(
         .fetch_optional(&mut **tx)
         .await?;
     let last = last.and_then(|(v,)| NaiveDate::parse_from_str(&v, "%Y-%m-%d").ok());
-    if !force && !digest_due(now, app.settings.policy.digest_hour, last) {
+    if !force && !digest_due(now, app.settings.policy.digest_hour, last, &app.policy.tz) {
         return Ok(0);
     }
     let clocks = open_clocks(tx).await?;
@@ -261,14 +273,22 @@ pub async fn daily_digest(
     for s in State::ALL.iter().filter(|s| !s.is_closed()) {
         let n = open.iter().filter(|c| c.state == s.as_str()).count();
         if n > 0 {
-            by_state.push(json!({"state": s.as_str(), "count": n}));
+            by_state.push(ctx::StateCount {
+                state: s.as_str().to_string(),
+                count: n,
+            });
         }
     }
     let mut overdue = Vec::new();
     let mut due_soon = Vec::new();
     for c in &open {
         for d in policy::deadlines(&c.timeline(), &app.policy, now) {
-            let row = json!({"case_id": c.id, "label": d.kind.label(), "due": stamp(d.due), "coordinator": c.coordinator.clone().unwrap_or_else(|| "unassigned".into())});
+            let row = ctx::DigestDeadline {
+                case_id: c.id.clone(),
+                label: d.kind.label().to_string(),
+                due: stamp(d.due),
+                coordinator: c.coordinator.clone().unwrap_or_else(|| "unassigned".into()),
+            };
             match d.status {
                 Status::Overdue => overdue.push(row),
                 Status::Pending if d.due - now <= chrono::Duration::hours(48) => due_soon.push(row),
@@ -279,12 +299,20 @@ pub async fn daily_digest(
     let waiting: Vec<_> = open
         .iter()
         .filter(|c| c.state == "needs-info")
-        .map(|c| json!({"case_id": c.id, "since": c.state_since, "subject": c.subject}))
+        .map(|c| ctx::Waiting {
+            case_id: c.id.clone(),
+            since: c.state_since.clone(),
+            subject: c.subject.clone(),
+        })
         .collect();
-    let r = app
-        .templates
-        .render("digest", json!({"open_total": open.len(), "by_state": by_state, "overdue": overdue, "due_soon": due_soon, "waiting": waiting}))
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let digest = ctx::Digest {
+        open_total: open.len(),
+        by_state,
+        overdue,
+        due_soon,
+        waiting,
+    };
+    let r = render_mail(tx, app, None, &digest, now).await?;
     enqueue(
         tx,
         app,
@@ -293,7 +321,7 @@ pub async fn daily_digest(
     )
     .await?;
     sqlx::query("INSERT INTO service_state (key, value, updated_at) VALUES ('digest_date', ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at")
-        .bind(now.date_naive().to_string())
+        .bind(now.with_timezone(&app.policy.tz).date_naive().to_string())
         .bind(stamp(now))
         .execute(&mut **tx)
         .await?;
@@ -323,18 +351,52 @@ mod tests {
             "due in 6 hours"
         );
         assert_eq!(
-            when(t("2026-11-21T10:00:00Z"), t("2026-11-21T12:30:00Z")),
+            when(t("2026-11-21T10:00:00Z"), t("2026-11-21T12:20:00Z")),
             "overdue by 2 hours"
         );
     }
 
     #[test]
+    fn when_rounds_to_the_nearest_unit() {
+        // A reminder 6 hours before fires a moment later: it still says 6 hours.
+        let due = t("2026-11-21T16:00:00Z");
+        assert_eq!(when(due, t("2026-11-21T10:00:30Z")), "due in 6 hours");
+        assert_eq!(when(due, t("2026-11-21T10:29:00Z")), "due in 6 hours");
+        assert_eq!(when(due, t("2026-11-21T10:31:00Z")), "due in 5 hours");
+        assert_eq!(when(due, t("2026-11-21T15:00:20Z")), "due in 1 hour");
+        assert_eq!(when(due, t("2026-11-21T15:50:20Z")), "due in 10 minutes");
+        assert_eq!(when(due, t("2026-11-21T15:59:58Z")), "due in 2 seconds");
+        assert_eq!(
+            when(t("2026-11-21T10:00:00Z"), t("2026-11-21T12:59:00Z")),
+            "overdue by 3 hours"
+        );
+    }
+
+    #[test]
     fn digest_once_a_day_after_the_hour() {
+        let utc = Tz::UTC;
         let today = t("2026-11-21T08:05:00Z");
-        assert!(digest_due(today, Some(8), None));
-        assert!(!digest_due(today, Some(9), None));
-        assert!(!digest_due(today, Some(8), Some(today.date_naive())));
-        assert!(digest_due(t("2026-11-22T08:00:00Z"), Some(8), Some(today.date_naive())));
-        assert!(!digest_due(today, None, None));
+        assert!(digest_due(today, Some(8), None, &utc));
+        assert!(!digest_due(today, Some(9), None, &utc));
+        assert!(!digest_due(today, Some(8), Some(today.date_naive()), &utc));
+        assert!(digest_due(
+            t("2026-11-22T08:00:00Z"),
+            Some(8),
+            Some(today.date_naive()),
+            &utc
+        ));
+        assert!(!digest_due(today, None, None, &utc));
+    }
+
+    #[test]
+    fn the_digest_hour_is_in_the_calendar_time_zone() {
+        let tokyo: Tz = "Asia/Tokyo".parse().unwrap();
+        // 08:00 in Tokyo is 23:00 UTC the day before.
+        assert!(digest_due(t("2026-11-20T23:05:00Z"), Some(8), None, &tokyo));
+        assert!(!digest_due(t("2026-11-21T07:05:00Z"), Some(8), None, &Tz::UTC));
+        assert!(!digest_due(t("2026-11-20T22:55:00Z"), Some(8), None, &tokyo));
+        // Sent on the local day 2026-11-21: not again that (local) day.
+        let local_day = NaiveDate::from_ymd_opt(2026, 11, 21);
+        assert!(!digest_due(t("2026-11-21T10:00:00Z"), Some(8), local_day, &tokyo));
     }
 }

@@ -9,6 +9,38 @@ use serde::Serialize;
 use crate::case::State;
 use crate::config::PolicySettings;
 use calendar::Calendar;
+use chrono::TimeZone;
+use chrono_tz::Tz;
+
+/// The moment an embargo date begins: local midnight in `tz` (the first one, if a DST change
+/// skips or doubles it).
+pub fn embargo_moment(date: NaiveDate, tz: &Tz) -> DateTime<Utc> {
+    let midnight = date.and_hms_opt(0, 0, 0).expect("midnight");
+    tz.from_local_datetime(&midnight)
+        .earliest()
+        .or_else(|| tz.from_local_datetime(&(midnight + Duration::hours(1))).earliest())
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| midnight.and_utc())
+}
+
+/// Does a transition `from` -> `to` give the reporter the detailed response? It does when
+/// the case was acknowledged, had none yet, and now waits for the reporter (`/needs-info`)
+/// or got a verdict.
+pub fn gives_detailed_response(acknowledged: bool, already: bool, from: Option<State>, to: State) -> bool {
+    acknowledged
+        && !already
+        && from != Some(to)
+        && matches!(
+            to,
+            State::NeedsInfo
+                | State::Accepted
+                | State::Patching
+                | State::Released
+                | State::Disclosed
+                | State::Invalid
+                | State::Duplicate
+        )
+}
 
 /// The deadlines of DESIGN.md's table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
@@ -110,6 +142,9 @@ pub struct Policy {
     pub remind_before: Duration,
     pub embargo_reminders: Vec<Duration>,
     pub calendar: Calendar,
+    /// `policy.calendar.timezone` (also without working days): where an embargo date's
+    /// midnight and the digest hour are; UTC when unset.
+    pub tz: Tz,
 }
 
 fn d(x: std::time::Duration) -> Duration {
@@ -129,6 +164,12 @@ impl Policy {
             remind_before: d(p.remind_before),
             embargo_reminders: p.embargo_reminders.iter().map(|x| d(*x)).collect(),
             calendar: p.calendar.calendar()?,
+            tz: match &p.calendar.timezone {
+                None => Tz::UTC,
+                Some(t) => t
+                    .parse()
+                    .map_err(|_| ("timezone".to_string(), format!("`{t}` is not an IANA time zone")))?,
+            },
         })
     }
 }
@@ -208,9 +249,9 @@ pub fn deadlines(t: &Timeline, p: &Policy, now: DateTime<Utc>) -> Vec<Deadline> 
         let last = t.last_reporter_mail_at.unwrap_or(t.opened_at);
         push(Kind::KeepInformed, last, cal.add(last, p.keep_informed_every), None);
     }
-    if let (Some(date), false) = (t.embargo_date, state == State::Disclosed) {
-        let due = date.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
-        push(Kind::Embargo, t.opened_at, due, None);
+    // A closed case (disclosed, invalid, duplicate) has no embargo left to prepare for.
+    if let (Some(date), false) = (t.embargo_date, closed) {
+        push(Kind::Embargo, t.opened_at, embargo_moment(date, &p.tz), None);
     }
     out
 }
