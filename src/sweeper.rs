@@ -400,3 +400,304 @@ mod tests {
         assert!(!digest_due(t("2026-11-21T10:00:00Z"), Some(8), local_day, &tokyo));
     }
 }
+
+/// The sweeper over a real store with an injected clock (no mail stack: the outbox rows are
+/// what would be sent).
+#[cfg(test)]
+mod store_tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::case::lifecycle::Actor;
+    use crate::clock::FixedClock;
+    use crate::config::Settings;
+    use crate::store::intake::{ingest_batch, Fetched, Source};
+
+    const LIST: &str = "security@example.test";
+    const ALICE: &str = "alice@example.test";
+
+    struct W {
+        _dir: tempfile::TempDir,
+        store: Store,
+        app: App,
+        clock: FixedClock,
+        t0: DateTime<Utc>,
+    }
+
+    async fn world(policy: &str) -> W {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("secintake.toml");
+        let db = dir.path().join("secintake.db");
+        std::fs::write(
+            &config,
+            format!(
+                r#"
+[imap]
+host = "127.0.0.1"
+username = "security"
+password = "x"
+[smtp]
+host = "127.0.0.1"
+from = "Security Team <{LIST}>"
+[database]
+url = "sqlite://{db}"
+[team]
+list_address = "{LIST}"
+notify = "triage@example.test"
+coordinators = ["{ALICE}"]
+[policy]
+digest_hour = "off"
+{policy}
+"#,
+                db = db.display()
+            ),
+        )
+        .unwrap();
+        let settings = Settings::load(&config).unwrap();
+        let t0 = DateTime::parse_from_rfc3339("2026-11-23T09:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let clock = FixedClock::new(t0);
+        let app = App::with_clock(settings, Arc::new(clock.clone())).unwrap();
+        let store = Store::open(&db).await.unwrap_or_else(|e| panic!("{e}"));
+        W {
+            _dir: dir,
+            store,
+            app,
+            clock,
+            t0,
+        }
+    }
+
+    impl W {
+        async fn report(&self, from: &str, name: Option<&str>, mid: &str) -> String {
+            let from_h = match name {
+                Some(n) => format!("{n} <{from}>"),
+                None => from.to_string(),
+            };
+            let raw = format!(
+                "From: {from_h}\r\nTo: {LIST}\r\nSubject: ReDoS in the router\r\nMessage-ID: {mid}\r\nContent-Type: text/plain\r\n\r\nI found a ReDoS in the path matching of express 4.21.1.\r\nSteps to reproduce: app.get('/:a-:b') and curl a long path.\r\nImpact: a denial of service for every user of the application.\r\n"
+            );
+            let f = Fetched {
+                uid: 1,
+                size: raw.len() as u64,
+                raw: raw.into_bytes(),
+                truncated: false,
+                arrived: None,
+            };
+            let (o, _) = ingest_batch(&self.store, &self.app, &Source::import(), &[f])
+                .await
+                .unwrap();
+            o.new_cases[0].clone()
+        }
+
+        async fn at(&self, d: chrono::Duration) -> usize {
+            self.clock.set(self.t0 + d);
+            sweep(&self.store, &self.app).await.unwrap()
+        }
+
+        async fn commands(&self, id: &str, lines: &str) {
+            let actor = Actor {
+                id: ALICE.into(),
+                me: Some(ALICE.into()),
+            };
+            let lines: Vec<String> = lines.lines().map(String::from).collect();
+            let out = self.store.run_commands(&self.app, id, &actor, &lines).await.unwrap();
+            assert!(out.applied, "{:?}", out.errors);
+        }
+
+        /// (kind, recipients, subject, text) of every outbox row.
+        async fn outbox(&self) -> Vec<(String, String, String, String)> {
+            let rows: Vec<(String, String, String, Vec<u8>)> =
+                sqlx::query_as("SELECT kind, recipients, subject, raw FROM outbox ORDER BY id")
+                    .fetch_all(&self.store.pool)
+                    .await
+                    .unwrap();
+            rows.into_iter()
+                .map(|(k, r, s, raw)| (k, r, s, crate::message::Incoming::parse(&raw).text))
+                .collect()
+        }
+
+        async fn events(&self, kind: &str) -> Vec<String> {
+            let rows: Vec<(String,)> = sqlx::query_as("SELECT detail FROM events WHERE kind = ? ORDER BY id")
+                .bind(kind)
+                .fetch_all(&self.store.pool)
+                .await
+                .unwrap();
+            rows.into_iter().map(|(d,)| d).collect()
+        }
+    }
+
+    fn hours(h: i64) -> chrono::Duration {
+        chrono::Duration::hours(h)
+    }
+
+    #[tokio::test]
+    async fn a_reminder_before_the_deadline_goes_to_the_coordinator_and_says_6_hours() {
+        let w = world("holding_acknowledgement = false").await;
+        let id = w.report("jane@example.net", Some("Jane"), "<r1@example.net>").await;
+        w.commands(&id, "/assign me").await;
+        // 6 hours before the 48-hour acknowledgement, a sweep a little late.
+        w.at(hours(42) + chrono::Duration::seconds(20)).await;
+        let reminders: Vec<_> = w.outbox().await.into_iter().filter(|r| r.0 == "reminder").collect();
+        assert_eq!(reminders.len(), 1, "{reminders:?}");
+        let (_, to, subject, body) = &reminders[0];
+        assert_eq!(to, &format!("[\"{ALICE}\"]"));
+        assert!(
+            subject.starts_with(&format!("[{id}] acknowledgement due in 6 hours")),
+            "{subject}"
+        );
+        assert!(body.contains("/ack") && body.contains("jane@example.net"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn a_reminder_already_recorded_is_not_queued_again() {
+        let w = world("holding_acknowledgement = false").await;
+        let id = w.report("jane@example.net", Some("Jane"), "<r2@example.net>").await;
+        let now = w.t0 + hours(49);
+        w.clock.set(now);
+        let clock = {
+            let mut tx = w.store.write().await.unwrap();
+            let c = open_clocks(&mut tx).await.unwrap().remove(0);
+            tx.rollback().await.unwrap();
+            c
+        };
+        let r = policy::due_reminders(&clock.timeline(), &w.app.policy, now, &[])
+            .into_iter()
+            .find(|r| r.kind == Kind::Acknowledge)
+            .expect("acknowledgement overdue");
+        // An overlapping pass wrote it already: this pass's view (no reminders sent) is stale.
+        let mut tx = w.store.write().await.unwrap();
+        assert!(record_reminder(&mut tx, &id, "acknowledge", r.due, &r.stage, now, None)
+            .await
+            .unwrap());
+        assert_eq!(remind(&mut tx, &w.app, &clock, &r, now).await.unwrap(), 0);
+        tx.commit().await.unwrap();
+        assert!(
+            !w.outbox().await.iter().any(|r| r.0 == "reminder"),
+            "no second copy of a recorded reminder"
+        );
+        // And two sweeps at the same moment write it once.
+        w.clock.set(w.t0 + hours(74));
+        let (a, b) = tokio::join!(sweep(&w.store, &w.app), sweep(&w.store, &w.app));
+        a.unwrap();
+        b.unwrap();
+        let acks = w
+            .outbox()
+            .await
+            .into_iter()
+            .filter(|r| r.2.contains("acknowledgement overdue"))
+            .count();
+        assert_eq!(acks, 1);
+    }
+
+    #[tokio::test]
+    async fn the_holding_acknowledgement_says_by_when() {
+        let w = world("reminder_repeat = \"24h\"").await;
+        let id = w.report("jane@example.net", Some("Jane"), "<r3@example.net>").await;
+        w.at(hours(48) + chrono::Duration::seconds(30)).await;
+        let mails = w.outbox().await;
+        let holding = mails.iter().find(|r| r.0 == "holding-ack").expect("holding ack");
+        // Reply by: now + reminder_repeat (Wednesday 09:00:30 + 24 h).
+        assert!(
+            holding.3.contains(&format!(
+                "Your report {id} is with the security team; a coordinator will"
+            )) && holding.3.contains("reply by Thursday 26 November 2026, 09:00 UTC"),
+            "{}",
+            holding.3
+        );
+        assert!(w.events("holding-acknowledgement").await[0].contains("reply_by"));
+    }
+
+    #[tokio::test]
+    async fn automatic_mail_to_the_reporter_counts_against_the_daily_cap() {
+        let w = world("auto_reply_daily_cap = 1\nacknowledge_within = \"2h\"").await;
+        w.report("jane@example.net", Some("Jane"), "<r6@example.net>").await;
+        // The receipt used the day's one automatic mail: the holding acknowledgement two
+        // hours later is suppressed (with an event), not sent around the cap.
+        w.at(hours(2) + chrono::Duration::seconds(30)).await;
+        let to_jane: Vec<String> = w
+            .outbox()
+            .await
+            .into_iter()
+            .filter(|r| r.1.contains("jane@example.net"))
+            .map(|r| r.0)
+            .collect();
+        assert_eq!(to_jane, ["receipt"]);
+        let suppressed = w.events("mail-suppressed").await;
+        assert!(suppressed.iter().any(|d| d.contains("holding-ack")), "{suppressed:?}");
+        assert!(w.events("holding-acknowledgement").await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn progress_mails_and_credit_without_a_name() {
+        let w = world("holding_acknowledgement = false").await;
+        let id = w.report("anon@example.net", None, "<r5@example.net>").await;
+        let receipt = w.outbox().await.remove(0);
+        assert!(
+            receipt.3.contains("/credit YOUR NAME") && !receipt.3.contains("as \"anon@example.net\""),
+            "{}",
+            receipt.3
+        );
+        w.commands(&id, "/assign me\n/assess\n/accept\n/severity high").await;
+        w.commands(&id, "/patch").await;
+        w.commands(&id, "/embargo 2026-12-20").await;
+        w.commands(&id, "/embargo 2026-12-21\n/quiet").await;
+        w.commands(&id, "/released 4.21.3").await;
+        w.commands(&id, "/disclose").await;
+        let to_reporter: Vec<_> = w
+            .outbox()
+            .await
+            .into_iter()
+            .filter(|r| r.1.contains("anon@example.net"))
+            .collect();
+        let kinds: Vec<&str> = to_reporter.iter().map(|r| r.0.as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "receipt",
+                "progress",
+                "progress",
+                "progress",
+                "progress",
+                "closing-notice"
+            ],
+            "{to_reporter:#?}"
+        );
+        assert!(
+            to_reporter[3]
+                .3
+                .contains("A security release is planned for 2026-12-20"),
+            "{}",
+            to_reporter[3].3
+        );
+        let closing = &to_reporter[5].3;
+        assert!(!closing.contains("anon@example.net"), "{closing}");
+        assert!(closing.contains("\"the reporter\", without a name"), "{closing}");
+        let d = w.store.case_detail(&id).await.unwrap();
+        let v = serde_json::to_value(&d.summary).unwrap();
+        assert_eq!(v["credit"], serde_json::Value::Null);
+        assert_eq!(v["anonymous"], false);
+    }
+
+    #[tokio::test]
+    async fn needs_info_then_assess_keeps_the_detailed_response_met() {
+        let w = world("holding_acknowledgement = false").await;
+        let id = w.report("jane@example.net", Some("Jane"), "<r7@example.net>").await;
+        w.commands(&id, "/assign me\n/ack").await;
+        w.clock.set(w.t0 + hours(1));
+        w.commands(&id, "/needs-info").await;
+        w.clock.set(w.t0 + hours(80));
+        w.commands(&id, "/assess").await;
+        let now = w.t0 + hours(100);
+        let open = w.store.open_deadlines(&w.app.policy, now).await.unwrap();
+        assert!(!open.iter().any(|d| d.deadline == "detailed-response"), "{open:?}");
+        let d = w.store.case_detail(&id).await.unwrap();
+        assert_eq!(
+            d.summary.detailed_response_at.as_deref(),
+            Some(stamp(w.t0 + hours(1)).as_str())
+        );
+        w.at(hours(100)).await;
+        assert!(!w.outbox().await.iter().any(|r| r.2.contains("detailed response")));
+    }
+}

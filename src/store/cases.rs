@@ -76,7 +76,11 @@ pub struct CaseSummary {
     pub patched_versions: Option<String>,
     pub embargo_date: Option<String>,
     pub duplicate_of: Option<String>,
+    /// The name the advisory will credit (`/credit`, else the display name; never the
+    /// address); null when anonymous or nameless.
     pub credit: Option<String>,
+    /// The reporter chose `/anonymous`.
+    pub anonymous: bool,
     pub closed_at: Option<String>,
     pub close_reason: Option<String>,
 }
@@ -117,7 +121,8 @@ impl CaseRow {
             patched_versions: self.patched_versions.clone(),
             embargo_date: self.embargo_date.clone(),
             duplicate_of: self.duplicate_of.clone(),
-            credit: if self.anonymous { None } else { self.credit.clone() },
+            credit: super::commands::effective_credit(self),
+            anonymous: self.anonymous,
             closed_at: self.closed_at.clone(),
             close_reason: self.close_reason.clone(),
         }
