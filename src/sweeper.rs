@@ -26,7 +26,9 @@ pub fn when(due: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let ms = (due - now).num_milliseconds();
     let abs = ms.unsigned_abs();
     let nearest = |unit_ms: u64| (abs + unit_ms / 2) / unit_ms;
-    let secs = if nearest(60_000) >= 60 {
+    let secs = if nearest(3_600_000) >= 72 {
+        nearest(86_400_000) * 86400
+    } else if nearest(60_000) >= 60 {
         nearest(3_600_000) * 3600
     } else if nearest(1000) >= 60 {
         nearest(60_000) * 60
