@@ -15,7 +15,7 @@ keep_informed_every = \"1h\"
 remind_before = \"0s\"
 reminder_repeat = \"5s\"
 holding_acknowledgement = false
-digest_hour = 23
+digest_hour = \"off\"
 ";
 
 fn ack_reminders(mails: &[Mail]) -> Vec<String> {

@@ -16,7 +16,7 @@ invalid_notice_within = \"1h\"
 keep_informed_every = \"1h\"
 remind_before = \"0s\"
 reminder_repeat = \"1h\"
-digest_hour = 23
+digest_hour = \"off\"
 {extra}"
     )
 }
@@ -167,7 +167,7 @@ keep_informed_every = \"3s\"
 reminder_repeat = \"1h\"
 remind_before = \"0s\"
 holding_acknowledgement = false
-digest_hour = 23
+digest_hour = \"off\"
 ",
     );
     w.deliver(&report(REPORTER, "Slow case", "<k1@example.test>", COMPLETE_BODY))
