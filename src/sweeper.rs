@@ -23,6 +23,16 @@ use crate::store::{Store, StoreError};
 /// "due in 6 hours", "overdue by 2 hours": rounded to the nearest unit, since reminders
 /// fire a little after the moment they are for ("due in 5 h 59 min 30 s" reads "6 hours").
 pub fn when(due: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let words = distance(due, now);
+    if due > now {
+        format!("due in {words}")
+    } else {
+        format!("overdue by {words}")
+    }
+}
+
+/// How far `due` is from `now`, rounded to the nearest unit: "6 hours", "25 days".
+pub fn distance(due: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let ms = (due - now).num_milliseconds();
     let abs = ms.unsigned_abs();
     let nearest = |unit_ms: u64| (abs + unit_ms / 2) / unit_ms;
@@ -35,12 +45,7 @@ pub fn when(due: DateTime<Utc>, now: DateTime<Utc>) -> String {
     } else {
         nearest(1000)
     };
-    let words = human_duration(std::time::Duration::from_secs(secs.max(1)));
-    if ms > 0 {
-        format!("due in {words}")
-    } else {
-        format!("overdue by {words}")
-    }
+    human_duration(std::time::Duration::from_secs(secs.max(1)))
 }
 
 /// Is the daily digest due? (at or after `hour` in `tz`, not yet sent that local day)
@@ -145,14 +150,10 @@ async fn remind(
     }
     to.dedup();
     let tag = CaseId::parse(&c.id).map(|x| x.tag()).unwrap_or_default();
-    let when = if r.kind == Kind::Embargo {
-        format!(
-            "{} (the embargo ends {})",
-            when(r.due, now).replace("due", "coming"),
-            r.due.with_timezone(&app.policy.tz).date_naive()
-        )
-    } else {
-        when(r.due, now)
+    let embargo_ends = (r.kind == Kind::Embargo).then(|| r.due.with_timezone(&app.policy.tz).date_naive().to_string());
+    let when = match &embargo_ends {
+        Some(date) => format!("coming in {} (the embargo ends {date})", distance(r.due, now)),
+        None => when(r.due, now),
     };
     let since = policy::deadlines(&c.timeline(), &app.policy, now)
         .into_iter()
@@ -164,6 +165,9 @@ async fn remind(
         subject: c.subject.clone(),
         label: r.kind.label().to_string(),
         when,
+        distance: distance(r.due, now),
+        overdue: now >= r.due,
+        embargo_ends,
         due: stamp(r.due),
         what: r.kind.what().to_string(),
         state: c.state.clone(),

@@ -417,8 +417,15 @@ pub mod ctx {
         pub case_id: String,
         pub subject: String,
         pub label: String,
-        /// "due in 6 hours", "overdue by 2 hours", "coming in 7 days (the embargo ends ...)".
+        /// "due in 6 hours", "overdue by 2 hours", "coming in 7 days (the embargo ends ...)"
+        /// (kept for older overrides; the built-in template words it from the keys below).
         pub when: String,
+        /// How far the deadline is, rounded: "6 hours", "2 days".
+        pub distance: String,
+        /// The deadline has passed.
+        pub overdue: bool,
+        /// For an embargo reminder: the embargo's date (YYYY-MM-DD, local).
+        pub embargo_ends: Option<String>,
         pub due: String,
         pub what: String,
         pub state: String,
