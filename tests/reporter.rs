@@ -391,3 +391,61 @@ async fn the_default_progress_updates_on_the_full_valid_path() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_override_failing_on_real_data_falls_back_and_never_blocks_the_mailbox() {
+    let w = World::new();
+    let dir = w.dir.path().join("templates");
+    std::fs::create_dir_all(&dir).unwrap();
+    // Fine with the sample (something missing), wrong for a complete report (nothing is).
+    std::fs::write(
+        dir.join("receipt.txt"),
+        "Subject: Got it: {{ subject }}\n\nFirst, please send {{ missing[0] }}.\n",
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&w.config).unwrap() + &format!("\n[templates]\ndir = \"{}\"\n", dir.display());
+    std::fs::write(&w.config, text).unwrap();
+    w.run(&["check-config"]);
+    w.deliver(&report(
+        REPORTER,
+        "Complete report",
+        "<fb1@example.test>",
+        COMPLETE_BODY,
+    ))
+    .await;
+    w.deliver(&report(
+        "reporter2@example.test",
+        "Another",
+        "<fb2@example.test>",
+        COMPLETE_BODY,
+    ))
+    .await;
+    let out = w.output(&["run", "--once"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(w.cases().len(), 2, "both reports were taken in");
+    let r = w.wait_mail("reporter", 1, Duration::from_secs(5)).await;
+    assert_eq!(r.len(), 1);
+    assert!(
+        r[0].subject().ends_with("Re: Complete report") && r[0].body().contains("Thank you for your report"),
+        "the built-in receipt: {} / {}",
+        r[0].subject(),
+        r[0].body()
+    );
+    let id = r[0].subject()[1..14].to_string();
+    let fallback: Vec<serde_json::Value> = w.case(&id)["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "template-fallback")
+        .cloned()
+        .collect();
+    assert_eq!(fallback.len(), 1, "{fallback:?}");
+    assert_eq!(fallback[0]["detail"]["template"], "receipt");
+    assert!(
+        fallback[0]["detail"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("receipt.txt line 3"),
+        "{fallback:?}"
+    );
+}
