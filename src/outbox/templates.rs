@@ -370,7 +370,6 @@ pub mod ctx {
         const TEMPLATE: &'static str = "new_case_notice";
     }
 
-    /// Built in src/store/cases.rs (with the same keys).
     #[derive(Debug, Clone, Serialize)]
     pub struct FollowUpNotice {
         pub case_id: String,

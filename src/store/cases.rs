@@ -386,16 +386,15 @@ async fn notify_team_of_message(
         .and_then(|c| crate::address::Address::parse(c).ok())
         .unwrap_or_else(|| app.notify.clone());
     let tag = CaseId::parse(&case.id).map(|c| c.tag()).unwrap_or_default();
-    let r = app
-        .templates
-        .render(
-            "follow_up_notice",
-            json!({
-                "case_id": case.id, "subject": case.subject, "sender": from, "state": case.state,
-                "attachments": facts.attachments, "excerpt": facts.excerpt,
-            }),
-        )
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let notice = crate::outbox::templates::ctx::FollowUpNotice {
+        case_id: case.id.clone(),
+        subject: case.subject.clone(),
+        sender: from.to_string(),
+        state: case.state.clone(),
+        attachments: facts.attachments.clone(),
+        excerpt: facts.excerpt.clone(),
+    };
+    let r = super::commands::render_mail(tx, app, Some(&case.id), &notice, now).await?;
     let mut refs = m.references.clone();
     refs.extend(m.message_id.clone());
     enqueue(
