@@ -74,6 +74,32 @@ fn de_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, 
     }
 }
 
+/// `8`, `"8"`, or `"off"` / `"none"` / `""` / `-1` for no digest.
+fn de_digest_hour<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Hour {
+        N(i64),
+        S(String),
+    }
+    let n = match Hour::deserialize(d)? {
+        Hour::N(n) => n,
+        Hour::S(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "off" | "none" | "" => return Ok(None),
+            t => t
+                .parse()
+                .map_err(|_| serde::de::Error::custom(format!("`{s}` is not an hour 0-23 or \"off\"")))?,
+        },
+    };
+    match n {
+        -1 => Ok(None),
+        0..=23 => Ok(Some(n as u32)),
+        _ => Err(serde::de::Error::custom(format!(
+            "{n} is not an hour 0-23 (or \"off\")"
+        ))),
+    }
+}
+
 fn de_size<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
@@ -289,8 +315,9 @@ pub struct PolicySettings {
     /// Send the reporter a holding acknowledgement when the human one is late.
     #[serde(default = "default_true")]
     pub holding_acknowledgement: bool,
-    /// Hour (0-23, in the calendar's time zone or UTC) of the daily digest; empty = no digest.
-    #[serde(default = "PolicySettings::default_digest_hour")]
+    /// Hour (0-23, in `policy.calendar.timezone`, else UTC) of the daily digest; `"off"`
+    /// (or -1) = no digest; unset = 8.
+    #[serde(default = "PolicySettings::default_digest_hour", deserialize_with = "de_digest_hour")]
     pub digest_hour: Option<u32>,
     /// Transitions that send the reporter a progress update.
     #[serde(default = "PolicySettings::default_progress")]
@@ -348,7 +375,7 @@ impl PolicySettings {
         Some(8)
     }
     fn default_progress() -> Vec<String> {
-        ["accepted", "patching", "released", "disclosed"]
+        ["accepted", "patching", "release-planned", "released", "disclosed"]
             .iter()
             .map(|s| s.to_string())
             .collect()
@@ -554,10 +581,10 @@ impl Settings {
             }
         }
         for t in &self.policy.progress_updates {
-            if !["accepted", "patching", "released", "disclosed"].contains(&t.as_str()) {
+            if !["accepted", "patching", "release-planned", "released", "disclosed"].contains(&t.as_str()) {
                 return Err(invalid(
                     "policy.progress_updates",
-                    format!("`{t}` is not one of accepted, patching, released, disclosed"),
+                    format!("`{t}` is not one of accepted, patching, release-planned, released, disclosed"),
                 ));
             }
         }

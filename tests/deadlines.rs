@@ -15,7 +15,7 @@ keep_informed_every = \"1h\"
 remind_before = \"0s\"
 reminder_repeat = \"5s\"
 holding_acknowledgement = false
-digest_hour = 23
+digest_hour = \"off\"
 ";
 
 fn ack_reminders(mails: &[Mail]) -> Vec<String> {
@@ -114,6 +114,8 @@ async fn an_unacknowledged_case_is_reminded_once_then_repeatedly_until_answered(
         stages.starts_with(&["overdue-1".to_string(), "overdue-2".to_string()]),
         "{stages:?}"
     );
+    // The case's timeline with its reminders (shown with --nocapture).
+    eprintln!("{}", w.run(&["case", &id]));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -174,4 +176,143 @@ async fn deadlines_and_the_digest_show_the_right_counts() {
     let s: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(s["open_cases"], 3);
     assert_eq!(s["overdue_deadlines"], 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reminder_before_the_deadline_goes_to_the_assigned_coordinator() {
+    let w = World::with(
+        "[policy]
+assign_within = \"1h\"
+acknowledge_within = \"8s\"
+detailed_response_within = \"1h\"
+invalid_notice_within = \"1h\"
+keep_informed_every = \"1h\"
+remind_before = \"6s\"
+reminder_repeat = \"1h\"
+holding_acknowledgement = false
+digest_hour = \"off\"
+",
+    );
+    w.deliver(&report(
+        REPORTER,
+        "Header injection",
+        "<b1@example.test>",
+        COMPLETE_BODY,
+    ))
+    .await;
+    w.once();
+    let id = w.cases()[0]["id"].as_str().unwrap().to_string();
+    w.run(&["case", &id, "assign", ALICE]);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    w.once();
+    let m = w.wait_mail("alice", 1, Duration::from_secs(5)).await;
+    let before: Vec<String> = m
+        .iter()
+        .map(|x| x.subject())
+        .filter(|s| s.contains("acknowledgement due in"))
+        .collect();
+    assert_eq!(
+        before.len(),
+        1,
+        "{:?}",
+        m.iter().map(|x| x.subject()).collect::<Vec<_>>()
+    );
+    // Sent about 5.5 s before the deadline: rounded, "6 seconds" (or 5 on a slow machine).
+    assert!(
+        before[0].starts_with(&format!("[{id}] acknowledgement due in 6 seconds"))
+            || before[0].starts_with(&format!("[{id}] acknowledgement due in 5 seconds")),
+        "{before:?}"
+    );
+    // Not to the team: the case has a coordinator and nothing is overdue.
+    assert!(!w
+        .mailbox("triage")
+        .await
+        .iter()
+        .any(|x| x.subject().contains("acknowledgement due in")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_passes_at_the_same_moment_send_one_reminder() {
+    let w = World::with(FAST);
+    w.deliver(&report(REPORTER, "Overlap", "<o1@example.test>", COMPLETE_BODY))
+        .await;
+    w.once();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let a = w.cmd().args(["run", "--once"]).spawn().unwrap();
+    let b = w.cmd().args(["run", "--once"]).spawn().unwrap();
+    assert!(a.wait_with_output().unwrap().status.success());
+    assert!(b.wait_with_output().unwrap().status.success());
+    let m = wait_for(&w, "triage", Duration::from_secs(5), |m| !ack_reminders(m).is_empty()).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let m = if ack_reminders(&m).len() == 1 {
+        w.mailbox("triage").await
+    } else {
+        m
+    };
+    assert_eq!(ack_reminders(&m).len(), 1, "{:?}", ack_reminders(&m));
+    let id = w.cases()[0]["id"].as_str().unwrap().to_string();
+    let reminders = w.case(&id)["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "reminder")
+        .count();
+    assert_eq!(reminders, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn embargo_reminders_go_to_the_coordinator_and_the_team_and_stop_when_closed() {
+    let w = World::with(
+        "[policy]
+embargo_reminders = [\"30d\", \"20d\"]
+holding_acknowledgement = false
+digest_hour = \"off\"
+",
+    );
+    w.deliver(&report(REPORTER, "Embargoed", "<e1@example.test>", COMPLETE_BODY))
+        .await;
+    w.deliver(&report(
+        "reporter2@example.test",
+        "Dismissed",
+        "<e2@example.test>",
+        COMPLETE_BODY,
+    ))
+    .await;
+    w.once();
+    let cases = w.cases();
+    let id_of = |s: &str| {
+        cases.iter().find(|c| c["subject"] == s).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (open, closed) = (id_of("Embargoed"), id_of("Dismissed"));
+    let date = (chrono::Utc::now() + chrono::Duration::days(25))
+        .date_naive()
+        .to_string();
+    for (id, last) in [(&open, "/accept"), (&closed, "/invalid not a vulnerability")] {
+        w.run(&["case", id, "assign", ALICE]);
+        w.run(&["case", id, "command", &format!("/embargo {date}")]);
+        w.run(&["case", id, "command", "/assess"]);
+        w.run(&["case", id, "command", last]);
+    }
+    w.once();
+    let alice = w.wait_mail("alice", 1, Duration::from_secs(5)).await;
+    let embargo: Vec<String> = alice
+        .iter()
+        .map(|m| m.subject())
+        .filter(|s| s.contains("embargo end coming"))
+        .collect();
+    assert_eq!(embargo.len(), 1, "one reminder, for the open case only: {embargo:?}");
+    assert!(
+        embargo[0].starts_with(&format!("[{open}] embargo end coming in")),
+        "{embargo:?}"
+    );
+    let team = w.mailbox("triage").await;
+    assert!(team.iter().any(|m| m.subject() == embargo[0]), "the team gets it too");
+    assert!(!team
+        .iter()
+        .any(|m| m.subject().contains(&closed) && m.subject().contains("embargo")));
+    // The open case's timeline, with its reminders, for the record.
+    eprintln!("{}", w.run(&["case", &open]));
 }

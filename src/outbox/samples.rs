@@ -1,59 +1,235 @@
-//! Sample template contexts, used by `check-config` to render every template once.
+//! Sample contexts of every template, one type per template (the same types the mails are
+//! made from), so `check-config` renders each template with exactly the keys it gets.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
+use super::templates::ctx::*;
+use super::templates::TemplateContext;
+use crate::analysis::Hint;
+use crate::message::Attachment;
+
+fn base() -> ReporterBase {
+    ReporterBase {
+        case_id: "SEC-2026-0001".into(),
+        subject: "ReDoS in path matching".into(),
+        reporter_name: Some("Jane Doe".into()),
+        team_name: "Security Team".into(),
+    }
+}
+
+fn to_reporter<T: ReporterMail + Clone>(mails: Vec<T>) -> Vec<ToReporter<T>> {
+    let mut out: Vec<ToReporter<T>> = mails
+        .iter()
+        .cloned()
+        .map(|mail| ToReporter { base: base(), mail })
+        .collect();
+    // And once without a display name.
+    if let Some(first) = mails.into_iter().next() {
+        let mut b = base();
+        b.reporter_name = None;
+        out.push(ToReporter { base: b, mail: first });
+    }
+    out
+}
+
+fn values<C: TemplateContext>(v: Vec<C>) -> (&'static str, Vec<Value>) {
+    (
+        C::TEMPLATE,
+        v.iter()
+            .map(|c| serde_json::to_value(c).expect("contexts serialise"))
+            .collect(),
+    )
+}
+
+fn attachment() -> Attachment {
+    Attachment {
+        name: "poc.zip".into(),
+        content_type: "application/zip".into(),
+        size: 1000,
+    }
+}
+
+fn receipt(body_check: &str, credit_name: Option<&str>) -> Receipt {
+    Receipt {
+        case_tag: "[SEC-2026-0001]".into(),
+        reporter: "jane@example.com".into(),
+        acknowledge_within: "48 hours".into(),
+        detailed_response_within: "48 hours".into(),
+        body_check: body_check.into(),
+        missing: vec!["the affected versions".into()],
+        premature_disclosure: true,
+        ask_credit: true,
+        credit_name: credit_name.map(Into::into),
+    }
+}
+
+fn progress(update: &str, state: &str) -> ProgressUpdate {
+    ProgressUpdate {
+        update: update.into(),
+        state: state.into(),
+        severity: Some("high".into()),
+        cvss_score: Some(7.5),
+        patched_versions: Some("4.21.3".into()),
+        release_date: Some("2026-12-01".into()),
+    }
+}
+
+fn closing(credit: Option<&str>, anonymous: bool) -> ClosingNotice {
+    ClosingNotice {
+        cve: Some("CVE-2026-1234".into()),
+        ghsa: Some("GHSA-9wv6-86v2-598j".into()),
+        patched_versions: Some("4.21.3".into()),
+        severity: Some("high".into()),
+        cvss_score: Some(7.5),
+        credit: credit.map(Into::into),
+        anonymous,
+    }
+}
+
+fn digest_row() -> DigestDeadline {
+    DigestDeadline {
+        case_id: "SEC-2026-0001".into(),
+        label: "acknowledgement".into(),
+        due: "2026-11-23T10:00:00Z".into(),
+        coordinator: "alice@example.org".into(),
+    }
+}
+
+fn confirmation(applied: bool) -> Confirmation {
+    Confirmation {
+        applied,
+        case_id: "SEC-2026-0001".into(),
+        subject: "ReDoS in path matching".into(),
+        changes: vec!["state: new -> triage".into()],
+        errors: vec!["/cve: `x` is not a CVE id".into()],
+        mails: vec!["dismissal to jane@example.com".into()],
+        state: "triage".into(),
+        coordinator: Some("alice@example.org".into()),
+        usage: vec!["/assign [me|ADDRESS]".into()],
+    }
+}
+
+/// Every template with its samples (the first sample has every key).
+pub fn all() -> Vec<(&'static str, Vec<Value>)> {
+    let states: Vec<StatusUpdate> = [
+        "new",
+        "triage",
+        "assessing",
+        "needs-info",
+        "accepted",
+        "patching",
+        "released",
+    ]
+    .iter()
+    .map(|s| StatusUpdate {
+        state: s.to_string(),
+        state_words: "being assessed".into(),
+    })
+    .collect();
+    vec![
+        values(to_reporter(vec![
+            receipt("complete", Some("Jane Doe")),
+            receipt("link-only", None),
+            receipt("attachment-only", Some("Jane Doe")),
+            receipt("too-short", None),
+        ])),
+        values(vec![NewCaseNotice {
+            case_id: "SEC-2026-0001".into(),
+            subject: "ReDoS in path matching".into(),
+            reporter: "jane@example.com".into(),
+            reporter_name: Some("Jane Doe".into()),
+            opened_at: "2026-11-21T10:00:00Z".into(),
+            body_check: "link-only".into(),
+            missing: vec!["affected-versions".into()],
+            flags: vec!["premature-disclosure".into()],
+            hints: vec![Hint {
+                label: "third-party-module".into(),
+                explanation: "x".into(),
+            }],
+            attachments: vec![attachment()],
+            links: vec!["https://gist.github.com/x".into()],
+            premature_disclosure: true,
+            public_links: vec!["https://github.com/expressjs/express/issues/1".into()],
+            assign_within: "24 hours".into(),
+            acknowledge_within: "48 hours".into(),
+            excerpt: "The path matching backtracks.".into(),
+        }]),
+        values(vec![FollowUpNotice {
+            case_id: "SEC-2026-0001".into(),
+            subject: "ReDoS in path matching".into(),
+            sender: "jane@example.com".into(),
+            state: "triage".into(),
+            attachments: vec![attachment()],
+            excerpt: "Here is the PoC.".into(),
+        }]),
+        values(vec![confirmation(true), confirmation(false)]),
+        values(vec![CommandRefused {
+            case_id: "SEC-2026-0001".into(),
+            subject: "ReDoS in path matching".into(),
+            sender: "mallory@example.com".into(),
+            reason: "not authenticated".into(),
+            commands: vec!["/invalid no".into()],
+        }]),
+        values(to_reporter(vec![Dismissal {
+            reason: "not a vulnerability".into(),
+        }])),
+        values(to_reporter(vec![DuplicateNotice {
+            of: "SEC-2026-0002".into(),
+        }])),
+        values(to_reporter(vec![
+            closing(Some("Jane Doe"), false),
+            closing(None, true),
+            closing(None, false),
+        ])),
+        values(to_reporter(vec![
+            progress("accepted", "accepted"),
+            progress("patching", "patching"),
+            progress("released", "released"),
+            progress("release-planned", "patching"),
+        ])),
+        values(vec![Reminder {
+            case_id: "SEC-2026-0001".into(),
+            subject: "ReDoS in path matching".into(),
+            label: "acknowledgement".into(),
+            when: "due in 6 hours".into(),
+            distance: "6 hours".into(),
+            overdue: false,
+            embargo_ends: Some("2026-12-01".into()),
+            due: "2026-11-23T10:00:00Z".into(),
+            what: "A person must reply to the reporter.".into(),
+            state: "triage".into(),
+            reporter: "jane@example.com".into(),
+            coordinator: Some("alice@example.org".into()),
+            since: "2026-11-21T10:00:00Z".into(),
+            holding_sent: true,
+        }]),
+        values(to_reporter(vec![HoldingAcknowledgement {
+            acknowledge_within: "48 hours".into(),
+            reply_by: "Tuesday 24 November 2026, 10:00 UTC".into(),
+        }])),
+        values(to_reporter(states)),
+        values(vec![Digest {
+            open_total: 3,
+            by_state: vec![StateCount {
+                state: "triage".into(),
+                count: 2,
+            }],
+            overdue: vec![digest_row()],
+            due_soon: vec![digest_row()],
+            waiting: vec![Waiting {
+                case_id: "SEC-2026-0002".into(),
+                since: "2026-11-20".into(),
+                subject: "x".into(),
+            }],
+        }]),
+    ]
+}
+
+/// The first (complete) sample of template `name`.
 pub fn context(name: &str) -> Value {
-    let base = json!({
-        "case_id": "SEC-2026-0001",
-        "case_tag": "[SEC-2026-0001]",
-        "subject": "ReDoS in path matching",
-        "reporter": "jane@example.com",
-        "reporter_name": "Jane Doe",
-        "team_name": "Security Team",
-        "acknowledge_within": "48 hours",
-        "detailed_response_within": "48 hours",
-        "assign_within": "24 hours",
-        "body_check": "link-only",
-        "missing": ["the affected versions"],
-        "premature_disclosure": true,
-        "public_links": ["https://github.com/expressjs/express/issues/1"],
-        "ask_credit": true,
-        "credit_name": "Jane Doe",
-        "opened_at": "2026-11-21T10:00:00Z",
-        "flags": ["premature-disclosure"],
-        "hints": [{"label": "third-party-module", "explanation": "x"}],
-        "attachments": [{"name": "poc.zip", "content_type": "application/zip", "size": 1000}],
-        "links": ["https://gist.github.com/x"],
-        "excerpt": "The path matching backtracks.",
-        "sender": "jane@example.com",
-        "state": "triage",
-        "applied": name == "confirmation",
-        "changes": ["state: new -> triage"],
-        "errors": ["/cve: `x` is not a CVE id"],
-        "mails": ["dismissal to jane@example.com"],
-        "usage": ["/assign [me|ADDRESS]"],
-        "coordinator": "alice@example.org",
-        "reason": "not a vulnerability",
-        "commands": ["/invalid no"],
-        "cve": "CVE-2026-1234",
-        "ghsa": "GHSA-9wv6-86v2-598j",
-        "patched_versions": "4.21.3",
-        "severity": "high",
-        "cvss_score": 7.5,
-        "credit": "Jane Doe",
-        "label": "acknowledgement",
-        "when": "due in 6 hours",
-        "due": "2026-11-23T10:00:00Z",
-        "what": "A person must reply to the reporter.",
-        "since": "2026-11-21T10:00:00Z",
-        "holding_sent": true,
-        "state_words": "being assessed",
-        "open_total": 3,
-        "by_state": [{"state": "triage", "count": 2}],
-        "overdue": [{"case_id": "SEC-2026-0001", "label": "acknowledgement", "due": "2026-11-23", "coordinator": "alice@example.org"}],
-        "due_soon": [],
-        "waiting": [{"case_id": "SEC-2026-0002", "since": "2026-11-20", "subject": "x"}],
-    });
-    let _ = name;
-    base
+    all()
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .and_then(|(_, v)| v.into_iter().next())
+        .unwrap_or(Value::Null)
 }

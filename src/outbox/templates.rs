@@ -25,7 +25,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("digest", include_str!("../../templates/digest.txt")),
 ];
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum TemplateError {
     #[error("template {file}: {message}")]
     Broken { file: String, message: String },
@@ -40,6 +40,16 @@ pub enum TemplateError {
 pub struct Rendered {
     pub subject: String,
     pub body: String,
+    /// Set when an overriding template failed on this data and the built-in one was used
+    /// instead: the override's error (file and line), for an event.
+    pub fallback: Option<String>,
+}
+
+/// The data one template gets: each template has exactly one context type, used both where
+/// the mail is made and by `check()`, so `check-config` knows every key a template may use.
+pub trait TemplateContext: Serialize {
+    /// The template's name (its file is `NAME.txt`).
+    const TEMPLATE: &'static str;
 }
 
 /// The loaded templates.
@@ -57,6 +67,38 @@ fn describe(file: &str, e: &minijinja::Error) -> TemplateError {
     }
 }
 
+/// The built-in copy of template `name` (kept for falling back from a failing override).
+fn builtin_name(name: &str) -> String {
+    format!("builtin/{name}")
+}
+
+/// The first line of `source` where `var` appears inside a `{{ }}` or `{% %}` tag.
+fn line_of(source: &str, var: &str) -> Option<usize> {
+    let word = regex::Regex::new(&format!(r"\b{}\b", regex::escape(var))).ok()?;
+    let mut line = 1;
+    let mut rest = source;
+    while let Some(open) = rest.find(['{']) {
+        line += rest[..open].matches('\n').count();
+        let after = &rest[open..];
+        let close = if after.starts_with("{{") {
+            after.find("}}")
+        } else if after.starts_with("{%") {
+            after.find("%}")
+        } else {
+            rest = &after[1..];
+            continue;
+        };
+        let Some(close) = close else { break };
+        let tag = &after[..close];
+        if let Some(m) = word.find(tag) {
+            return Some(line + tag[..m.start()].matches('\n').count());
+        }
+        line += tag.matches('\n').count();
+        rest = &after[close..];
+    }
+    None
+}
+
 impl Templates {
     /// Loads the built-ins, then every `NAME.txt` in `dir` that overrides one of them.
     pub fn load(dir: Option<&Path>) -> Result<Templates, TemplateError> {
@@ -66,6 +108,8 @@ impl Templates {
         env.set_trim_blocks(false);
         let mut origin = Vec::new();
         for (name, text) in BUILTIN {
+            env.add_template_owned(builtin_name(name), *text)
+                .map_err(|e| describe(&format!("(built-in) {name}.txt"), &e))?;
             let (file, text) = match dir.map(|d| d.join(format!("{name}.txt"))) {
                 Some(p) if p.exists() => {
                     let t = std::fs::read_to_string(&p)
@@ -97,26 +141,333 @@ impl Templates {
             .unwrap_or_else(|| name.to_string())
     }
 
-    /// Renders template `name`; the first line is `Subject: ...`.
-    pub fn render<C: Serialize>(&self, name: &str, ctx: C) -> Result<Rendered, TemplateError> {
+    fn is_override(&self, name: &str) -> bool {
+        !self.file_of(name).starts_with("(built-in)")
+    }
+
+    /// Renders template `name` exactly as loaded (no fallback).
+    fn render_strict<C: Serialize>(&self, name: &str, ctx: C) -> Result<Rendered, TemplateError> {
+        self.render_as(name, name, ctx)
+    }
+
+    fn render_as<C: Serialize>(&self, name: &str, file_name: &str, ctx: C) -> Result<Rendered, TemplateError> {
         let t = self.env.get_template(name).map_err(|e| describe(name, &e))?;
-        let text = t.render(ctx).map_err(|e| describe(&self.file_of(name), &e))?;
+        let text = t.render(ctx).map_err(|e| describe(&self.file_of(file_name), &e))?;
         let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
         let subject = first
             .strip_prefix("Subject:")
-            .ok_or_else(|| TemplateError::NoSubject(self.file_of(name)))?
+            .ok_or_else(|| TemplateError::NoSubject(self.file_of(file_name)))?
             .trim()
             .to_string();
         let body = rest.trim_start_matches(['\r', '\n']).to_string();
-        Ok(Rendered { subject, body })
+        Ok(Rendered {
+            subject,
+            body,
+            fallback: None,
+        })
     }
 
-    /// Renders every template with sample data, so `check-config` catches mistakes.
+    /// Renders template `name`; the first line is `Subject: ...`. When an overriding
+    /// template fails on this data, the built-in one is used and `fallback` says why, so a
+    /// mistake in an override never stops the mail (nor the transaction it is part of).
+    pub fn render<C: Serialize>(&self, name: &str, ctx: C) -> Result<Rendered, TemplateError> {
+        let ctx = minijinja::Value::from_serialize(&ctx);
+        match self.render_strict(name, &ctx) {
+            Ok(r) => Ok(r),
+            Err(e) if self.is_override(name) => {
+                let mut r = self.render_as(&builtin_name(name), name, &ctx).map_err(|_| e.clone())?;
+                r.fallback = Some(e.to_string());
+                Ok(r)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Renders the template of a context type (see [`TemplateContext`]).
+    pub fn render_ctx<C: TemplateContext>(&self, ctx: &C) -> Result<Rendered, TemplateError> {
+        self.render(C::TEMPLATE, ctx)
+    }
+
+    /// Checks every template against the data its mail really gets: every variable it uses
+    /// must be one of its context's keys (in every branch, not only the ones the samples
+    /// take), and it must render each sample. Errors name the file and the line.
     pub fn check(&self) -> Result<(), TemplateError> {
-        for (name, _) in BUILTIN {
-            self.render(name, super::samples::context(name))?;
+        for (name, samples) in super::samples::all() {
+            let t = self.env.get_template(name).map_err(|e| describe(name, &e))?;
+            let keys: Vec<String> = samples
+                .first()
+                .and_then(|s| s.as_object())
+                .map(|o| o.keys().cloned().collect())
+                .unwrap_or_default();
+            let globals: Vec<&str> = self.env.globals().map(|(n, _)| n).collect();
+            let mut unknown: Vec<String> = t
+                .undeclared_variables(false)
+                .into_iter()
+                .filter(|v| !keys.contains(v) && !globals.contains(&v.as_str()))
+                .collect();
+            unknown.sort();
+            if let Some(v) = unknown.first() {
+                let line = line_of(t.source(), v).map(|l| format!(" line {l}")).unwrap_or_default();
+                return Err(TemplateError::Broken {
+                    file: format!("{}{line}", self.file_of(name)),
+                    message: format!(
+                        "uses `{v}`, which the {name} mail does not get; it gets: {}",
+                        keys.join(", ")
+                    ),
+                });
+            }
+            for s in samples {
+                self.render_strict(name, s)?;
+            }
         }
         Ok(())
+    }
+}
+
+/// The context of every template. Mail to the reporter is a [`ToReporter`] of the mail's own
+/// part; the common part is filled in one place.
+pub mod ctx {
+    use serde::Serialize;
+
+    use super::TemplateContext;
+    use crate::analysis::Hint;
+    use crate::message::Attachment;
+
+    /// What every mail to the reporter gets.
+    #[derive(Debug, Clone, Serialize)]
+    pub struct ReporterBase {
+        pub case_id: String,
+        pub subject: String,
+        pub reporter_name: Option<String>,
+        pub team_name: String,
+    }
+
+    /// The part of a reporter mail that is its own.
+    pub trait ReporterMail: Serialize {
+        const TEMPLATE: &'static str;
+    }
+
+    /// A mail to the reporter: the common part and the mail's own.
+    #[derive(Debug, Clone, Serialize)]
+    pub struct ToReporter<T> {
+        #[serde(flatten)]
+        pub base: ReporterBase,
+        #[serde(flatten)]
+        pub mail: T,
+    }
+
+    impl<T: ReporterMail> TemplateContext for ToReporter<T> {
+        const TEMPLATE: &'static str = T::TEMPLATE;
+    }
+
+    #[derive(Debug, Clone, Serialize)]
+    pub struct Receipt {
+        pub case_tag: String,
+        pub reporter: String,
+        pub acknowledge_within: String,
+        pub detailed_response_within: String,
+        pub body_check: String,
+        /// What the report lacks, as requests to the reporter.
+        pub missing: Vec<String>,
+        pub premature_disclosure: bool,
+        pub ask_credit: bool,
+        /// The name we would credit (the display name); none: we ask for one.
+        pub credit_name: Option<String>,
+    }
+    impl ReporterMail for Receipt {
+        const TEMPLATE: &'static str = "receipt";
+    }
+
+    #[derive(Debug, Clone, Serialize)]
+    pub struct Dismissal {
+        pub reason: String,
+    }
+    impl ReporterMail for Dismissal {
+        const TEMPLATE: &'static str = "dismissal";
+    }
+
+    #[derive(Debug, Clone, Serialize)]
+    pub struct DuplicateNotice {
+        pub of: String,
+    }
+    impl ReporterMail for DuplicateNotice {
+        const TEMPLATE: &'static str = "duplicate_notice";
+    }
+
+    #[derive(Debug, Clone, Serialize)]
+    pub struct ClosingNotice {
+        pub cve: Option<String>,
+        pub ghsa: Option<String>,
+        pub patched_versions: Option<String>,
+        pub severity: Option<String>,
+        pub cvss_score: Option<f64>,
+        /// The name in the advisory; none: credited by no name.
+        pub credit: Option<String>,
+        /// The reporter asked not to be credited.
+        pub anonymous: bool,
+    }
+    impl ReporterMail for ClosingNotice {
+        const TEMPLATE: &'static str = "closing_notice";
+    }
+
+    #[derive(Debug, Clone, Serialize)]
+    pub struct ProgressUpdate {
+        /// accepted, patching, released or release-planned.
+        pub update: String,
+        /// The case's state (accepted, patching, released).
+        pub state: String,
+        pub severity: Option<String>,
+        pub cvss_score: Option<f64>,
+        pub patched_versions: Option<String>,
+        /// The planned release (the `/embargo` date), YYYY-MM-DD.
+        pub release_date: Option<String>,
+    }
+    impl ReporterMail for ProgressUpdate {
+        const TEMPLATE: &'static str = "progress_update";
+    }
+
+    #[derive(Debug, Clone, Serialize)]
+    pub struct HoldingAcknowledgement {
+        pub acknowledge_within: String,
+        /// When a coordinator will reply at the latest, e.g. "Tuesday 24 November 2026, 10:00 UTC".
+        pub reply_by: String,
+    }
+    impl ReporterMail for HoldingAcknowledgement {
+        const TEMPLATE: &'static str = "holding_acknowledgement";
+    }
+
+    #[derive(Debug, Clone, Serialize)]
+    pub struct StatusUpdate {
+        /// The raw state: new, triage, assessing, needs-info, accepted, patching, released.
+        pub state: String,
+        /// The same in words (kept for older overrides; the built-in template words it itself).
+        pub state_words: String,
+    }
+    impl ReporterMail for StatusUpdate {
+        const TEMPLATE: &'static str = "status_update";
+    }
+
+    #[derive(Debug, Clone, Serialize)]
+    pub struct NewCaseNotice {
+        pub case_id: String,
+        pub subject: String,
+        pub reporter: String,
+        pub reporter_name: Option<String>,
+        pub opened_at: String,
+        pub body_check: String,
+        pub missing: Vec<String>,
+        pub flags: Vec<String>,
+        pub hints: Vec<Hint>,
+        pub attachments: Vec<Attachment>,
+        pub links: Vec<String>,
+        pub premature_disclosure: bool,
+        pub public_links: Vec<String>,
+        pub assign_within: String,
+        pub acknowledge_within: String,
+        pub excerpt: String,
+    }
+    impl TemplateContext for NewCaseNotice {
+        const TEMPLATE: &'static str = "new_case_notice";
+    }
+
+    #[derive(Debug, Clone, Serialize)]
+    pub struct FollowUpNotice {
+        pub case_id: String,
+        pub subject: String,
+        pub sender: String,
+        pub state: String,
+        pub attachments: Vec<Attachment>,
+        pub excerpt: String,
+    }
+    impl TemplateContext for FollowUpNotice {
+        const TEMPLATE: &'static str = "follow_up_notice";
+    }
+
+    #[derive(Debug, Clone, Serialize)]
+    pub struct Confirmation {
+        pub applied: bool,
+        pub case_id: String,
+        pub subject: String,
+        pub changes: Vec<String>,
+        pub errors: Vec<String>,
+        pub mails: Vec<String>,
+        pub state: String,
+        pub coordinator: Option<String>,
+        pub usage: Vec<String>,
+    }
+    impl TemplateContext for Confirmation {
+        const TEMPLATE: &'static str = "confirmation";
+    }
+
+    #[derive(Debug, Clone, Serialize)]
+    pub struct CommandRefused {
+        pub case_id: String,
+        pub subject: String,
+        pub sender: String,
+        pub reason: String,
+        pub commands: Vec<String>,
+    }
+    impl TemplateContext for CommandRefused {
+        const TEMPLATE: &'static str = "command_refused";
+    }
+
+    #[derive(Debug, Clone, Serialize)]
+    pub struct Reminder {
+        pub case_id: String,
+        pub subject: String,
+        pub label: String,
+        /// "due in 6 hours", "overdue by 2 hours", "coming in 7 days (the embargo ends ...)"
+        /// (kept for older overrides; the built-in template words it from the keys below).
+        pub when: String,
+        /// How far the deadline is, rounded: "6 hours", "2 days".
+        pub distance: String,
+        /// The deadline has passed.
+        pub overdue: bool,
+        /// For an embargo reminder: the embargo's date (YYYY-MM-DD, local).
+        pub embargo_ends: Option<String>,
+        pub due: String,
+        pub what: String,
+        pub state: String,
+        pub reporter: String,
+        pub coordinator: Option<String>,
+        pub since: String,
+        pub holding_sent: bool,
+    }
+    impl TemplateContext for Reminder {
+        const TEMPLATE: &'static str = "reminder";
+    }
+
+    #[derive(Debug, Clone, Serialize)]
+    pub struct StateCount {
+        pub state: String,
+        pub count: usize,
+    }
+
+    #[derive(Debug, Clone, Serialize)]
+    pub struct DigestDeadline {
+        pub case_id: String,
+        pub label: String,
+        pub due: String,
+        pub coordinator: String,
+    }
+
+    #[derive(Debug, Clone, Serialize)]
+    pub struct Waiting {
+        pub case_id: String,
+        pub since: String,
+        pub subject: String,
+    }
+
+    #[derive(Debug, Clone, Serialize)]
+    pub struct Digest {
+        pub open_total: usize,
+        pub by_state: Vec<StateCount>,
+        pub overdue: Vec<DigestDeadline>,
+        pub due_soon: Vec<DigestDeadline>,
+        pub waiting: Vec<Waiting>,
+    }
+    impl TemplateContext for Digest {
+        const TEMPLATE: &'static str = "digest";
     }
 }
 
@@ -151,5 +502,96 @@ mod tests {
         let t = Templates::load(Some(d.path())).unwrap();
         let e = t.check().unwrap_err().to_string();
         assert!(e.contains("receipt.txt"), "{e}");
+    }
+
+    #[test]
+    fn every_template_has_its_context() {
+        let names: Vec<&str> = super::super::samples::all().into_iter().map(|(n, _)| n).collect();
+        let builtin: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, builtin);
+    }
+
+    fn receipt_ctx() -> ctx::ToReporter<ctx::Receipt> {
+        ctx::ToReporter {
+            base: ctx::ReporterBase {
+                case_id: "SEC-2026-0007".into(),
+                subject: "XSS".into(),
+                reporter_name: None,
+                team_name: "Security Team".into(),
+            },
+            mail: ctx::Receipt {
+                case_tag: "[SEC-2026-0007]".into(),
+                reporter: "jane@example.com".into(),
+                acknowledge_within: "48 hours".into(),
+                detailed_response_within: "48 hours".into(),
+                body_check: "complete".into(),
+                missing: vec![],
+                premature_disclosure: false,
+                ask_credit: true,
+                credit_name: None,
+            },
+        }
+    }
+
+    #[test]
+    fn a_key_the_mail_does_not_get_fails_the_check_with_file_and_line() {
+        let d = tempfile::tempdir().unwrap();
+        // `state` is a key of other templates' samples, never of the receipt's.
+        std::fs::write(
+            d.path().join("receipt.txt"),
+            "Subject: Got it\n\nHello,\nyour report is {{ state }}.\n",
+        )
+        .unwrap();
+        let t = Templates::load(Some(d.path())).unwrap();
+        let e = t.check().unwrap_err().to_string();
+        assert!(e.contains("receipt.txt line 4") && e.contains("`state`"), "{e}");
+        // Also in a branch the samples never take.
+        std::fs::write(
+            d.path().join("receipt.txt"),
+            "Subject: Got it\n\n{% if body_check == \"never\" %}\n{{ cve }}\n{% endif %}\n",
+        )
+        .unwrap();
+        let t = Templates::load(Some(d.path())).unwrap();
+        let e = t.check().unwrap_err().to_string();
+        assert!(e.contains("receipt.txt line 4") && e.contains("`cve`"), "{e}");
+        // Loop variables and the keys it does get are fine.
+        std::fs::write(
+            d.path().join("receipt.txt"),
+            "Subject: Got it {{ case_id }}\n\n{% for m in missing %}{{ m }} {{ loop.index }}{% endfor %}{{ range(2) | length }}\n",
+        )
+        .unwrap();
+        Templates::load(Some(d.path())).unwrap().check().unwrap();
+    }
+
+    #[test]
+    fn a_failing_override_falls_back_to_the_built_in_template() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(
+            d.path().join("receipt.txt"),
+            "Subject: Got it\n\nHello,\nyour report is {{ state }}.\n",
+        )
+        .unwrap();
+        let t = Templates::load(Some(d.path())).unwrap();
+        let r = t.render_ctx(&receipt_ctx()).unwrap();
+        assert_eq!(r.subject, "Re: XSS");
+        assert!(r.body.contains("tracked as SEC-2026-0007"), "{}", r.body);
+        let why = r.fallback.expect("says it fell back");
+        assert!(why.contains("receipt.txt line 4"), "{why}");
+        // A working override is used as is.
+        std::fs::write(d.path().join("receipt.txt"), "Subject: Got it\n\n{{ case_id }}\n").unwrap();
+        let t = Templates::load(Some(d.path())).unwrap();
+        let r = t.render_ctx(&receipt_ctx()).unwrap();
+        assert_eq!(
+            (r.subject.as_str(), r.body.as_str(), r.fallback),
+            ("Got it", "SEC-2026-0007\n", None)
+        );
+    }
+
+    #[test]
+    fn the_receipt_asks_for_a_name_and_never_offers_the_address() {
+        let t = Templates::load(None).unwrap();
+        let r = t.render_ctx(&receipt_ctx()).unwrap();
+        assert!(r.body.contains("/credit YOUR NAME"), "{}", r.body);
+        assert!(!r.body.contains("jane@example.com"), "{}", r.body);
     }
 }

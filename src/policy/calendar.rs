@@ -37,6 +37,10 @@ fn weekday(s: &str) -> Option<Weekday> {
 
 impl CalendarSettings {
     pub fn validate(&self) -> Result<(), (String, String)> {
+        if let Some(t) = &self.timezone {
+            t.parse::<Tz>()
+                .map_err(|_| ("timezone".to_string(), format!("`{t}` is not an IANA time zone")))?;
+        }
         self.calendar().map(|_| ())
     }
 

@@ -9,6 +9,38 @@ use serde::Serialize;
 use crate::case::State;
 use crate::config::PolicySettings;
 use calendar::Calendar;
+use chrono::TimeZone;
+use chrono_tz::Tz;
+
+/// The moment an embargo date begins: local midnight in `tz` (the first one, if a DST change
+/// skips or doubles it).
+pub fn embargo_moment(date: NaiveDate, tz: &Tz) -> DateTime<Utc> {
+    let midnight = date.and_hms_opt(0, 0, 0).expect("midnight");
+    tz.from_local_datetime(&midnight)
+        .earliest()
+        .or_else(|| tz.from_local_datetime(&(midnight + Duration::hours(1))).earliest())
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| midnight.and_utc())
+}
+
+/// Does a transition `from` -> `to` give the reporter the detailed response? It does when
+/// the case was acknowledged, had none yet, and now waits for the reporter (`/needs-info`)
+/// or got a verdict.
+pub fn gives_detailed_response(acknowledged: bool, already: bool, from: Option<State>, to: State) -> bool {
+    acknowledged
+        && !already
+        && from != Some(to)
+        && matches!(
+            to,
+            State::NeedsInfo
+                | State::Accepted
+                | State::Patching
+                | State::Released
+                | State::Disclosed
+                | State::Invalid
+                | State::Duplicate
+        )
+}
 
 /// The deadlines of DESIGN.md's table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
@@ -110,6 +142,9 @@ pub struct Policy {
     pub remind_before: Duration,
     pub embargo_reminders: Vec<Duration>,
     pub calendar: Calendar,
+    /// `policy.calendar.timezone` (also without working days): where an embargo date's
+    /// midnight and the digest hour are; UTC when unset.
+    pub tz: Tz,
 }
 
 fn d(x: std::time::Duration) -> Duration {
@@ -129,6 +164,12 @@ impl Policy {
             remind_before: d(p.remind_before),
             embargo_reminders: p.embargo_reminders.iter().map(|x| d(*x)).collect(),
             calendar: p.calendar.calendar()?,
+            tz: match &p.calendar.timezone {
+                None => Tz::UTC,
+                Some(t) => t
+                    .parse()
+                    .map_err(|_| ("timezone".to_string(), format!("`{t}` is not an IANA time zone")))?,
+            },
         })
     }
 }
@@ -208,9 +249,9 @@ pub fn deadlines(t: &Timeline, p: &Policy, now: DateTime<Utc>) -> Vec<Deadline> 
         let last = t.last_reporter_mail_at.unwrap_or(t.opened_at);
         push(Kind::KeepInformed, last, cal.add(last, p.keep_informed_every), None);
     }
-    if let (Some(date), false) = (t.embargo_date, state == State::Disclosed) {
-        let due = date.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
-        push(Kind::Embargo, t.opened_at, due, None);
+    // A closed case (disclosed, invalid, duplicate) has no embargo left to prepare for.
+    if let (Some(date), false) = (t.embargo_date, closed) {
+        push(Kind::Embargo, t.opened_at, embargo_moment(date, &p.tz), None);
     }
     out
 }
@@ -465,5 +506,126 @@ mod tests {
         assert!(due_reminders(&tl, &p, t("2026-11-23T12:00:00Z"), &[])
             .iter()
             .all(|r| r.kind != Kind::Acknowledge));
+    }
+
+    #[test]
+    fn the_detailed_response_stays_met_after_a_needs_info_round_trip() {
+        let p = policy();
+        let mut tl = opened();
+        tl.state = Some(State::Triage);
+        tl.assigned_at = Some(t("2026-11-02T10:00:00Z"));
+        tl.acknowledged_at = Some(t("2026-11-02T12:00:00Z"));
+        // ack -> /needs-info: that is the detailed response, and it is recorded.
+        assert!(gives_detailed_response(
+            true,
+            false,
+            Some(State::Triage),
+            State::NeedsInfo
+        ));
+        tl.detailed_response_at = Some(t("2026-11-03T09:00:00Z"));
+        // The reporter answers: back to assessing, days after the deadline. Still met.
+        tl.state = Some(State::Assessing);
+        tl.state_since = t("2026-11-06T09:00:00Z");
+        let now = t("2026-11-06T10:00:00Z");
+        let d = deadlines(&tl, &p, now);
+        assert_eq!(
+            find(&d, Kind::DetailedResponse).status,
+            Status::Met(t("2026-11-03T09:00:00Z"))
+        );
+        assert!(!due_reminders(&tl, &p, now, &[])
+            .iter()
+            .any(|r| r.kind == Kind::DetailedResponse));
+        // Which transitions count: only after the acknowledgement, only the first time, only
+        // into needs-info or a verdict.
+        assert!(gives_detailed_response(
+            true,
+            false,
+            Some(State::Assessing),
+            State::Invalid
+        ));
+        assert!(gives_detailed_response(
+            true,
+            false,
+            Some(State::Assessing),
+            State::Accepted
+        ));
+        assert!(!gives_detailed_response(
+            false,
+            false,
+            Some(State::Triage),
+            State::NeedsInfo
+        ));
+        assert!(!gives_detailed_response(
+            true,
+            true,
+            Some(State::Triage),
+            State::NeedsInfo
+        ));
+        assert!(!gives_detailed_response(
+            true,
+            false,
+            Some(State::NeedsInfo),
+            State::Assessing
+        ));
+        assert!(!gives_detailed_response(
+            true,
+            false,
+            Some(State::NeedsInfo),
+            State::NeedsInfo
+        ));
+    }
+
+    #[test]
+    fn no_embargo_reminders_for_closed_cases() {
+        let p = policy();
+        for closed in [State::Invalid, State::Duplicate, State::Disclosed] {
+            let mut tl = opened();
+            tl.state = Some(closed);
+            tl.decided_at = Some(t("2026-11-03T09:00:00Z"));
+            tl.embargo_date = NaiveDate::from_ymd_opt(2026, 12, 1);
+            let now = t("2026-11-30T12:00:00Z");
+            assert!(
+                !deadlines(&tl, &p, now).iter().any(|d| d.kind == Kind::Embargo),
+                "{closed:?}"
+            );
+            assert!(due_reminders(&tl, &p, now, &[]).is_empty(), "{closed:?}");
+        }
+    }
+
+    #[test]
+    fn the_embargo_begins_at_local_midnight_in_the_calendar_time_zone() {
+        let mut s = PolicySettings::default();
+        s.calendar.timezone = Some("Europe/Berlin".into());
+        let p = Policy::from_settings(&s).unwrap();
+        let mut tl = opened();
+        tl.state = Some(State::Patching);
+        tl.assigned_at = Some(tl.opened_at);
+        tl.acknowledged_at = Some(tl.opened_at);
+        tl.detailed_response_at = Some(tl.opened_at);
+        tl.last_reporter_mail_at = Some(t("2026-11-24T00:00:00Z"));
+        tl.embargo_date = NaiveDate::from_ymd_opt(2026, 12, 1);
+        // Midnight in Berlin (CET, UTC+1) is 23:00 UTC the day before.
+        let d = deadlines(&tl, &p, t("2026-11-20T00:00:00Z"));
+        assert_eq!(find(&d, Kind::Embargo).due, t("2026-11-30T23:00:00Z"));
+        let stages = |now: &str| {
+            due_reminders(&tl, &p, t(now), &[])
+                .into_iter()
+                .filter(|r| r.kind == Kind::Embargo)
+                .map(|r| r.stage)
+                .collect::<Vec<_>>()
+        };
+        assert!(stages("2026-11-23T22:30:00Z").is_empty());
+        assert_eq!(stages("2026-11-23T23:00:00Z"), vec!["embargo-7days"]);
+        assert_eq!(stages("2026-11-29T23:30:00Z"), vec!["embargo-24hours"]);
+        assert!(stages("2026-11-30T23:30:00Z").is_empty(), "the embargo has ended");
+        // Without a time zone: UTC midnight, as before.
+        assert_eq!(
+            find(&deadlines(&tl, &policy(), t("2026-11-20T00:00:00Z")), Kind::Embargo).due,
+            t("2026-12-01T00:00:00Z")
+        );
+        // A DST gap at midnight (America/Santiago, 2026-09-06): the first moment of the day.
+        let santiago: Tz = "America/Santiago".parse().unwrap();
+        let m = embargo_moment(NaiveDate::from_ymd_opt(2026, 9, 6).unwrap(), &santiago);
+        assert_eq!(m, t("2026-09-06T04:00:00Z"));
     }
 }

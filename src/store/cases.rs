@@ -76,7 +76,11 @@ pub struct CaseSummary {
     pub patched_versions: Option<String>,
     pub embargo_date: Option<String>,
     pub duplicate_of: Option<String>,
+    /// The name the advisory will credit (`/credit`, else the display name; never the
+    /// address); null when anonymous or nameless.
     pub credit: Option<String>,
+    /// The reporter chose `/anonymous`.
+    pub anonymous: bool,
     pub closed_at: Option<String>,
     pub close_reason: Option<String>,
 }
@@ -117,7 +121,8 @@ impl CaseRow {
             patched_versions: self.patched_versions.clone(),
             embargo_date: self.embargo_date.clone(),
             duplicate_of: self.duplicate_of.clone(),
-            credit: if self.anonymous { None } else { self.credit.clone() },
+            credit: super::commands::effective_credit(self),
+            anonymous: self.anonymous,
             closed_at: self.closed_at.clone(),
             close_reason: self.close_reason.clone(),
         }
@@ -381,16 +386,15 @@ async fn notify_team_of_message(
         .and_then(|c| crate::address::Address::parse(c).ok())
         .unwrap_or_else(|| app.notify.clone());
     let tag = CaseId::parse(&case.id).map(|c| c.tag()).unwrap_or_default();
-    let r = app
-        .templates
-        .render(
-            "follow_up_notice",
-            json!({
-                "case_id": case.id, "subject": case.subject, "sender": from, "state": case.state,
-                "attachments": facts.attachments, "excerpt": facts.excerpt,
-            }),
-        )
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let notice = crate::outbox::templates::ctx::FollowUpNotice {
+        case_id: case.id.clone(),
+        subject: case.subject.clone(),
+        sender: from.to_string(),
+        state: case.state.clone(),
+        attachments: facts.attachments.clone(),
+        excerpt: facts.excerpt.clone(),
+    };
+    let r = super::commands::render_mail(tx, app, Some(&case.id), &notice, now).await?;
     let mut refs = m.references.clone();
     refs.extend(m.message_id.clone());
     enqueue(

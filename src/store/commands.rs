@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::cases::{load_case, CaseRow};
-use super::outbox::{enqueue, event};
+use super::outbox::{enqueue, event, Queued};
 use super::{Result, StoreError};
 use crate::address::Address;
 use crate::analysis::Facts;
@@ -17,6 +17,8 @@ use crate::case::{CaseId, State};
 use crate::clock::{parse_stamp, stamp};
 use crate::message::Incoming;
 use crate::outbox::compose::{tagged_subject, Draft};
+use crate::outbox::templates::ctx::{self, ReporterBase, ReporterMail, ToReporter};
+use crate::outbox::templates::{Rendered, TemplateContext};
 use crate::quoting;
 use crate::routing::Sender;
 
@@ -128,37 +130,72 @@ async fn thread_root(tx: &mut crate::store::WriteTx, case_id: &str) -> Result<(O
     Ok((mid, refs))
 }
 
-fn render(app: &App, name: &str, ctx: serde_json::Value) -> Result<crate::outbox::templates::Rendered> {
-    app.templates
-        .render(name, ctx)
-        .map_err(|e| StoreError::Corrupt(e.to_string()))
+/// Renders a template's context; when an override fails on this data the built-in template
+/// is used and the case gets a `template-fallback` event (the transaction goes on).
+pub async fn render_mail<C: TemplateContext>(
+    tx: &mut crate::store::WriteTx,
+    app: &App,
+    case_id: Option<&str>,
+    ctx: &C,
+    now: DateTime<Utc>,
+) -> Result<Rendered> {
+    let r = app
+        .templates
+        .render_ctx(ctx)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    if let Some(why) = &r.fallback {
+        tracing::warn!(template = C::TEMPLATE, error = %why, "template override failed; used the built-in one");
+        event(
+            tx,
+            case_id,
+            now,
+            "secintake",
+            "template-fallback",
+            json!({"template": C::TEMPLATE, "error": why}),
+            None,
+        )
+        .await?;
+    }
+    Ok(r)
 }
 
 fn tag_of(id: &str) -> String {
     CaseId::parse(id).map(|c| c.tag()).unwrap_or_default()
 }
 
-/// Queues a mail to the case's reporter, threaded under the report.
-pub async fn mail_reporter(
+/// The common part of every mail to the case's reporter.
+pub fn reporter_base(app: &App, case: &CaseRow) -> ReporterBase {
+    ReporterBase {
+        case_id: case.id.clone(),
+        subject: case.subject.clone(),
+        reporter_name: case.reporter_name.clone(),
+        team_name: app.team_name(),
+    }
+}
+
+/// Queues a mail to the case's reporter, threaded under the report. `automatic` mail (sent
+/// without a person deciding it) counts against `policy.auto_reply_daily_cap`; `None` when
+/// there is no reporter address or the cap suppressed it.
+#[allow(clippy::too_many_arguments)]
+pub async fn mail_reporter<T: ReporterMail>(
     tx: &mut crate::store::WriteTx,
     app: &App,
     case: &CaseRow,
-    template: &str,
-    mut ctx: serde_json::Value,
+    mail: T,
     kind: &'static str,
+    automatic: bool,
     now: DateTime<Utc>,
 ) -> Result<Option<String>> {
     let Ok(to) = Address::parse(&case.reporter) else {
         return Ok(None);
     };
-    let obj = ctx.as_object_mut().expect("object context");
-    obj.insert("case_id".into(), json!(case.id));
-    obj.insert("subject".into(), json!(case.subject));
-    obj.insert("reporter_name".into(), json!(case.reporter_name));
-    obj.insert("team_name".into(), json!(app.team_name()));
-    let r = render(app, template, ctx)?;
+    let ctx = ToReporter {
+        base: reporter_base(app, case),
+        mail,
+    };
+    let r = render_mail(tx, app, Some(&case.id), &ctx, now).await?;
     let (irt, refs) = thread_root(tx, &case.id).await?;
-    enqueue(
+    let q = enqueue(
         tx,
         app,
         &Draft {
@@ -170,13 +207,28 @@ pub async fn mail_reporter(
             in_reply_to: irt,
             references: refs,
             auto_submitted: "auto-generated",
-            automatic: false,
+            automatic,
             to_reporter: true,
         },
         now,
     )
     .await?;
-    Ok(Some(format!("{kind} to {to}")))
+    Ok(match q {
+        Queued::Row { .. } => Some(format!("{kind} to {to}")),
+        Queued::Capped => None,
+    })
+}
+
+/// The name the advisory credits: `/credit NAME`, else the reporter's display name; never
+/// the address, and nobody when the reporter chose `/anonymous`.
+pub fn effective_credit(case: &CaseRow) -> Option<String> {
+    if case.anonymous {
+        return None;
+    }
+    case.credit
+        .clone()
+        .or_else(|| case.reporter_name.clone())
+        .filter(|n| !n.trim().is_empty() && !n.contains('@'))
 }
 
 /// Applies commands to a case in the caller's transaction: everything or nothing, with an
@@ -253,81 +305,80 @@ pub async fn apply_commands(
             .execute(&mut **tx)
             .await?;
     }
+    let (from_state, to_state) = (State::parse(&case.state), a.file.state());
+    if crate::policy::gives_detailed_response(
+        a.file.acknowledged_at.is_some(),
+        case.detailed_response_at.is_some(),
+        from_state,
+        to_state,
+    ) {
+        // A `/needs-info` or a verdict after the acknowledgement is the detailed response,
+        // and stays so when the case later goes back to assessing.
+        sqlx::query("UPDATE cases SET detailed_response_at = COALESCE(detailed_response_at, ?) WHERE id = ?")
+            .bind(stamp(now))
+            .bind(case_id)
+            .execute(&mut **tx)
+            .await?;
+        event(
+            tx,
+            Some(case_id),
+            now,
+            &actor.id,
+            "detailed-response",
+            json!({"by": to_state.as_str()}),
+            message,
+        )
+        .await?;
+    }
     let updated = load_case(tx, case_id).await?;
     let mut mails = Vec::new();
     let progress_on = &app.settings.policy.progress_updates;
+    let wants = |name: &str| progress_on.iter().any(|p| p == name);
+    let progress = |update: &str| ctx::ProgressUpdate {
+        update: update.to_string(),
+        state: updated.state.clone(),
+        severity: updated.severity.clone(),
+        cvss_score: updated.cvss_score,
+        patched_versions: updated.patched_versions.clone(),
+        release_date: updated.embargo_date.clone(),
+    };
     for e in &a.effects {
         let sent = match e {
             Effect::Dismissal { reason } => {
-                mail_reporter(
-                    tx,
-                    app,
-                    &updated,
-                    "dismissal",
-                    json!({"reason": reason}),
-                    "dismissal",
-                    now,
-                )
-                .await?
+                let m = ctx::Dismissal { reason: reason.clone() };
+                mail_reporter(tx, app, &updated, m, "dismissal", false, now).await?
             }
             Effect::DuplicateNotice { of } => {
-                mail_reporter(
-                    tx,
-                    app,
-                    &updated,
-                    "duplicate_notice",
-                    json!({"of": of}),
-                    "duplicate-notice",
-                    now,
-                )
-                .await?
+                let m = ctx::DuplicateNotice { of: of.clone() };
+                mail_reporter(tx, app, &updated, m, "duplicate-notice", false, now).await?
             }
-            Effect::ClosingNotice if !progress_on.iter().any(|p| p == "disclosed") => None,
+            Effect::ClosingNotice if !wants("disclosed") => None,
             Effect::ClosingNotice => {
-                let credit = if updated.anonymous {
-                    None
-                } else {
-                    updated
-                        .credit
-                        .clone()
-                        .or_else(|| updated.reporter_name.clone())
-                        .or_else(|| Some(updated.reporter.clone()))
+                let m = ctx::ClosingNotice {
+                    cve: updated.cve.clone(),
+                    ghsa: updated.ghsa.clone(),
+                    patched_versions: updated.patched_versions.clone(),
+                    severity: updated.severity.clone(),
+                    cvss_score: updated.cvss_score,
+                    credit: effective_credit(&updated),
+                    anonymous: updated.anonymous,
                 };
-                mail_reporter(
-                    tx,
-                    app,
-                    &updated,
-                    "closing_notice",
-                    json!({
-                        "cve": updated.cve, "ghsa": updated.ghsa, "patched_versions": updated.patched_versions,
-                        "severity": updated.severity, "cvss_score": updated.cvss_score, "credit": credit,
-                    }),
-                    "closing-notice",
-                    now,
-                )
-                .await?
+                mail_reporter(tx, app, &updated, m, "closing-notice", false, now).await?
             }
-            Effect::Progress { state } => {
-                if progress_on.iter().any(|p| p == state.as_str()) {
-                    mail_reporter(
-                        tx,
-                        app,
-                        &updated,
-                        "progress_update",
-                        json!({
-                            "state": state.as_str(), "severity": updated.severity, "cvss_score": updated.cvss_score,
-                            "patched_versions": updated.patched_versions,
-                        }),
-                        "progress",
-                        now,
-                    )
-                    .await?
-                } else {
-                    None
-                }
+            Effect::Progress { state } if wants(state.as_str()) => {
+                let mut m = progress(state.as_str());
+                m.state = state.as_str().to_string();
+                mail_reporter(tx, app, &updated, m, "progress", false, now).await?
             }
+            Effect::Progress { .. } => None,
         };
         mails.extend(sent);
+    }
+    // A release date set (`/embargo DATE`) on an accepted or patched case: "release planned".
+    let planned = updated.embargo_date.is_some() && updated.embargo_date != case.embargo_date;
+    if planned && !a.quiet && wants("release-planned") && matches!(to_state, State::Accepted | State::Patching) {
+        let m = progress("release-planned");
+        mails.extend(mail_reporter(tx, app, &updated, m, "progress", false, now).await?);
     }
     Ok(CommandOutcome {
         applied: true,
@@ -377,16 +428,18 @@ pub async fn run_from_mail(
     // The confirmation goes to the coordinator only, never to the reporter.
     let Ok(to) = Address::parse(from) else { return Ok(()) };
     let updated = load_case(tx, &case.id).await?;
-    let r = render(
-        app,
-        "confirmation",
-        json!({
-            "applied": outcome.applied, "case_id": case.id, "subject": case.subject,
-            "changes": outcome.changes, "errors": outcome.errors, "mails": outcome.mails,
-            "state": updated.state, "coordinator": updated.coordinator,
-            "usage": command::USAGE.iter().map(|(_, u)| *u).collect::<Vec<_>>(),
-        }),
-    )?;
+    let c = ctx::Confirmation {
+        applied: outcome.applied,
+        case_id: case.id.clone(),
+        subject: case.subject.clone(),
+        changes: outcome.changes.clone(),
+        errors: outcome.errors.clone(),
+        mails: outcome.mails.clone(),
+        state: updated.state.clone(),
+        coordinator: updated.coordinator.clone(),
+        usage: command::USAGE.iter().map(|(_, u)| u.to_string()).collect(),
+    };
+    let r = render_mail(tx, app, Some(&case.id), &c, now).await?;
     let mut refs = m.references.clone();
     refs.extend(m.message_id.clone());
     enqueue(
@@ -433,13 +486,14 @@ async fn refuse(
         Some(message),
     )
     .await?;
-    let r = render(
-        app,
-        "command_refused",
-        json!({
-            "case_id": case.id, "subject": case.subject, "sender": from, "reason": reason, "commands": lines,
-        }),
-    )?;
+    let c = ctx::CommandRefused {
+        case_id: case.id.clone(),
+        subject: case.subject.clone(),
+        sender: from.to_string(),
+        reason: reason.to_string(),
+        commands: lines.to_vec(),
+    };
+    let r = render_mail(tx, app, Some(&case.id), &c, now).await?;
     enqueue(
         tx,
         app,

@@ -52,9 +52,9 @@ const CLOCK_COLUMNS: &str =
     "SELECT id, state, reporter, reporter_name, subject, coordinator, opened_at, state_since, assigned_at,
     acknowledged_at, detailed_response_at, last_reporter_mail_at, embargo_date, decided_at FROM cases";
 
-/// Open cases, and closed ones whose embargo is still ahead.
+/// Open cases (a closed case has no deadline left, its embargo included).
 fn open_clocks_sql() -> String {
-    format!("{CLOCK_COLUMNS} WHERE state NOT IN ('disclosed', 'invalid', 'duplicate') OR (embargo_date IS NOT NULL AND state != 'disclosed') ORDER BY opened_at")
+    format!("{CLOCK_COLUMNS} WHERE state NOT IN ('disclosed', 'invalid', 'duplicate') ORDER BY opened_at")
 }
 
 pub async fn open_clocks(tx: &mut crate::store::WriteTx) -> Result<Vec<CaseClock>> {
@@ -98,6 +98,26 @@ pub async fn record_reminder(
         .execute(&mut **tx)
         .await?;
     Ok(r.rows_affected() == 1)
+}
+
+/// Links a written reminder to its outbox row.
+pub async fn set_reminder_outbox(
+    tx: &mut crate::store::WriteTx,
+    case_id: &str,
+    kind: &str,
+    due: DateTime<Utc>,
+    stage: &str,
+    outbox: i64,
+) -> Result<()> {
+    sqlx::query("UPDATE reminders SET outbox_id = ? WHERE case_id = ? AND deadline = ? AND due_at = ? AND stage = ?")
+        .bind(outbox)
+        .bind(case_id)
+        .bind(kind)
+        .bind(crate::clock::stamp(due))
+        .bind(stage)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// One open deadline, for `secintake deadlines`.

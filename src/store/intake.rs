@@ -20,7 +20,9 @@ use crate::clock::stamp;
 use crate::message::Incoming;
 use crate::outbox::compose::{tagged_subject, Draft};
 use crate::outbox::human_duration;
+use crate::outbox::templates::ctx;
 use crate::routing::{self, Route, Sender, ThreadCase};
+use crate::store::commands::render_mail;
 
 /// One message as fetched from IMAP.
 #[derive(Debug, Clone)]
@@ -575,23 +577,34 @@ async fn open_case(
     let (irt, refs) = reply_refs(m);
     let public = facts.has_flag("premature-disclosure");
     if let (true, Some(rep)) = (answer, &reporter) {
-        let requests: Vec<&str> = facts.missing.iter().map(|x: &Missing| x.request()).collect();
-        let r = app
-            .templates
-            .render(
-                "receipt",
-                json!({
-                    "case_id": id, "case_tag": tag, "subject": subject,
-                    "reporter": rep.as_str(), "reporter_name": reporter_name,
-                    "acknowledge_within": human_duration(policy.acknowledge_within),
-                    "detailed_response_within": human_duration(policy.detailed_response_within),
-                    "body_check": facts.body_check.as_str(), "missing": requests,
-                    "premature_disclosure": public,
-                    "ask_credit": true, "credit_name": reporter_name.clone().unwrap_or_else(|| rep.to_string()),
-                    "team_name": app.team_name(),
-                }),
-            )
-            .map_err(|e| super::StoreError::Corrupt(e.to_string()))?;
+        let requests: Vec<String> = facts
+            .missing
+            .iter()
+            .map(|x: &Missing| x.request().to_string())
+            .collect();
+        let receipt = ctx::ToReporter {
+            base: ctx::ReporterBase {
+                case_id: id.clone(),
+                subject: subject.clone(),
+                reporter_name: reporter_name.clone(),
+                team_name: app.team_name(),
+            },
+            mail: ctx::Receipt {
+                case_tag: tag.clone(),
+                reporter: rep.to_string(),
+                acknowledge_within: human_duration(policy.acknowledge_within),
+                detailed_response_within: human_duration(policy.detailed_response_within),
+                body_check: facts.body_check.as_str().to_string(),
+                missing: requests,
+                premature_disclosure: public,
+                ask_credit: true,
+                // Credit goes to a name, never to the address: without a display name we ask.
+                credit_name: reporter_name
+                    .clone()
+                    .filter(|n| !n.trim().is_empty() && !n.contains('@')),
+            },
+        };
+        let r = render_mail(tx, app, Some(&id), &receipt, now).await?;
         let draft = Draft {
             case_id: Some(id.clone()),
             kind: "receipt",
@@ -617,16 +630,28 @@ async fn open_case(
             .await?;
         }
     }
-    let r = app.templates.render("new_case_notice", json!({
-        "case_id": id, "subject": subject, "reporter": reporter.as_ref().map(|r| r.as_str()).unwrap_or("(unknown sender)"),
-        "reporter_name": reporter_name, "opened_at": stamp(now),
-        "body_check": facts.body_check.as_str(), "missing": missing, "flags": facts.flags,
-        "hints": facts.hints, "attachments": facts.attachments, "links": facts.links,
-        "premature_disclosure": public, "public_links": facts.public_links,
-        "assign_within": human_duration(policy.assign_within),
-        "acknowledge_within": human_duration(policy.acknowledge_within),
-        "excerpt": facts.excerpt,
-    })).map_err(|e| super::StoreError::Corrupt(e.to_string()))?;
+    let notice = ctx::NewCaseNotice {
+        case_id: id.clone(),
+        subject: subject.clone(),
+        reporter: reporter
+            .as_ref()
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| "(unknown sender)".into()),
+        reporter_name: reporter_name.clone(),
+        opened_at: stamp(now),
+        body_check: facts.body_check.as_str().to_string(),
+        missing: missing.iter().map(|m| m.to_string()).collect(),
+        flags: facts.flags.clone(),
+        hints: facts.hints.clone(),
+        attachments: facts.attachments.clone(),
+        links: facts.links.clone(),
+        premature_disclosure: public,
+        public_links: facts.public_links.clone(),
+        assign_within: human_duration(policy.assign_within),
+        acknowledge_within: human_duration(policy.acknowledge_within),
+        excerpt: facts.excerpt.clone(),
+    };
+    let r = render_mail(tx, app, Some(&id), &notice, now).await?;
     let notice = Draft::internal(
         Some(id.clone()),
         "notice",

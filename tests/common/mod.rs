@@ -145,7 +145,12 @@ impl World {
     }
 
     pub fn write_config(&self, extra: &str) {
-        let (policy_extra, rest) = split_section(extra, "[policy]");
+        let (mut policy_extra, rest) = split_section(extra, "[policy]");
+        // No daily digest unless a test asks for one: the default hour (08:00 UTC) would add
+        // a digest to the team's mailbox of any test run after it.
+        if !policy_extra.contains("digest_hour") {
+            policy_extra.push_str("\ndigest_hour = \"off\"\n");
+        }
         let (imap_extra, rest) = split_section(&rest, "[imap]");
         let (team_extra, rest) = split_section(&rest, "[team]");
         // No daily digest unless a test asks for one: it is due at the first pass after its
