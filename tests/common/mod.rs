@@ -16,8 +16,6 @@ pub const ALICE: &str = "alice@example.test";
 pub const BOB: &str = "bob@example.test";
 pub const REPORTER: &str = "reporter@example.test";
 pub const TRUSTED: &str = "mx.example.test";
-/// The `[policy]` line that turns the daily digest off.
-pub const DIGEST_OFF: &str = "digest_hour = 23";
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -153,13 +151,6 @@ impl World {
         }
         let (imap_extra, rest) = split_section(&rest, "[imap]");
         let (team_extra, rest) = split_section(&rest, "[team]");
-        // No daily digest unless a test asks for one: it is due at the first pass after its
-        // hour, which would make the mail counts of other tests depend on the time of day.
-        let digest = if policy_extra.contains("digest_hour") {
-            ""
-        } else {
-            DIGEST_OFF
-        };
         let text = format!(
             r#"
 [imap]
@@ -196,7 +187,6 @@ project_repos = ["github.com/expressjs"]
 
 [policy]
 sweep_interval = "1s"
-{digest}
 {policy_extra}
 
 [log]
