@@ -129,7 +129,16 @@ impl Analyzer {
         // The checks read the start of the sender's own text: enough to judge a report, and
         // bounded work for a huge one.
         let own = window(&own_full, ANALYSIS_WINDOW);
-        let links = links::extract(own);
+        let mut links = links::extract(own);
+        // Link targets of HTML anchors, which the text conversion drops.
+        for l in &m.html_links {
+            if links.len() >= links::MAX_LINKS {
+                break;
+            }
+            if !links.contains(l) {
+                links.push(l.clone());
+            }
+        }
         let public_links: Vec<String> = links
             .iter()
             .filter(|l| links::is_public_tracker_item(l, &self.project_repos))
