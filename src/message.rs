@@ -302,10 +302,24 @@ impl Incoming {
             if inc.is_report || is_returned_headers || content_type.starts_with("message/delivery-status") {
                 continue; // a report's machine parts are not attachments a person sent
             }
+            let mut size = part.contents().len();
+            if part.is_encoding_problem {
+                // The part is kept raw (e.g. its closing boundary is missing): record it, and
+                // give the decoded size when the raw text is still valid base64.
+                inc.parse_problem = Some("an attachment could not be decoded".into());
+                let b64 = part
+                    .content_transfer_encoding()
+                    .is_some_and(|e| e.trim().eq_ignore_ascii_case("base64"));
+                if b64 {
+                    if let Some(d) = mail_parser::decoders::base64::base64_decode(part.contents()) {
+                        size = d.len();
+                    }
+                }
+            }
             inc.attachments.push(Attachment {
                 name,
                 content_type,
-                size: part.contents().len(),
+                size,
             });
         }
         inc.finish()
