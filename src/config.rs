@@ -249,7 +249,11 @@ pub struct TeamSettings {
 
 impl TeamSettings {
     fn default_repos() -> Vec<String> {
-        vec!["github.com/expressjs".into()]
+        vec![
+            "github.com/expressjs".into(),
+            "github.com/pillarjs".into(),
+            "github.com/jshttp".into(),
+        ]
     }
     pub fn is_coordinator(&self, addr: &str) -> bool {
         self.coordinators.iter().any(|c| c.eq_ignore_ascii_case(addr.trim()))
@@ -453,6 +457,7 @@ impl Settings {
             .with_list_parse_key("team.coordinators")
             .with_list_parse_key("team.trusted_authserv_ids")
             .with_list_parse_key("team.project_repos")
+            .with_list_parse_key("analysis.eol_node_majors")
             .with_list_parse_key("policy.progress_updates")
             .try_parsing(true);
         let raw = config::Config::builder()
