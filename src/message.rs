@@ -80,7 +80,7 @@ static HREF: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"(?i)<a\s[^>]*?\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))"#).unwrap());
 /// Where the quoted original starts in HTML mail (Gmail, Apple Mail, Thunderbird, Outlook).
 static HTML_QUOTE_START: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)<blockquote\b|<div[^>]*?\b(?:class|id)\s*=\s*["']?(?:gmail_quote|divRplyFwdMsg|moz-cite-prefix|appendonsend|OLK_SRC_BODY_SECTION)|<hr[^>]*?\bid\s*=\s*["']?stopSpelling"#).unwrap()
+    Regex::new(r#"(?i)<blockquote\b|<div[^>]*?\b(?:class|id)\s*=\s*["']?(?:gmail_quote|divRplyFwdMsg|moz-cite-prefix|appendonsend|OLK_SRC_BODY_SECTION)|<hr[^>]*?\bid\s*=\s*["']?stopSpelling|<div[^>]*?\bstyle\s*=\s*["'][^"']*?border-top:\s*solid\s+#(?:E1E1E1|B5C4DF)"#).unwrap()
 });
 /// Most link targets kept from the HTML parts.
 const MAX_HTML_LINKS: usize = 200;
