@@ -275,7 +275,11 @@ pub struct TeamSettings {
 
 impl TeamSettings {
     fn default_repos() -> Vec<String> {
-        vec!["github.com/expressjs".into()]
+        vec![
+            "github.com/expressjs".into(),
+            "github.com/pillarjs".into(),
+            "github.com/jshttp".into(),
+        ]
     }
     pub fn is_coordinator(&self, addr: &str) -> bool {
         self.coordinators.iter().any(|c| c.eq_ignore_ascii_case(addr.trim()))
@@ -643,6 +647,7 @@ pub const ENV_LIST_KEYS: &[&str] = &[
     "policy.calendar.working_days",
     "policy.calendar.holidays",
     "analysis.project_packages",
+    "analysis.eol_node_majors",
 ];
 
 /// A list key and its items, from the environment.

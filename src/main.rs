@@ -419,6 +419,7 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     println!("mailbox:           {n} message(s) not yet ingested{age}");
                 }
                 println!("open cases:        {}", s.open_cases);
+                println!("automatic mail without a case (24 h): {}", s.automatic_without_case_24h);
                 println!("overdue deadlines: {}", s.overdue_deadlines);
             }
             if !s.healthy {

@@ -52,6 +52,10 @@ pub struct Incoming {
     pub text: String,
     /// Only an HTML body was present.
     pub html_only: bool,
+    /// `http(s)` link targets (`href`) of the HTML body parts, before any quoted part: the
+    /// text conversion keeps only the anchor text, so `<a href="URL">my issue</a>` would
+    /// otherwise lose the URL.
+    pub html_links: Vec<String>,
     /// A text part declared a charset no decoder knows.
     pub unknown_charset: bool,
     pub attachments: Vec<Attachment>,
@@ -72,6 +76,44 @@ pub const MAX_TEXT: usize = 1 << 20;
 
 static MSGID_IN_TEXT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?im)^\s*(?:message-id|in-reply-to|references)\s*:\s*(.{1,2000})$").unwrap());
+static HREF: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"(?i)<a\s[^>]*?\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))"#).unwrap());
+/// Where the quoted original starts in HTML mail (Gmail, Apple Mail, Thunderbird, Outlook).
+static HTML_QUOTE_START: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)<blockquote\b|<div[^>]*?\b(?:class|id)\s*=\s*["']?(?:gmail_quote|divRplyFwdMsg|moz-cite-prefix|appendonsend|OLK_SRC_BODY_SECTION)|<hr[^>]*?\bid\s*=\s*["']?stopSpelling|<div[^>]*?\bstyle\s*=\s*["'][^"']*?border-top:\s*solid\s+#(?:E1E1E1|B5C4DF)"#).unwrap()
+});
+/// Most link targets kept from the HTML parts.
+const MAX_HTML_LINKS: usize = 200;
+
+/// The `http(s)` `href` targets in `html` before its quoted part, entities decoded, in order.
+pub fn html_hrefs(html: &str, out: &mut Vec<String>) {
+    let own = match HTML_QUOTE_START.find(html) {
+        Some(q) => &html[..q.start()],
+        None => html,
+    };
+    for c in HREF.captures_iter(own) {
+        if out.len() >= MAX_HTML_LINKS {
+            break;
+        }
+        let Some(v) = c.get(1).or_else(|| c.get(2)).or_else(|| c.get(3)) else {
+            continue;
+        };
+        // The attribute value is HTML: decode `&amp;` and friends like the text conversion does.
+        let url = mail_parser::decoders::html::html_to_text(v.as_str().trim());
+        let url = url.trim();
+        let lower = url.to_ascii_lowercase();
+        if !(lower.starts_with("http://") || lower.starts_with("https://"))
+            || url.chars().any(char::is_whitespace)
+            || url.len() > 2000
+        {
+            continue;
+        }
+        if !out.iter().any(|u| u == url) {
+            out.push(url.to_string());
+        }
+    }
+}
+
 static ANGLE_ID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"<([^<>\s]{1,250}@[^<>\s]{1,250})>").unwrap());
 
 fn ids_of(v: &HeaderValue) -> Vec<String> {
@@ -208,6 +250,9 @@ impl Incoming {
                 _ => {}
             }
         }
+        for h in &html {
+            html_hrefs(h, &mut inc.html_links);
+        }
         if plain.is_empty() && !html.is_empty() {
             inc.html_only = true;
             inc.text = html
@@ -257,10 +302,24 @@ impl Incoming {
             if inc.is_report || is_returned_headers || content_type.starts_with("message/delivery-status") {
                 continue; // a report's machine parts are not attachments a person sent
             }
+            let mut size = part.contents().len();
+            if part.is_encoding_problem {
+                // The part is kept raw (e.g. its closing boundary is missing): record it, and
+                // give the decoded size when the raw text is still valid base64.
+                inc.parse_problem = Some("an attachment could not be decoded".into());
+                let b64 = part
+                    .content_transfer_encoding()
+                    .is_some_and(|e| e.trim().eq_ignore_ascii_case("base64"));
+                if b64 {
+                    if let Some(d) = mail_parser::decoders::base64::base64_decode(part.contents()) {
+                        size = d.len();
+                    }
+                }
+            }
             inc.attachments.push(Attachment {
                 name,
                 content_type,
-                size: part.contents().len(),
+                size,
             });
         }
         inc.finish()
@@ -341,6 +400,25 @@ mod tests {
         for raw in [&b""[..], b"\0\0\0", b"\xff\xfe garbage", b"no colon here\r\n\r\n"] {
             let _ = Incoming::parse(raw);
         }
+    }
+
+    #[test]
+    fn html_link_targets_are_kept() {
+        let raw = b"From: jane@example.com\r\nSubject: x\r\nContent-Type: text/html\r\n\r\n<p>See <a class=x href=\"https://github.com/expressjs/express/issues/1?a=1&amp;b=2\">my issue</a>, <A HREF='http://example.com/x'>this</A>, <a href=mailto:j@example.com>me</a> and <a href=https://example.net/y>y</a>.</p><div class=\"gmail_quote\"><a href=\"https://quoted.example/\">q</a></div>\r\n";
+        let m = Incoming::parse(raw);
+        assert_eq!(
+            m.html_links,
+            vec![
+                "https://github.com/expressjs/express/issues/1?a=1&b=2",
+                "http://example.com/x",
+                "https://example.net/y"
+            ]
+        );
+        assert!(
+            !m.text.contains("github.com"),
+            "the text conversion drops the href: {}",
+            m.text
+        );
     }
 
     #[test]

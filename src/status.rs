@@ -23,6 +23,9 @@ pub struct Status {
     pub last_send_error: Option<String>,
     pub last_send_error_at: Option<String>,
     pub open_cases: i64,
+    /// Automatic mail (auto-replies, bounces) of the last 24 hours that belongs to no case:
+    /// stored and never answered, counted here so it does not go unseen.
+    pub automatic_without_case_24h: i64,
     pub overdue_deadlines: usize,
     pub database_error: Option<String>,
     /// Mail in the mailbox not yet ingested: how many, and the oldest one's age in seconds
@@ -139,6 +142,12 @@ pub async fn gather(store: &Store, app: &App, max_lag: Option<Duration>) -> Resu
         sqlx::query_as("SELECT COUNT(*) FROM cases WHERE state NOT IN ('disclosed', 'invalid', 'duplicate')")
             .fetch_one(&store.pool)
             .await?;
+    let (automatic_without_case,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM messages WHERE case_id IS NULL AND kind IN ('auto-reply', 'bounce') AND received_at > ?",
+    )
+    .bind(crate::clock::stamp(now - Duration::hours(24)))
+    .fetch_one(&store.pool)
+    .await?;
     let overdue = store
         .open_deadlines(&app.policy, now)
         .await?
@@ -165,6 +174,7 @@ pub async fn gather(store: &Store, app: &App, max_lag: Option<Duration>) -> Resu
         last_send_error: get("last_send_error"),
         last_send_error_at: at("last_send_error"),
         open_cases: open,
+        automatic_without_case_24h: automatic_without_case,
         overdue_deadlines: overdue,
         database_error: get("database_error").filter(|e| !e.is_empty()),
         mailbox_waiting: None,
@@ -220,6 +230,7 @@ mod tests {
             last_send_error: None,
             last_send_error_at: None,
             open_cases: 1,
+            automatic_without_case_24h: 0,
             overdue_deadlines: 0,
             database_error: None,
             mailbox_waiting: None,

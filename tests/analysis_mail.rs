@@ -91,6 +91,82 @@ async fn robots_open_no_case_and_get_no_answer_but_a_bounce_joins_its_case() {
             .await,
         3
     );
+    // Automatic mail that matches no case does not vanish: `status` counts it.
+    let status: serde_json::Value =
+        serde_json::from_slice(&w.output(&["status", "--json"]).stdout).expect("status --json");
+    assert_eq!(status["automatic_without_case_24h"], 3, "{status}");
+}
+
+/// `report()` with extra header lines before the body.
+fn report_with(from: &str, subject: &str, message_id: &str, extra: &str) -> String {
+    report(from, subject, message_id, COMPLETE_BODY).replacen("MIME-Version:", &format!("{extra}MIME-Version:"), 1)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reports_that_look_automatic_open_cases_but_our_own_loop_does_not() {
+    let w = World::new();
+    // A subject starting with "Absence", and a sender called bouncer@: people, not robots.
+    w.deliver(&report(
+        REPORTER,
+        "Absence of CSRF protection in express-session",
+        "<h1@example.test>",
+        COMPLETE_BODY,
+    ))
+    .await;
+    w.deliver(&report(
+        "bouncer@example.test",
+        "Vacation-app XSS via res.jsonp",
+        "<h2@example.test>",
+        COMPLETE_BODY,
+    ))
+    .await;
+    // A list manager stamping X-Loop: <the list> on relayed mail: still a report.
+    w.deliver(&report_with(
+        "reporter2@example.test",
+        "ReDoS relayed by the list",
+        "<h3@example.test>",
+        &format!("X-Loop: {LIST}\r\nList-Id: <security.example.test>\r\n"),
+    ))
+    .await;
+    // Our own loop id: never a case, never answered.
+    w.deliver(&report_with(
+        REPORTER,
+        "looped back",
+        "<h4@example.test>",
+        "X-Loop: secintake@example.test\r\n",
+    ))
+    .await;
+    w.once();
+    let mut subjects: Vec<String> = w
+        .cases()
+        .iter()
+        .map(|c| c["subject"].as_str().unwrap().to_string())
+        .collect();
+    subjects.sort();
+    assert_eq!(
+        subjects,
+        vec![
+            "Absence of CSRF protection in express-session",
+            "ReDoS relayed by the list",
+            "Vacation-app XSS via res.jsonp"
+        ]
+    );
+    let receipts = w.wait_mail("reporter", 1, Duration::from_secs(5)).await;
+    assert_eq!(receipts.len(), 1, "one receipt, none for the looped mail");
+    assert!(
+        receipts[0].subject().contains("Absence of CSRF"),
+        "{}",
+        receipts[0].subject()
+    );
+    assert_eq!(
+        receipts[0].header("X-Loop").as_deref().map(str::trim),
+        Some("secintake@example.test")
+    );
+    let r2 = w.wait_mail("reporter2", 1, Duration::from_secs(5)).await;
+    assert!(r2[0].subject().contains("ReDoS relayed by the list"));
+    let notices = w.wait_mail("triage", 3, Duration::from_secs(5)).await;
+    let new_reports = notices.iter().filter(|n| n.subject().contains("New report:")).count();
+    assert_eq!(new_reports, 3, "the team hears of all three");
 }
 
 #[tokio::test(flavor = "multi_thread")]

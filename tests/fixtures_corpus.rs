@@ -67,6 +67,7 @@ fn every_fixture_meets_its_expectations() {
                 wrong.push(format!("missing: got {got:?}, want {missing:?}"));
             }
         }
+        // parse-error is checked on its own below (`parse_error`).
         let flags: Vec<String> = facts.flags.iter().filter(|f| *f != "parse-error").cloned().collect();
         if flags != strs(&exp["flags"]).unwrap() {
             wrong.push(format!("flags: got {flags:?}, want {}", exp["flags"]));
@@ -87,6 +88,51 @@ fn every_fixture_meets_its_expectations() {
         if att != strs(&exp["attachments"]).unwrap() {
             wrong.push(format!("attachments: got {att:?}, want {}", exp["attachments"]));
         }
+        // Decoded headers (RFC 2047 encoded words, 8-bit charsets), as a case shows them.
+        let subject = fold_ws(&secintake::sanitize::header_text(&m.subject));
+        if Some(subject.as_str()) != exp["subject"].as_str() {
+            wrong.push(format!("subject: got {subject:?}, want {}", exp["subject"]));
+        }
+        // The reporter's display name: From's, when From is the reporter (as intake stores it).
+        let author = m.author("security@example.org");
+        let reporter_name = m
+            .from
+            .as_ref()
+            .filter(|f| author.as_ref() == Some(&f.address))
+            .and_then(|f| f.name.as_deref())
+            .map(fold_ws);
+        if reporter_name.as_deref() != exp["reporter_name"].as_str() {
+            wrong.push(format!(
+                "reporter_name: got {reporter_name:?}, want {}",
+                exp["reporter_name"]
+            ));
+        }
+        if let Some(links) = strs(&exp["links"]) {
+            if facts.links != links {
+                wrong.push(format!("links: got {:?}, want {links:?}", facts.links));
+            }
+        }
+        if let Some(public) = strs(&exp["public_links"]) {
+            if facts.public_links != public {
+                wrong.push(format!("public_links: got {:?}, want {public:?}", facts.public_links));
+            }
+        }
+        let details: Vec<Value> = facts
+            .attachments
+            .iter()
+            .map(|a| serde_json::json!({"name": a.name, "content_type": a.content_type, "size": a.size}))
+            .collect();
+        if Value::Array(details.clone()) != exp["attachment_details"] {
+            wrong.push(format!(
+                "attachment_details: got {}, want {}",
+                Value::Array(details),
+                exp["attachment_details"]
+            ));
+        }
+        let parse_error = facts.has_flag("parse-error");
+        if Some(parse_error) != exp["parse_error"].as_bool() {
+            wrong.push(format!("parse_error: got {parse_error}, want {}", exp["parse_error"]));
+        }
         let cat = exp["category"].as_str().unwrap().to_string();
         let e = per_category.entry(cat).or_default();
         e.0 += 1;
@@ -97,9 +143,13 @@ fn every_fixture_meets_its_expectations() {
         }
     }
     eprintln!("per category (passed/total):");
+    let (mut all, mut all_ok) = (0, 0);
     for (c, (n, ok)) in &per_category {
         eprintln!("  {c:<22} {ok}/{n}");
+        all += n;
+        all_ok += ok;
     }
+    eprintln!("  {:<22} {all_ok}/{all}", "all");
     assert!(
         failures.is_empty(),
         "{} of {} fixtures disagree:\n{}",

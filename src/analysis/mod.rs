@@ -46,6 +46,10 @@ pub struct AnalysisSettings {
     /// npm packages the project maintains (a report about another package is third-party).
     #[serde(default)]
     pub project_packages: Vec<String>,
+    /// Node.js majors past their end of life, for the `eol-runtime` hint (0 = every 0.x).
+    /// Default: every major before 20, and 21.
+    #[serde(default)]
+    pub eol_node_majors: Option<Vec<u32>>,
 }
 
 /// Analysis settings with every pattern compiled.
@@ -74,7 +78,15 @@ impl AnalysisSettings {
                 &self.reproduction_patterns,
                 &self.impact_patterns,
             )?,
-            scope: scope::Scope::compile(self.builtin_hints.unwrap_or(true), &self.hints, &self.project_packages)?,
+            scope: scope::Scope::compile(
+                self.builtin_hints.unwrap_or(true),
+                &self.hints,
+                &self.project_packages,
+                &self
+                    .eol_node_majors
+                    .clone()
+                    .unwrap_or_else(scope::default_eol_node_majors),
+            )?,
             project_repos: project_repos.iter().map(|r| links::normalise_repo(r)).collect(),
             list_address: list_address.to_ascii_lowercase(),
         })
@@ -129,7 +141,16 @@ impl Analyzer {
         // The checks read the start of the sender's own text: enough to judge a report, and
         // bounded work for a huge one.
         let own = window(&own_full, ANALYSIS_WINDOW);
-        let links = links::extract(own);
+        let mut links = links::extract(own);
+        // Link targets of HTML anchors, which the text conversion drops.
+        for l in &m.html_links {
+            if links.len() >= links::MAX_LINKS {
+                break;
+            }
+            if !links.contains(l) {
+                links.push(l.clone());
+            }
+        }
         let public_links: Vec<String> = links
             .iter()
             .filter(|l| links::is_public_tracker_item(l, &self.project_repos))
@@ -177,6 +198,85 @@ impl Analyzer {
             auto: loops::classify(m, &self.list_address),
             attachments: m.attachments.clone(),
             excerpt: own.chars().take(EXCERPT_CHARS).collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod config_tests {
+    //! `[analysis]` settings loaded from TOML, the way the daemon builds its analyzer.
+
+    use crate::app::App;
+    use crate::config::Settings;
+    use crate::message::Incoming;
+
+    const BASE: &str = r#"
+[imap]
+host = "127.0.0.1"
+username = "security"
+password = "pw"
+[smtp]
+host = "127.0.0.1"
+from = "Security Team <security@example.org>"
+[database]
+url = "sqlite:///tmp/x.db"
+[team]
+list_address = "security@example.org"
+notify = "triage@example.org"
+"#;
+
+    fn app(analysis: &str) -> App {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("secintake.toml");
+        std::fs::write(&p, format!("{BASE}{analysis}")).unwrap();
+        App::new(Settings::load(&p).unwrap()).unwrap()
+    }
+
+    const SHORT_REPORT: &str = "From: jane@example.com\r\nSubject: XSS\r\n\r\nres.send(req.query.x) reflects HTML, an attacker can run script.\r\n";
+    const LAMBDA_REPORT: &str =
+        "From: jane@example.com\r\nSubject: x\r\n\r\nOn AWS Lambda with Node 16.20.2 the handler leaks the event.\r\n";
+
+    #[test]
+    fn min_body_chars_from_toml_changes_the_body_check() {
+        let m = Incoming::parse(SHORT_REPORT.as_bytes());
+        assert_eq!(app("").analyzer.analyze(&m).body_check.as_str(), "too-short");
+        let a = app("[analysis]\nmin_body_chars = 40\n");
+        assert_eq!(a.analyzer.min_body_chars, 40);
+        assert_eq!(a.analyzer.analyze(&m).body_check.as_str(), "ok");
+    }
+
+    #[test]
+    fn custom_hint_and_eol_majors_from_toml_change_the_hints() {
+        let m = Incoming::parse(LAMBDA_REPORT.as_bytes());
+        let labels = |a: &App| -> Vec<String> { a.analyzer.analyze(&m).hints.into_iter().map(|h| h.label).collect() };
+        assert_eq!(labels(&app("")), vec!["eol-runtime"]);
+        let a = app(
+            "[analysis]\neol_node_majors = [14]\n[[analysis.hints]]\nlabel = \"cloud-config\"\npattern = \"aws\\\\s+lambda\"\nexplanation = \"Cloud configuration is out of scope.\"\n",
+        );
+        let facts = a.analyzer.analyze(&m);
+        assert_eq!(labels(&a), vec!["cloud-config"], "16 is not in the configured EOL list");
+        assert_eq!(facts.hints[0].explanation, "Cloud configuration is out of scope.");
+        // A broken pattern is refused at load time, naming the key.
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("secintake.toml");
+        std::fs::write(
+            &p,
+            format!("{BASE}[[analysis.hints]]\nlabel = \"x\"\npattern = \"(\"\nexplanation = \"e\"\n"),
+        )
+        .unwrap();
+        let e = Settings::load(&p).unwrap_err().to_string();
+        assert!(e.contains("analysis.hints"), "{e}");
+    }
+
+    #[test]
+    fn project_repos_default_covers_the_three_organisations() {
+        let a = app("");
+        for org in ["expressjs", "pillarjs", "jshttp"] {
+            let m = Incoming::parse(
+                format!("From: jane@example.com\r\nSubject: x\r\n\r\nI filed https://github.com/{org}/x/issues/12 already.\r\n")
+                    .as_bytes(),
+            );
+            assert!(a.analyzer.analyze(&m).has_flag("premature-disclosure"), "{org}");
         }
     }
 }

@@ -34,8 +34,40 @@ fn rule(label: &str, pattern: &str, also: Option<&str>, explanation: &str) -> Hi
     }
 }
 
-/// The project's threat model, as shipped.
-pub fn builtin_rules() -> Vec<HintRule> {
+/// Node.js majors past their end of life, by default (`[analysis] eol_node_majors`): every
+/// major before 20 (0.x included) and the odd release 21.
+pub fn default_eol_node_majors() -> Vec<u32> {
+    (0..20).chain([21]).collect()
+}
+
+/// The `eol-runtime` rule for these Node.js majors (`0` stands for every 0.x release).
+pub fn eol_rule(majors: &[u32]) -> HintRule {
+    let mut alts: Vec<String> = Vec::new();
+    if majors.contains(&0) {
+        alts.push(r"0\.\d+".into());
+    }
+    let mut m: Vec<u32> = majors.iter().copied().filter(|m| *m > 0).collect();
+    m.sort_unstable();
+    m.dedup();
+    // longest first, so "18" is tried before "1"
+    m.sort_by_key(|n| std::cmp::Reverse(n.to_string().len()));
+    alts.extend(m.iter().map(|n| n.to_string()));
+    // An empty list never matches.
+    let majors = if alts.is_empty() {
+        r"[^\s\S]".to_string()
+    } else {
+        alts.join("|")
+    };
+    rule(
+        "eol-runtime",
+        &format!(r"\bnode(?:\.?js)?\s*(?:v|version\s*)?(?:{majors})(?:\.\d+){{0,2}}\b"),
+        None,
+        "The report involves an end-of-life Node.js version; the project supports only maintained runtimes.",
+    )
+}
+
+/// The project's threat model, as shipped, with these end-of-life Node.js majors.
+pub fn builtin_rules(eol_node_majors: &[u32]) -> Vec<HintRule> {
     vec![
         rule(
             "third-party-module",
@@ -67,12 +99,7 @@ pub fn builtin_rules() -> Vec<HintRule> {
             None,
             "The behaviour comes from the Node.js runtime (its HTTP parser or core); it should be reported to the Node.js security team.",
         ),
-        rule(
-            "eol-runtime",
-            r"\bnode(?:\.?js)?\s*(?:v|version\s*)?(?:0\.\d+|[1-9]|1[0-7])(?:\.\d+){0,2}\b",
-            None,
-            "The report involves an end-of-life Node.js version; the project supports only maintained runtimes.",
-        ),
+        eol_rule(eol_node_majors),
     ]
 }
 
@@ -165,6 +192,7 @@ const MAX_PACKAGE_CANDIDATES: usize = 8;
 pub struct Scope {
     rules: Vec<(HintRule, Regex, Option<Regex>)>,
     project_packages: Vec<String>,
+    eol_node_majors: Vec<u32>,
 }
 
 fn compile(p: &str) -> Result<Regex, String> {
@@ -176,12 +204,21 @@ fn compile(p: &str) -> Result<Regex, String> {
 }
 
 impl Scope {
-    pub fn compile(builtin: bool, extra: &[HintRule], packages: &[String]) -> Result<Scope, (String, String)> {
+    pub fn compile(
+        builtin: bool,
+        extra: &[HintRule],
+        packages: &[String],
+        eol_node_majors: &[u32],
+    ) -> Result<Scope, (String, String)> {
         let mut rules = Vec::new();
-        let all: Vec<HintRule> = if builtin { builtin_rules() } else { Vec::new() }
-            .into_iter()
-            .chain(extra.iter().cloned())
-            .collect();
+        let all: Vec<HintRule> = if builtin {
+            builtin_rules(eol_node_majors)
+        } else {
+            Vec::new()
+        }
+        .into_iter()
+        .chain(extra.iter().cloned())
+        .collect();
         for r in all {
             let p = compile(&r.pattern).map_err(|e| ("hints".to_string(), format!("{}: {e}", r.label)))?;
             let a = match &r.also {
@@ -198,6 +235,7 @@ impl Scope {
         Ok(Scope {
             rules,
             project_packages,
+            eol_node_majors: eol_node_majors.to_vec(),
         })
     }
 
@@ -218,7 +256,11 @@ impl Scope {
                 push(&r.label, &r.explanation);
                 continue;
             }
-            if p.is_match(&text) && a.as_ref().is_none_or(|a| a.is_match(&text)) {
+            if p.is_match(&text)
+                && a.as_ref().is_none_or(|a| a.is_match(&text))
+                // Also seen on a maintained Node.js: the old runtime is not the point.
+                && !(r.label == "eol-runtime" && self.supported_node_affected(&text))
+            {
                 push(&r.label, &r.explanation);
             }
         }
@@ -226,6 +268,29 @@ impl Scope {
         let order: Vec<&str> = self.rules.iter().map(|(r, _, _)| r.label.as_str()).collect();
         out.sort_by_key(|h| order.iter().position(|l| *l == h.label).unwrap_or(usize::MAX));
         out
+    }
+
+    /// A sentence names a maintained Node.js major (not in the EOL list) without saying it
+    /// is unaffected: "tested on Node.js v18.19.0 and v20.11.0" is, "I could not reproduce
+    /// it on Node 20 or 22" is not.
+    fn supported_node_affected(&self, text: &str) -> bool {
+        static SENTENCE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[.!?](?:\s|$)|\n\s*\n|;").unwrap());
+        static NODE_LIST: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(r"(?i)\bnode(?:\.?js)?\s*(?:v|version\s*)?(\d+(?:\.\d+){0,2}(?:\s*(?:,|/|&|\band\b|\bor\b)\s*v?\d+(?:\.\d+){0,2})*)\b").unwrap()
+        });
+        static MAJOR: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?:^|[^\d.])v?(\d+)").unwrap());
+        static NEGATED: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(r"(?i)\b(?:not|cannot|can't|couldn't|didn't|doesn't|don't|isn't|unable|never|no\s+longer|unaffected|fixed|works?\s+(?:fine|correctly|as\s+expected))\b|n't\b").unwrap()
+        });
+        SENTENCE.split(text).any(|sentence| {
+            !NEGATED.is_match(sentence)
+                && NODE_LIST.captures_iter(sentence).any(|c| {
+                    MAJOR
+                        .captures_iter(&c[1])
+                        .filter_map(|m| m[1].parse::<u32>().ok())
+                        .any(|major| major > 0 && !self.eol_node_majors.contains(&major))
+                })
+        })
     }
 
     /// The subject names an npm package the project does not maintain (`name@1.2.3`, or a
@@ -263,7 +328,7 @@ mod tests {
     use super::*;
 
     fn labels(subject: &str, text: &str) -> Vec<String> {
-        Scope::compile(true, &[], &[])
+        Scope::compile(true, &[], &[], &default_eol_node_majors())
             .unwrap()
             .hints(subject, text)
             .into_iter()
@@ -337,6 +402,41 @@ mod tests {
             vec!["eol-runtime"]
         );
         assert!(labels("x", "Tested with Node 22.1.0").is_empty());
+        for t in [
+            "on node 18.20.4",
+            "Node.js v19.9.0",
+            "node 21.7.3",
+            "node 0.12.18",
+            "nodejs 16",
+        ] {
+            assert_eq!(labels("x", t), vec!["eol-runtime"], "{t}");
+        }
+        for t in ["on node 20.18.0", "Node.js v22.11.0", "node 24.0.0", "node 210"] {
+            assert!(labels("x", t).is_empty(), "{t}");
+        }
+        // Seen on a maintained runtime too: not about the old one.
+        assert!(labels("x", "I test with Node.js v18.19.0 and v20.11.0.").is_empty());
+        assert!(labels("x", "Node.js 18.19.0 and 20.11.0, Windows 11").is_empty());
+        // Only on the old one (the maintained ones are named as unaffected).
+        assert_eq!(
+            labels(
+                "x",
+                "Node 14.17.0 answers twice. I could not reproduce it on Node 18, 20 or 22.",
+            ),
+            vec!["eol-runtime"]
+        );
+    }
+
+    #[test]
+    fn eol_majors_are_configurable() {
+        let s = Scope::compile(true, &[], &[], &[20, 18]).unwrap();
+        let l = |t: &str| s.hints("x", t).into_iter().map(|h| h.label).collect::<Vec<_>>();
+        assert_eq!(l("Node 20.11.1"), vec!["eol-runtime"]);
+        assert_eq!(l("Node 18.2.0"), vec!["eol-runtime"]);
+        assert!(l("Node 16.20.0").is_empty(), "not in the configured list");
+        assert!(l("Node 0.10.48").is_empty());
+        let none = Scope::compile(true, &[], &[], &[]).unwrap();
+        assert!(none.hints("x", "Node 14.21.3").is_empty());
     }
 
     #[test]
@@ -347,7 +447,7 @@ mod tests {
             also: None,
             explanation: "e".into(),
         }];
-        let s = Scope::compile(false, &extra, &[]).unwrap();
+        let s = Scope::compile(false, &extra, &[], &[]).unwrap();
         assert_eq!(s.hints("", "on AWS Lambda").len(), 1);
         assert!(Scope::compile(
             false,
@@ -355,6 +455,7 @@ mod tests {
                 pattern: "(".into(),
                 ..extra[0].clone()
             }],
+            &[],
             &[]
         )
         .is_err());

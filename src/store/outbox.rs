@@ -95,7 +95,8 @@ pub async fn enqueue(tx: &mut crate::store::WriteTx, app: &App, draft: &Draft, n
         draft,
         &app.from,
         &app.list_address,
-        app.list_address.as_str(),
+        // Our own loop id, not the list address (a list manager may stamp that on relayed mail).
+        &crate::analysis::loops::loop_id(app.list_address.as_str()),
         &message_id,
         now,
     )
