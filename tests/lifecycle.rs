@@ -351,3 +351,96 @@ async fn the_reporter_answering_needs_info_resumes_assessment_and_may_stay_anony
     assert_eq!(d["state"], "assessing");
     assert!(d["credit"].is_null());
 }
+
+/// A DKIM signer with a fresh Ed25519 key, and its key record.
+struct TestSigner {
+    pkcs8: Vec<u8>,
+    record: String,
+}
+
+impl TestSigner {
+    fn new() -> TestSigner {
+        use base64::Engine;
+        use mail_auth::common::crypto::Ed25519Key;
+        let pkcs8 = Ed25519Key::generate_pkcs8().unwrap();
+        let public = Ed25519Key::from_pkcs8_der(&pkcs8).unwrap().public_key();
+        TestSigner {
+            pkcs8,
+            record: format!(
+                "v=DKIM1; k=ed25519; p={}",
+                base64::engine::general_purpose::STANDARD.encode(public)
+            ),
+        }
+    }
+
+    fn sign(&self, domain: &str, message: &str) -> String {
+        use mail_auth::common::crypto::Ed25519Key;
+        use mail_auth::common::headers::HeaderWriter;
+        let sig = mail_auth::dkim::DkimSigner::from_key(Ed25519Key::from_pkcs8_der(&self.pkcs8).unwrap())
+            .domain(domain)
+            .selector("sel")
+            .headers(["From", "To", "Subject", "Message-ID"])
+            .sign(message.as_bytes())
+            .unwrap();
+        format!("{}{message}", sig.to_header())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_verify_dkim_a_good_aligned_signature_authenticates_commands() {
+    let ours = TestSigner::new();
+    let theirs = TestSigner::new();
+    let w = World::with(&format!(
+        "[team]\nverify_dkim = true\ndkim_keys = [\"sel._domainkey.example.test {}\", \"sel._domainkey.evil.example {}\"]\n",
+        ours.record, theirs.record
+    ));
+    let c = open_case(&w).await;
+    // No Authentication-Results header at all: only the signature can authenticate.
+    let good = ours.sign(
+        "example.test",
+        &command_mail(ALICE, LIST, &c.id, &c.report_id, "", "/assign me"),
+    );
+    w.deliver(&good).await;
+    w.once();
+    let d = state(&w, &c.id);
+    assert_eq!(
+        (d["state"].as_str(), d["coordinator"].as_str()),
+        (Some("triage"), Some(ALICE))
+    );
+    // A tampered body, and a good signature from an unaligned domain, are refused.
+    let tampered = ours
+        .sign(
+            "example.test",
+            &command_mail(ALICE, LIST, &c.id, &c.report_id, "", "/assess"),
+        )
+        .replace("/assess", "/invalid forged");
+    w.deliver(&tampered).await;
+    let unaligned = theirs.sign(
+        "evil.example",
+        &command_mail(ALICE, LIST, &c.id, &c.report_id, "", "/invalid forged"),
+    );
+    w.deliver(&unaligned).await;
+    w.once();
+    let d = state(&w, &c.id);
+    assert_eq!(d["state"], "triage");
+    assert!(d["close_reason"].is_null());
+    let refused: Vec<&Value> = d["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "commands-refused")
+        .collect();
+    assert_eq!(refused.len(), 2, "{refused:#?}");
+    let reasons: Vec<&str> = refused
+        .iter()
+        .map(|e| e["detail"]["reason"].as_str().unwrap())
+        .collect();
+    assert!(
+        reasons.iter().any(|r| r.contains("d=example.test failed")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("d=evil.example is not aligned")),
+        "{reasons:?}"
+    );
+}

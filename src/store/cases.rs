@@ -302,6 +302,11 @@ pub async fn message_in_case(
                 &from_domain,
                 &app.settings.team.trusted_authserv_ids,
             );
+            let verdict = if !verdict.is_authenticated() && app.settings.team.verify_dkim {
+                verify_dkim_directly(tx, app, message, &from_domain, verdict).await?
+            } else {
+                verdict
+            };
             event(
                 tx,
                 Some(case_id),
@@ -319,6 +324,34 @@ pub async fn message_in_case(
         }
     }
     Ok(())
+}
+
+/// `team.verify_dkim`: the message's own DKIM signature may authenticate it when the trusted
+/// Authentication-Results header did not. Both reasons are kept when it does not.
+async fn verify_dkim_directly(
+    tx: &mut crate::store::WriteTx,
+    app: &App,
+    message: i64,
+    from_domain: &str,
+    ar: authority::Verdict,
+) -> Result<authority::Verdict> {
+    let raw: Option<(Vec<u8>,)> = sqlx::query_as("SELECT raw FROM message_raw WHERE id = ?")
+        .bind(message)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some((raw,)) = raw else { return Ok(ar) };
+    let v = crate::case::dkim::verify_with_dns(
+        &raw,
+        from_domain,
+        &app.settings.team.dkim_keys,
+        std::time::Duration::from_secs(10),
+    )
+    .await;
+    Ok(if v.is_authenticated() {
+        v
+    } else {
+        authority::Verdict::Refused(format!("{}; {}", ar.reason(), v.reason()))
+    })
 }
 
 /// A coordinator wrote to the reporter: the first time is the human acknowledgement, the
