@@ -16,7 +16,7 @@ use crate::outbox::compose::{tagged_subject, Draft};
 use crate::routing::Sender;
 
 /// A case row as stored.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct CaseRow {
     pub id: String,
     pub state: String,
