@@ -160,6 +160,8 @@ pub struct CaseDetail {
     #[serde(flatten)]
     pub summary: CaseSummary,
     pub hint_details: serde_json::Value,
+    /// The cases marked `/duplicate` of this one (their `duplicate_of` is this id).
+    pub duplicates: Vec<String>,
     pub messages: Vec<TimelineMessage>,
     pub events: Vec<EventRow>,
 }
@@ -228,11 +230,17 @@ impl Store {
                 .bind(id)
                 .fetch_all(&self.pool)
                 .await?;
+        let duplicates: Vec<(String,)> =
+            sqlx::query_as("SELECT id FROM cases WHERE duplicate_of = ? ORDER BY year, seq")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?;
         let n = messages.iter().filter(|m| m.direction == "in").count() as i64;
         let hint_details = serde_json::from_str(&row.hints).unwrap_or(serde_json::Value::Null);
         Ok(CaseDetail {
             summary: row.summary(n),
             hint_details,
+            duplicates: duplicates.into_iter().map(|(d,)| d).collect(),
             messages,
             events,
         })

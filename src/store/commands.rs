@@ -246,6 +246,17 @@ pub async fn apply_commands(
     for c in &a.changes {
         event(tx, Some(case_id), now, &actor.id, c.kind, c.detail.clone(), message).await?;
     }
+    // A duplicate link is recorded on both cases: the original's timeline shows it too.
+    if a.file.duplicate_of != case.duplicate_of {
+        if let Some(old) = &case.duplicate_of {
+            let detail = json!({"duplicate": case_id});
+            event(tx, Some(old), now, &actor.id, "duplicate-unlinked", detail, message).await?;
+        }
+        if let Some(original) = &a.file.duplicate_of {
+            let detail = json!({"duplicate": case_id});
+            event(tx, Some(original), now, &actor.id, "duplicate-linked", detail, message).await?;
+        }
+    }
     if a.file.acknowledged_at.is_some() && case.acknowledged_at.is_none() {
         sqlx::query("UPDATE cases SET last_reporter_mail_at = COALESCE(last_reporter_mail_at, ?) WHERE id = ?")
             .bind(stamp(now))
@@ -338,6 +349,22 @@ pub async fn apply_commands(
     })
 }
 
+/// The sender's own text in `m`, where commands are read: quotes and signature removed. An
+/// HTML-only mail is read again from its stored bytes with quotes kept apart (`<blockquote>`
+/// as `> `): the intake text flattens HTML, so quoted commands would read as the sender's.
+async fn own_text_of(tx: &mut crate::store::WriteTx, m: &Incoming, message: i64) -> Result<String> {
+    if m.html_only {
+        let raw: Option<(Vec<u8>,)> = sqlx::query_as("SELECT raw FROM message_raw WHERE id = ?")
+            .bind(message)
+            .fetch_optional(&mut **tx)
+            .await?;
+        if let Some(text) = raw.and_then(|(raw,)| command::html_message_text(&raw)) {
+            return Ok(quoting::own_text(&text));
+        }
+    }
+    Ok(quoting::own_text(&m.text))
+}
+
 /// Commands in a coordinator's message: authenticated ones apply (with a confirmation to
 /// the sender); unauthenticated ones change nothing and the team is told.
 #[allow(clippy::too_many_arguments)]
@@ -351,7 +378,7 @@ pub async fn run_from_mail(
     message: i64,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let own = quoting::own_text(&m.text);
+    let own = own_text_of(tx, m, message).await?;
     let lines = command::command_lines(&own);
     if lines.is_empty() {
         return Ok(());
@@ -475,7 +502,7 @@ pub async fn reporter_words(
         .as_ref()
         .map(|f| f.address.to_string())
         .unwrap_or_else(|| "unknown".into());
-    let own = quoting::own_text(&m.text);
+    let own = own_text_of(tx, m, message).await?;
     let lines = command::command_lines(&own);
     if sender == Sender::Other {
         if !lines.is_empty() {
