@@ -271,6 +271,14 @@ pub struct TeamSettings {
     pub trusted_authserv_ids: Vec<String>,
     #[serde(default = "TeamSettings::default_repos")]
     pub project_repos: Vec<String>,
+    /// Also verify coordinators' DKIM signatures directly (mail-auth, system DNS) when the
+    /// trusted Authentication-Results header does not authenticate the message.
+    #[serde(default)]
+    pub verify_dkim: bool,
+    /// Pinned DKIM keys for `verify_dkim`, `SELECTOR._domainkey.DOMAIN RECORD`: used instead
+    /// of a DNS lookup for that name.
+    #[serde(default)]
+    pub dkim_keys: Vec<String>,
 }
 
 impl TeamSettings {
@@ -563,6 +571,9 @@ impl Settings {
         crate::address::Address::parse(&self.team.list_address)
             .map_err(|e| invalid("team.list_address", e.to_string()))?;
         crate::address::Address::parse(&self.team.notify).map_err(|e| invalid("team.notify", e.to_string()))?;
+        for k in &self.team.dkim_keys {
+            crate::case::dkim::parse_pinned(k).map_err(|e| invalid("team.dkim_keys", e))?;
+        }
         for c in &self.team.coordinators {
             crate::address::Address::parse(c).map_err(|e| invalid("team.coordinators", format!("`{c}`: {e}")))?;
         }
@@ -642,6 +653,7 @@ pub const ENV_LIST_KEYS: &[&str] = &[
     "team.coordinators",
     "team.trusted_authserv_ids",
     "team.project_repos",
+    "team.dkim_keys",
     "policy.progress_updates",
     "policy.embargo_reminders",
     "policy.calendar.working_days",

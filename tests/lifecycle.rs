@@ -351,3 +351,287 @@ async fn the_reporter_answering_needs_info_resumes_assessment_and_may_stay_anony
     assert_eq!(d["state"], "assessing");
     assert!(d["credit"].is_null());
 }
+
+/// A DKIM signer with a fresh Ed25519 key, and its key record.
+struct TestSigner {
+    pkcs8: Vec<u8>,
+    record: String,
+}
+
+impl TestSigner {
+    fn new() -> TestSigner {
+        use base64::Engine;
+        use mail_auth::common::crypto::Ed25519Key;
+        let pkcs8 = Ed25519Key::generate_pkcs8().unwrap();
+        let public = Ed25519Key::from_pkcs8_der(&pkcs8).unwrap().public_key();
+        TestSigner {
+            pkcs8,
+            record: format!(
+                "v=DKIM1; k=ed25519; p={}",
+                base64::engine::general_purpose::STANDARD.encode(public)
+            ),
+        }
+    }
+
+    fn sign(&self, domain: &str, message: &str) -> String {
+        use mail_auth::common::crypto::Ed25519Key;
+        use mail_auth::common::headers::HeaderWriter;
+        let sig = mail_auth::dkim::DkimSigner::from_key(Ed25519Key::from_pkcs8_der(&self.pkcs8).unwrap())
+            .domain(domain)
+            .selector("sel")
+            .headers(["From", "To", "Subject", "Message-ID"])
+            .sign(message.as_bytes())
+            .unwrap();
+        format!("{}{message}", sig.to_header())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_verify_dkim_a_good_aligned_signature_authenticates_commands() {
+    let ours = TestSigner::new();
+    let theirs = TestSigner::new();
+    let w = World::with(&format!(
+        "[team]\nverify_dkim = true\ndkim_keys = [\"sel._domainkey.example.test {}\", \"sel._domainkey.evil.example {}\"]\n",
+        ours.record, theirs.record
+    ));
+    let c = open_case(&w).await;
+    // No Authentication-Results header at all: only the signature can authenticate.
+    let good = ours.sign(
+        "example.test",
+        &command_mail(ALICE, LIST, &c.id, &c.report_id, "", "/assign me"),
+    );
+    w.deliver(&good).await;
+    w.once();
+    let d = state(&w, &c.id);
+    assert_eq!(
+        (d["state"].as_str(), d["coordinator"].as_str()),
+        (Some("triage"), Some(ALICE))
+    );
+    // A tampered body, and a good signature from an unaligned domain, are refused.
+    let tampered = ours
+        .sign(
+            "example.test",
+            &command_mail(ALICE, LIST, &c.id, &c.report_id, "", "/assess"),
+        )
+        .replace("/assess", "/invalid forged");
+    w.deliver(&tampered).await;
+    let unaligned = theirs.sign(
+        "evil.example",
+        &command_mail(ALICE, LIST, &c.id, &c.report_id, "", "/invalid forged"),
+    );
+    w.deliver(&unaligned).await;
+    w.once();
+    let d = state(&w, &c.id);
+    assert_eq!(d["state"], "triage");
+    assert!(d["close_reason"].is_null());
+    let refused: Vec<&Value> = d["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "commands-refused")
+        .collect();
+    assert_eq!(refused.len(), 2, "{refused:#?}");
+    let reasons: Vec<&str> = refused
+        .iter()
+        .map(|e| e["detail"]["reason"].as_str().unwrap())
+        .collect();
+    assert!(
+        reasons.iter().any(|r| r.contains("d=example.test failed")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("d=evil.example is not aligned")),
+        "{reasons:?}"
+    );
+}
+
+/// An HTML-only message (as many mail clients send replies), threaded to `parent`.
+fn html_mail(from: &str, to: &str, subject: &str, message_id: &str, parent: &str, auth: &str, html: &str) -> String {
+    format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: {message_id}\r\nIn-Reply-To: {parent}\r\nReferences: {parent}\r\nDate: Sat, 21 Nov 2026 11:00:00 +0000\r\n{auth}MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body>{html}</body></html>\r\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_duplicate_is_linked_from_the_original_too() {
+    let w = World::new();
+    let original = open_case(&w).await;
+    w.deliver(&report(
+        "other@example.test",
+        "Same ReDoS again",
+        "<rep2@example.test>",
+        COMPLETE_BODY,
+    ))
+    .await;
+    w.once();
+    let dup = w.cases()[1]["id"].as_str().unwrap().to_string();
+    assert_ne!(dup, original.id);
+    let auth = authenticated("example.test");
+    w.deliver(&command_mail(
+        ALICE,
+        LIST,
+        &dup,
+        "<rep2@example.test>",
+        &auth,
+        &format!("/assign me\n/duplicate {}", original.id),
+    ))
+    .await;
+    w.once();
+    assert_eq!(state(&w, &dup)["duplicate_of"], original.id.as_str());
+    let o = state(&w, &original.id);
+    assert_eq!(o["duplicates"], serde_json::json!([dup]));
+    assert_eq!(o["state"], "new", "the original itself does not change");
+    let linked: Vec<&Value> = o["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "duplicate-linked")
+        .collect();
+    assert_eq!(linked.len(), 1, "{:#?}", o["events"]);
+    assert_eq!(linked[0]["actor"], ALICE);
+    assert_eq!(linked[0]["detail"]["duplicate"], dup.as_str());
+    // Reopening the duplicate unlinks it, on both sides.
+    w.deliver(&command_mail(
+        ALICE,
+        LIST,
+        &dup,
+        "<rep2@example.test>",
+        &auth,
+        "/reopen",
+    ))
+    .await;
+    w.once();
+    assert!(state(&w, &dup)["duplicate_of"].is_null());
+    let o = state(&w, &original.id);
+    assert_eq!(o["duplicates"], serde_json::json!([]));
+    assert!(o["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["kind"] == "duplicate-unlinked" && e["detail"]["duplicate"] == dup.as_str()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_second_coordinator_mail_to_the_reporter_is_the_detailed_response() {
+    let w = World::new();
+    let c = open_case(&w).await;
+    let auth = authenticated("example.test");
+    let to_reporter = |n: usize, body: &str| {
+        reply(
+            ALICE,
+            &format!("{REPORTER}\r\nCc: {LIST}"),
+            &format!("Re: [{}] ReDoS", c.id),
+            &format!("<to-reporter{n}@example.test>"),
+            &c.report_id,
+            &auth,
+            body,
+        )
+    };
+    w.deliver(&to_reporter(1, "Thanks, we are looking at it.")).await;
+    w.once();
+    let d = state(&w, &c.id);
+    assert!(d["acknowledged_at"].is_string());
+    assert!(d["detailed_response_at"].is_null());
+    w.deliver(&to_reporter(2, "We reproduced it; a fix is planned for 4.21.3."))
+        .await;
+    w.once();
+    let d2 = state(&w, &c.id);
+    assert_eq!(
+        d2["acknowledged_at"], d["acknowledged_at"],
+        "the first reply stays the acknowledgement"
+    );
+    assert!(d2["detailed_response_at"].is_string());
+    let kinds: Vec<&str> = d2["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"acknowledged") && kinds.contains(&"detailed-response"),
+        "{kinds:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ack_by_mail_sets_acknowledged_at() {
+    let w = World::new();
+    let c = open_case(&w).await;
+    assert!(state(&w, &c.id)["acknowledged_at"].is_null());
+    // To the list only (the reply to the reporter went elsewhere): /ack records it.
+    w.deliver(&command_mail(
+        ALICE,
+        LIST,
+        &c.id,
+        &c.report_id,
+        &authenticated("example.test"),
+        "/assign me\n/ack",
+    ))
+    .await;
+    w.once();
+    let d = state(&w, &c.id);
+    assert!(d["acknowledged_at"].is_string(), "{d:#?}");
+    assert!(d["detailed_response_at"].is_null());
+    assert!(confirmations(&w, "alice", 1).await[0].body().contains("acknowledged"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn html_commands_work_and_quoted_commands_do_not() {
+    let w = World::new();
+    let c = open_case(&w).await;
+    let auth = authenticated("example.test");
+    let subject = format!("Re: [{}] report", c.id);
+    // Gmail-style HTML: one <div> per line, the quoted original in a blockquote.
+    w.deliver(&html_mail(
+        ALICE,
+        LIST,
+        &subject,
+        "<html1@example.test>",
+        &c.report_id,
+        &auth,
+        "<div dir=\"ltr\"><div>/assign me</div><div>/severity high</div><div>Taking this one.</div></div>\
+         <div class=\"gmail_quote\"><blockquote class=\"gmail_quote\"><div>/invalid spam</div></blockquote></div>",
+    ))
+    .await;
+    w.once();
+    let d = state(&w, &c.id);
+    assert_eq!(
+        (d["state"].as_str(), d["coordinator"].as_str(), d["severity"].as_str()),
+        (Some("triage"), Some(ALICE), Some("high"))
+    );
+    assert!(d["close_reason"].is_null());
+    // Commands only in quoted text, HTML or `>`: nothing happens, not even an error reply.
+    w.deliver(&html_mail(
+        ALICE,
+        LIST,
+        &subject,
+        "<html2@example.test>",
+        &c.report_id,
+        &auth,
+        "<p>Agreed with the above.</p><blockquote type=\"cite\"><p>/invalid not a bug</p><p>/disclose</p></blockquote>",
+    ))
+    .await;
+    w.deliver(&command_mail(
+        ALICE,
+        LIST,
+        &c.id,
+        &c.report_id,
+        &auth,
+        "Agreed.\n\n> /invalid not a bug\n> /needs-info",
+    ))
+    .await;
+    w.once();
+    let after = state(&w, &c.id);
+    for k in ["state", "coordinator", "severity", "close_reason"] {
+        assert_eq!(after[k], d[k], "{k} changed by a quoted command");
+    }
+    let kinds: Vec<&str> = after["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert!(!kinds.contains(&"commands-rejected"), "{kinds:?}");
+    let alice = w.wait_mail("alice", 2, Duration::from_secs(2)).await;
+    assert_eq!(alice.len(), 1, "one confirmation, for the first mail only");
+}

@@ -167,11 +167,32 @@ impl Verdict {
     }
 }
 
-/// Relaxed alignment: the signing domain is the From domain or a parent of it.
-fn aligned(signing: &str, from_domain: &str) -> bool {
-    let s = signing.trim().trim_start_matches('@').to_ascii_lowercase();
-    let f = from_domain.to_ascii_lowercase();
-    !s.is_empty() && s.contains('.') && (f == s || f.ends_with(&format!(".{s}")))
+/// A domain as compared: lowercase, without a trailing dot or a leading `@`.
+fn norm_domain(d: &str) -> String {
+    d.trim()
+        .trim_start_matches('@')
+        .trim_end_matches('.')
+        .to_ascii_lowercase()
+}
+
+/// The organizational domain (RFC 7489 section 3.2): the registrable domain under the
+/// public suffix list, e.g. `example.org` for `mail.example.org`, `example.co.uk` for
+/// `a.example.co.uk`. None for a public suffix itself (`co.uk`, `org`) or a malformed name.
+pub fn organizational_domain(domain: &str) -> Option<String> {
+    let d = norm_domain(domain);
+    if d.is_empty() || d.split('.').any(|label| label.is_empty()) {
+        return None;
+    }
+    psl::domain_str(&d).map(str::to_string)
+}
+
+/// Relaxed DMARC alignment (RFC 7489 section 3.1.1): the signing domain and the From
+/// domain have the same organizational domain. A public suffix never aligns with anything.
+pub fn aligned(signing: &str, from_domain: &str) -> bool {
+    match (organizational_domain(signing), organizational_domain(from_domain)) {
+        (Some(s), Some(f)) => s == f,
+        _ => false,
+    }
 }
 
 /// Judges a message from its raw A-R headers (topmost first) and From domain.
@@ -192,8 +213,10 @@ pub fn judge(headers: &[String], from_domain: &str, trusted: &[String]) -> Verdi
     }
     if let Some(d) = dmarc.first() {
         if d.result == "pass" {
+            // DMARC judges the RFC 5322 From domain itself: a pass for another domain is
+            // about another message (or a different From header), so it does not count.
             let hf = d.prop("header.from").unwrap_or(from_domain);
-            if hf.eq_ignore_ascii_case(from_domain) {
+            if !from_domain.is_empty() && norm_domain(hf) == norm_domain(from_domain) {
                 return Verdict::Authenticated(format!("dmarc=pass by {}", ar.authserv_id));
             }
         }
@@ -252,6 +275,66 @@ mod tests {
         assert!(judge(&h, "mail.example.org", &t()).is_authenticated());
         let h = vec!["mx.example.org; dkim=pass header.d=evil.example.net".to_string()];
         assert!(!judge(&h, "example.org", &t()).is_authenticated());
+    }
+
+    #[test]
+    fn relaxed_alignment_uses_organizational_domains() {
+        // A subdomain signature aligns with the parent From domain, and the other way round.
+        let h = vec!["mx.example.org; dkim=pass header.d=mail.example.org; dmarc=none".to_string()];
+        assert!(judge(&h, "example.org", &t()).is_authenticated());
+        let h = vec!["mx.example.org; dkim=pass header.d=example.org".to_string()];
+        assert!(judge(&h, "lists.dev.example.org", &t()).is_authenticated());
+        // Siblings under one organizational domain align too.
+        let h = vec!["mx.example.org; dkim=pass header.d=a.example.co.uk".to_string()];
+        assert!(judge(&h, "b.example.co.uk", &t()).is_authenticated());
+        // Different organizations under one public suffix do not.
+        let h = vec!["mx.example.org; dkim=pass header.d=evil.co.uk".to_string()];
+        assert!(!judge(&h, "example.co.uk", &t()).is_authenticated());
+        // A look-alike suffix is not a parent.
+        let h = vec!["mx.example.org; dkim=pass header.d=notexample.org".to_string()];
+        assert!(!judge(&h, "example.org", &t()).is_authenticated());
+        assert_eq!(organizational_domain("Mail.Example.ORG."), Some("example.org".into()));
+        assert_eq!(organizational_domain("x.y.example.co.uk"), Some("example.co.uk".into()));
+    }
+
+    #[test]
+    fn public_suffixes_never_align() {
+        for (d, from) in [
+            ("co.uk", "example.co.uk"),
+            ("uk", "example.co.uk"),
+            ("org", "example.org"),
+            ("github.io", "victim.github.io"),
+            ("com", "com"),
+            ("co.uk", "co.uk"),
+            ("", "example.org"),
+            ("example..org", "example.org"),
+        ] {
+            assert!(!aligned(d, from), "{d} must not align with {from}");
+            let h = vec![format!("mx.example.org; dkim=pass header.d={d}")];
+            assert!(!judge(&h, from, &t()).is_authenticated(), "{d} / {from}");
+        }
+        // Two users of a shared-hosting suffix are different organizations.
+        assert!(!aligned("attacker.github.io", "victim.github.io"));
+        assert_eq!(organizational_domain("co.uk"), None);
+    }
+
+    #[test]
+    fn dmarc_pass_counts_only_for_the_from_domain() {
+        // dmarc=pass about another domain is not about this From.
+        let h = vec!["mx.example.org; dmarc=pass header.from=evil.example.net".to_string()];
+        let v = judge(&h, "example.org", &t());
+        assert!(!v.is_authenticated(), "{v:?}");
+        assert!(v.reason().contains("dmarc=pass"), "{v:?}");
+        // Not even a subdomain: DMARC reports on the From domain itself.
+        let h = vec!["mx.example.org; dmarc=pass header.from=mail.example.org".to_string()];
+        assert!(!judge(&h, "example.org", &t()).is_authenticated());
+        // Case and a trailing dot do not matter.
+        let h = vec!["mx.example.org; dmarc=pass header.from=Example.ORG.".to_string()];
+        assert!(judge(&h, "example.org", &t()).is_authenticated());
+        // A mismatched dmarc pass still lets an aligned dkim=pass authenticate.
+        let h =
+            vec!["mx.example.org; dkim=pass header.d=example.org; dmarc=pass header.from=other.example".to_string()];
+        assert!(judge(&h, "example.org", &t()).is_authenticated());
     }
 
     #[test]

@@ -335,6 +335,40 @@ pub fn parse_line(line: &str) -> Result<Command, CommandError> {
     }
 }
 
+/// The most HTML read for commands (they are at the top of a message).
+const MAX_HTML: usize = 1 << 20;
+
+/// An HTML body as text for command reading: one line per block (`<div>`, `<p>`, `<br>`,
+/// list items), and quoted text (`<blockquote>`) prefixed with `> ` so that
+/// [`crate::quoting::own_text`] drops it. Empty when the HTML cannot be read.
+pub fn html_text(html: &str) -> String {
+    let mut end = html.len().min(MAX_HTML);
+    while !html.is_char_boundary(end) {
+        end -= 1;
+    }
+    let html = &html[..end];
+    std::panic::catch_unwind(|| {
+        html2text::config::plain_no_decorate()
+            .allow_width_overflow()
+            .string_from_read(html.as_bytes(), 4 * MAX_TEXT)
+            .unwrap_or_default()
+    })
+    .unwrap_or_default()
+}
+
+/// The HTML bodies of a raw message as [`html_text`]; None when it has none.
+pub fn html_message_text(raw: &[u8]) -> Option<String> {
+    let msg = mail_parser::MessageParser::default().parse(raw)?;
+    let parts: Vec<String> = msg
+        .html_bodies()
+        .filter_map(|p| match &p.body {
+            mail_parser::PartType::Html(h) => Some(html_text(h)),
+            _ => None,
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("\n"))
+}
+
 /// Parses every command line of `own_text`: the commands, or every error found.
 pub fn parse_all(own_text: &str) -> (Vec<Command>, Vec<CommandError>) {
     let mut ok = Vec::new();
@@ -418,6 +452,30 @@ mod tests {
         let (_, errors) = parse_all(&String::from_utf8_lossy(&raw));
         assert!(errors[0].problem.contains("not a GHSA id"));
         assert!(parse_line("/ghsa GHé-xxxx-xxxx-xxxx").is_err());
+    }
+
+    #[test]
+    fn html_commands_are_read_per_block_and_quotes_are_marked() {
+        let own = |h: &str| crate::quoting::own_text(&html_text(h));
+        // Gmail writes one <div> per line; Outlook <p>; others <br>.
+        assert_eq!(
+            command_lines(&own(
+                "<div dir=\"ltr\"><div>/assign me</div><div>/severity high</div><div>Thanks</div></div>"
+            )),
+            vec!["/assign me", "/severity high"]
+        );
+        assert_eq!(command_lines(&own("<p>/ack</p><p>ok</p>")), vec!["/ack"]);
+        assert_eq!(
+            command_lines(&own("/assess<br>/accept<br>")),
+            vec!["/assess", "/accept"]
+        );
+        // Quoted text is not the sender's: no command in it counts.
+        let quoted = "<div>Looks fine.</div><blockquote type=\"cite\"><div>/invalid spam</div><blockquote><p>/disclose</p></blockquote></blockquote>";
+        assert!(command_lines(&own(quoted)).is_empty(), "{:?}", html_text(quoted));
+        let gmail = "<div>/assess</div><div class=\"gmail_quote\"><div class=\"gmail_attr\">On Sat, 21 Nov 2026 at 10:00, Jane &lt;jane@example.com&gt; wrote:<br></div><blockquote class=\"gmail_quote\"><div>/invalid x</div></blockquote></div>";
+        assert_eq!(command_lines(&own(gmail)), vec!["/assess"]);
+        // Entities are decoded.
+        assert_eq!(command_lines(&own("<p>/note a &amp; b</p>")), vec!["/note a & b"]);
     }
 
     #[test]

@@ -29,14 +29,25 @@ pub const TRANSITIONS: &[(State, State, &str)] = &[
     (State::Accepted, State::Disclosed, "/disclose (after /no-patch)"),
     (State::Patching, State::Released, "/released"),
     (State::Released, State::Disclosed, "/disclose"),
-    (State::Disclosed, State::Triage, "/reopen"),
-    (State::Invalid, State::Triage, "/reopen"),
-    (State::Duplicate, State::Triage, "/reopen"),
+    (State::Disclosed, State::Triage, "/reopen (with a coordinator)"),
+    (State::Invalid, State::Triage, "/reopen (with a coordinator)"),
+    (State::Duplicate, State::Triage, "/reopen (with a coordinator)"),
+    (State::Disclosed, State::New, "/reopen (no coordinator)"),
+    (State::Invalid, State::New, "/reopen (no coordinator)"),
+    (State::Duplicate, State::New, "/reopen (no coordinator)"),
 ];
 
 /// Is `from -> to` in the table?
 pub fn allowed(from: State, to: State) -> bool {
     TRANSITIONS.iter().any(|(f, t, _)| *f == from && *t == to)
+}
+
+/// Is `from -> to` in the table as a move made by `cmd` (e.g. `/reopen`)? The table's
+/// third column names the command first, then any note in parentheses.
+pub fn allowed_by(from: State, to: State, cmd: &str) -> bool {
+    TRANSITIONS
+        .iter()
+        .any(|(f, t, c)| *f == from && *t == to && c.split_whitespace().next() == Some(cmd))
 }
 
 /// Where a case can go from `from`.
@@ -129,7 +140,7 @@ fn transition(f: &mut CaseFile, to: State, changes: &mut Vec<Change>, cmd: &str)
     if from == to {
         return Err(format!("the case is already {to}"));
     }
-    if !allowed(from, to) {
+    if !allowed_by(from, to, cmd) {
         let next: Vec<String> = next_states(from).iter().map(|s| s.to_string()).collect();
         let hint = if from == State::New {
             " (assign a coordinator first: /assign me)"
@@ -148,7 +159,7 @@ fn transition(f: &mut CaseFile, to: State, changes: &mut Vec<Change>, cmd: &str)
     f.state = Some(to);
     changes.push(Change {
         kind: "state",
-        detail: json!({"from": from, "to": to}),
+        detail: json!({"from": from, "to": to, "command": cmd}),
         line: format!("state: {from} -> {to}"),
     });
     Ok(())
@@ -215,15 +226,14 @@ pub fn apply(file: &CaseFile, cmds: &[Command], actor: &Actor, world: &World) ->
                     } else {
                         State::New
                     };
-                    let from = f.state();
-                    f.state = Some(to);
+                    transition(&mut f, to, &mut changes, "/reopen")?;
+                    if let Some(c) = changes.last_mut() {
+                        c.line.push_str(" (reopened)");
+                    }
                     f.close_reason = None;
                     f.duplicate_of = None;
-                    changes.push(Change {
-                        kind: "state",
-                        detail: json!({"from": from, "to": to}),
-                        line: format!("state: {from} -> {to} (reopened)"),
-                    });
+                    // A reopened case is assessed again: an old "no patch needed" no longer holds.
+                    f.no_patch = false;
                     Ok(())
                 }
                 Command::NoPatch => {
@@ -521,6 +531,42 @@ mod tests {
     }
 
     #[test]
+    fn reopen_goes_through_the_table_and_clears_no_patch() {
+        // Every reopen move is a row of the table, made by /reopen and nothing else.
+        for closed in State::ALL.into_iter().filter(|s| s.is_closed()) {
+            for to in [State::Triage, State::New] {
+                assert!(allowed_by(closed, to, "/reopen"), "{closed} -> {to}");
+                assert!(!allowed_by(closed, to, "/assess"), "{closed} -> {to}");
+            }
+        }
+        // Disclosed without a patch, then reopened: /no-patch no longer holds.
+        let f = run(&case(), &["/assign me", "/assess", "/accept", "/no-patch", "/disclose"])
+            .unwrap()
+            .file;
+        assert!(f.no_patch);
+        let a = run(&f, &["/reopen"]).unwrap();
+        assert_eq!(a.file.state(), State::Triage);
+        assert!(!a.file.no_patch, "/reopen clears no_patch");
+        assert_eq!(a.changes[0].detail["command"], "/reopen");
+        assert_eq!(a.changes[0].line, "state: disclosed -> triage (reopened)");
+        let again = run(&a.file, &["/assess", "/accept"]).unwrap().file;
+        assert!(run(&again, &["/disclose"]).is_err(), "needs /no-patch again");
+        // Without a coordinator a reopened case goes back to new, also by the table.
+        let orphan = CaseFile {
+            state: Some(State::Invalid),
+            close_reason: Some("spam".into()),
+            ..case()
+        };
+        let a = run(&orphan, &["/reopen"]).unwrap();
+        assert_eq!(a.file.state(), State::New);
+        assert_eq!(a.file.close_reason, None);
+        assert_eq!(
+            (a.changes[0].detail["from"].as_str(), a.changes[0].detail["to"].as_str()),
+            (Some("invalid"), Some("new"))
+        );
+    }
+
+    #[test]
     fn only_coordinators_can_be_assigned_and_cli_must_name_one() {
         assert!(run(&case(), &["/assign mallory@example.net"]).unwrap_err()[0].contains("not a configured coordinator"));
         let cli = Actor {
@@ -539,68 +585,217 @@ mod tests {
         );
         assert!(run(&f, &["/accept", "/quiet"]).unwrap().effects.is_empty());
     }
+}
 
-    /// A tiny deterministic generator (no extra crate): xorshift.
-    fn rng(seed: &mut u64) -> u64 {
-        *seed ^= *seed << 13;
-        *seed ^= *seed >> 7;
-        *seed ^= *seed << 17;
-        *seed
+/// Generated command messages for property tests (here and in the store's tests).
+#[cfg(test)]
+pub mod gen {
+    use proptest::prelude::*;
+
+    /// Every command of the grammar with good arguments (it may still be refused: an
+    /// illegal transition, a closed case...).
+    pub const GOOD: &[&str] = &[
+        "/assign me",
+        "/assign",
+        "/assign bob@example.org",
+        "/ack",
+        "/assess",
+        "/needs-info",
+        "/accept",
+        "/invalid out of the threat model",
+        "/duplicate SEC-2026-0002",
+        "/patch",
+        "/no-patch",
+        "/released 4.21.3",
+        "/released 4.21.3 5.0.1",
+        "/disclose",
+        "/reopen",
+        "/severity low",
+        "/severity critical",
+        "/cvss CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H",
+        "/cvss CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N",
+        "/cve CVE-2026-41234",
+        "/ghsa GHSA-9wv6-86v2-598j",
+        "/embargo 2026-12-31",
+        "/note called the reporter",
+        "/public https://github.com/expressjs/express/issues/1",
+        "/credit Jane Doe",
+        "/anonymous",
+        "/quiet",
+    ];
+
+    /// Bad arguments and unknown commands: parse errors, or apply errors (an unknown
+    /// coordinator, a missing case, the case itself, a past embargo date).
+    pub const BAD: &[&str] = &[
+        "/assign mallory@example.net",
+        "/assign not-an-address",
+        "/ack now",
+        "/invalid",
+        "/duplicate SEC-2026-0009",
+        "/duplicate SEC-2026-0001",
+        "/duplicate 42",
+        "/released four",
+        "/severity severe",
+        "/cvss CVSS:3.1/AV:X",
+        "/cvss AV:N/AC:L",
+        "/cve 2026-1",
+        "/ghsa GHSA-1111-2222-3333",
+        "/embargo 2020-01-01",
+        "/embargo next week",
+        "/note",
+        "/public ftp://example.org/x",
+        "/close",
+        "/frobnicate now",
+    ];
+
+    /// One line: mostly a good command, else a bad one, a made-up command, or junk text.
+    pub fn line() -> impl Strategy<Value = String> {
+        prop_oneof![
+            12 => proptest::sample::select(GOOD).prop_map(String::from),
+            2 => proptest::sample::select(BAD).prop_map(String::from),
+            1 => "/[a-z-]{1,12}( [ -~]{0,20})?",
+            1 => "[ -~]{0,30}",
+        ]
     }
 
-    #[test]
-    fn property_random_command_sequences_respect_the_table() {
-        let pool = [
+    /// Ways through the process; a generated sequence starts with part of one, so that the
+    /// random messages after it start from every state, not only the first ones.
+    pub const PATHS: &[&[&str]] = &[
+        &[
             "/assign me",
-            "/ack",
             "/assess",
-            "/needs-info",
             "/accept",
-            "/invalid no",
-            "/duplicate SEC-2026-0002",
             "/patch",
-            "/no-patch",
-            "/released 1.0.0",
+            "/released 4.21.3",
             "/disclose",
-            "/reopen",
-            "/severity low",
-            "/note x",
-            "/quiet",
-        ];
-        let mut seed = 0x9E3779B97F4A7C15u64;
-        for _ in 0..5000 {
+        ],
+        &["/assign me", "/needs-info", "/accept\n/no-patch", "/disclose"],
+        &["/assign me", "/assess", "/invalid out of scope"],
+        &["/assign me", "/needs-info", "/duplicate SEC-2026-0002"],
+    ];
+
+    /// Part of a path, then `n` random messages.
+    pub fn sequence(n: std::ops::Range<usize>) -> impl Strategy<Value = Vec<Vec<String>>> {
+        (0..PATHS.len(), 0..=6usize, proptest::collection::vec(message(), n)).prop_map(|(p, k, rest)| {
+            let path = PATHS[p];
+            let mut msgs: Vec<Vec<String>> = path[..k.min(path.len())]
+                .iter()
+                .map(|m| m.split('\n').map(String::from).collect())
+                .collect();
+            msgs.extend(rest);
+            msgs
+        })
+    }
+
+    /// One message: 1 to 3 lines.
+    pub fn message() -> impl Strategy<Value = Vec<String>> {
+        proptest::collection::vec(line(), 1..=3)
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::super::command::parse_all;
+    use super::*;
+    use proptest::prelude::*;
+
+    fn case() -> CaseFile {
+        CaseFile {
+            id: "SEC-2026-0001".into(),
+            reporter: "jane@example.com".into(),
+            ..Default::default()
+        }
+    }
+
+    fn alice() -> Actor {
+        Actor {
+            id: "alice@example.org".into(),
+            me: Some("alice@example.org".into()),
+        }
+    }
+
+    fn world() -> World<'static> {
+        World {
+            is_coordinator: &|a: &str| a == "alice@example.org" || a == "bob@example.org",
+            case_exists: &|id: &str| id == "SEC-2026-0002",
+            now: DateTime::parse_from_rfc3339("2026-11-21T10:00:00Z")
+                .unwrap()
+                .with_timezone(&Utc),
+        }
+    }
+
+    /// What the store does with a message: parse errors or apply errors refuse it whole.
+    fn message(f: &CaseFile, lines: &[String]) -> (Vec<Command>, Result<Applied, Vec<String>>) {
+        let (cmds, errs) = parse_all(&lines.join("\n"));
+        if !errs.is_empty() {
+            return (cmds, Err(errs.iter().map(|e| e.to_string()).collect()));
+        }
+        let r = apply(f, &cmds, &alice(), &world());
+        (cmds, r)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn the_state_machine_keeps_to_its_table(msgs in gen::sequence(1..16)) {
             let mut f = case();
-            for _ in 0..12 {
-                let n = 1 + (rng(&mut seed) % 3) as usize;
-                let lines: Vec<&str> = (0..n)
-                    .map(|_| pool[(rng(&mut seed) % pool.len() as u64) as usize])
-                    .collect();
+            for lines in &msgs {
                 let before = f.clone();
-                match run(&f, &lines) {
+                let (cmds, r) = message(&f, lines);
+                match r {
                     Ok(a) => {
-                        // Every state change is in the table (or a /reopen of a closed case).
-                        for c in &a.changes {
-                            if c.kind == "state" {
-                                let from = State::parse(c.detail["from"].as_str().unwrap()).unwrap();
-                                let to = State::parse(c.detail["to"].as_str().unwrap()).unwrap();
-                                assert!(
-                                    allowed(from, to) || (from.is_closed() && to == State::New),
-                                    "{from} -> {to} by {lines:?}"
-                                );
+                        // Every state change is a row of the table, made by its command,
+                        // and the changes chain from the old state to the new one.
+                        let mut at = before.state();
+                        for c in a.changes.iter().filter(|c| c.kind == "state") {
+                            let from = State::parse(c.detail["from"].as_str().unwrap()).unwrap();
+                            let to = State::parse(c.detail["to"].as_str().unwrap()).unwrap();
+                            let by = c.detail["command"].as_str().unwrap();
+                            prop_assert!(allowed_by(from, to, by), "{} -> {} by {} in {:?}", from, to, by, lines);
+                            prop_assert_eq!(from, at);
+                            // No transition leaves a closed state except /reopen.
+                            if from.is_closed() {
+                                prop_assert_eq!(by, "/reopen", "{:?}", lines);
                             }
+                            at = to;
                         }
-                        // A closed case leaves its closed state only through /reopen.
+                        prop_assert_eq!(a.file.state(), at);
                         if before.state().is_closed() && a.file.state() != before.state() {
-                            assert!(
-                                lines.contains(&"/reopen"),
-                                "{lines:?} left {} without /reopen",
-                                before.state()
-                            );
+                            prop_assert!(cmds.contains(&Command::Reopen), "{:?}", lines);
                         }
+                        // The same accepted message on the same case does the same again.
+                        let (_, again) = message(&before, lines);
+                        prop_assert_eq!(again.as_ref(), Ok(&a));
                         f = a.file;
                     }
-                    Err(_) => assert_eq!(f, before, "a refused message changes nothing"),
+                    Err(errors) => {
+                        // Refused whole: an error for each bad command, nothing kept.
+                        prop_assert!(!errors.is_empty());
+                        prop_assert_eq!(&f, &before);
+                        let (_, again) = message(&before, lines);
+                        prop_assert_eq!(again, Err(errors));
+                    }
                 }
+            }
+        }
+
+        #[test]
+        fn a_message_with_an_error_is_refused_whole(
+            prefix in gen::message(),
+            bad in proptest::sample::select(&["/frobnicate", "/cvss CVSS:3.1/AV:X", "/assign mallory@example.net", "/embargo 2020-01-01", "/duplicate SEC-2026-0009", "/accept"][..]),
+            suffix in gen::message(),
+        ) {
+            // /accept is bad here because the case is new (it needs /assign and /assess first),
+            // unless the prefix got it there: then skip.
+            let mut lines = prefix.clone();
+            lines.push(bad.to_string());
+            lines.extend(suffix);
+            let f = case();
+            let (_, r) = message(&f, &lines);
+            let accept_reachable = bad == "/accept" && message(&f, &prefix).1.is_ok_and(|a| allowed_by(a.file.state(), State::Accepted, "/accept"));
+            if !accept_reachable {
+                prop_assert!(r.is_err(), "{:?} was applied", lines);
             }
         }
     }

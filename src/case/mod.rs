@@ -2,6 +2,7 @@
 
 pub mod authority;
 pub mod command;
+pub mod dkim;
 pub mod id;
 pub mod lifecycle;
 pub mod state;

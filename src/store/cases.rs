@@ -16,7 +16,7 @@ use crate::outbox::compose::{tagged_subject, Draft};
 use crate::routing::Sender;
 
 /// A case row as stored.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct CaseRow {
     pub id: String,
     pub state: String,
@@ -165,6 +165,8 @@ pub struct CaseDetail {
     #[serde(flatten)]
     pub summary: CaseSummary,
     pub hint_details: serde_json::Value,
+    /// The cases marked `/duplicate` of this one (their `duplicate_of` is this id).
+    pub duplicates: Vec<String>,
     pub messages: Vec<TimelineMessage>,
     pub events: Vec<EventRow>,
 }
@@ -233,11 +235,17 @@ impl Store {
                 .bind(id)
                 .fetch_all(&self.pool)
                 .await?;
+        let duplicates: Vec<(String,)> =
+            sqlx::query_as("SELECT id FROM cases WHERE duplicate_of = ? ORDER BY year, seq")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?;
         let n = messages.iter().filter(|m| m.direction == "in").count() as i64;
         let hint_details = serde_json::from_str(&row.hints).unwrap_or(serde_json::Value::Null);
         Ok(CaseDetail {
             summary: row.summary(n),
             hint_details,
+            duplicates: duplicates.into_iter().map(|(d,)| d).collect(),
             messages,
             events,
         })
@@ -307,6 +315,11 @@ pub async fn message_in_case(
                 &from_domain,
                 &app.settings.team.trusted_authserv_ids,
             );
+            let verdict = if !verdict.is_authenticated() && app.settings.team.verify_dkim {
+                verify_dkim_directly(tx, app, message, &from_domain, verdict).await?
+            } else {
+                verdict
+            };
             event(
                 tx,
                 Some(case_id),
@@ -324,6 +337,34 @@ pub async fn message_in_case(
         }
     }
     Ok(())
+}
+
+/// `team.verify_dkim`: the message's own DKIM signature may authenticate it when the trusted
+/// Authentication-Results header did not. Both reasons are kept when it does not.
+async fn verify_dkim_directly(
+    tx: &mut crate::store::WriteTx,
+    app: &App,
+    message: i64,
+    from_domain: &str,
+    ar: authority::Verdict,
+) -> Result<authority::Verdict> {
+    let raw: Option<(Vec<u8>,)> = sqlx::query_as("SELECT raw FROM message_raw WHERE id = ?")
+        .bind(message)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some((raw,)) = raw else { return Ok(ar) };
+    let v = crate::case::dkim::verify_with_dns(
+        &raw,
+        from_domain,
+        &app.settings.team.dkim_keys,
+        std::time::Duration::from_secs(10),
+    )
+    .await;
+    Ok(if v.is_authenticated() {
+        v
+    } else {
+        authority::Verdict::Refused(format!("{}; {}", ar.reason(), v.reason()))
+    })
 }
 
 /// A coordinator wrote to the reporter: the first time is the human acknowledgement, the

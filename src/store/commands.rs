@@ -298,6 +298,17 @@ pub async fn apply_commands(
     for c in &a.changes {
         event(tx, Some(case_id), now, &actor.id, c.kind, c.detail.clone(), message).await?;
     }
+    // A duplicate link is recorded on both cases: the original's timeline shows it too.
+    if a.file.duplicate_of != case.duplicate_of {
+        if let Some(old) = &case.duplicate_of {
+            let detail = json!({"duplicate": case_id});
+            event(tx, Some(old), now, &actor.id, "duplicate-unlinked", detail, message).await?;
+        }
+        if let Some(original) = &a.file.duplicate_of {
+            let detail = json!({"duplicate": case_id});
+            event(tx, Some(original), now, &actor.id, "duplicate-linked", detail, message).await?;
+        }
+    }
     if a.file.acknowledged_at.is_some() && case.acknowledged_at.is_none() {
         sqlx::query("UPDATE cases SET last_reporter_mail_at = COALESCE(last_reporter_mail_at, ?) WHERE id = ?")
             .bind(stamp(now))
@@ -389,6 +400,22 @@ pub async fn apply_commands(
     })
 }
 
+/// The sender's own text in `m`, where commands are read: quotes and signature removed. An
+/// HTML-only mail is read again from its stored bytes with quotes kept apart (`<blockquote>`
+/// as `> `): the intake text flattens HTML, so quoted commands would read as the sender's.
+async fn own_text_of(tx: &mut crate::store::WriteTx, m: &Incoming, message: i64) -> Result<String> {
+    if m.html_only {
+        let raw: Option<(Vec<u8>,)> = sqlx::query_as("SELECT raw FROM message_raw WHERE id = ?")
+            .bind(message)
+            .fetch_optional(&mut **tx)
+            .await?;
+        if let Some(text) = raw.and_then(|(raw,)| command::html_message_text(&raw)) {
+            return Ok(quoting::own_text(&text));
+        }
+    }
+    Ok(quoting::own_text(&m.text))
+}
+
 /// Commands in a coordinator's message: authenticated ones apply (with a confirmation to
 /// the sender); unauthenticated ones change nothing and the team is told.
 #[allow(clippy::too_many_arguments)]
@@ -402,7 +429,7 @@ pub async fn run_from_mail(
     message: i64,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let own = quoting::own_text(&m.text);
+    let own = own_text_of(tx, m, message).await?;
     let lines = command::command_lines(&own);
     if lines.is_empty() {
         return Ok(());
@@ -529,7 +556,7 @@ pub async fn reporter_words(
         .as_ref()
         .map(|f| f.address.to_string())
         .unwrap_or_else(|| "unknown".into());
-    let own = quoting::own_text(&m.text);
+    let own = own_text_of(tx, m, message).await?;
     let lines = command::command_lines(&own);
     if sender == Sender::Other {
         if !lines.is_empty() {
@@ -593,5 +620,147 @@ impl super::Store {
         let out = apply_commands(&mut tx, app, case_id, actor, &cmds, &errs, None, app.clock.now()).await?;
         tx.commit().await?;
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::case::lifecycle::gen;
+    use crate::clock::{Clock, FixedClock};
+    use crate::store::Store;
+    use proptest::prelude::*;
+    use std::sync::Arc;
+
+    const CONFIG: &str = r#"
+[imap]
+host = "127.0.0.1"
+username = "security"
+password = "pw"
+[smtp]
+host = "127.0.0.1"
+from = "Security Team <security@example.org>"
+[database]
+url = "sqlite:///unused.db"
+[team]
+list_address = "security@example.org"
+notify = "triage@example.org"
+coordinators = ["alice@example.org", "bob@example.org"]
+"#;
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        app: App,
+        clock: FixedClock,
+        store: Store,
+    }
+
+    async fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("secintake.toml");
+        std::fs::write(&cfg, CONFIG).unwrap();
+        let settings = crate::config::Settings::load(&cfg).unwrap();
+        let start = DateTime::parse_from_rfc3339("2026-11-21T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let clock = FixedClock::new(start);
+        let app = App::with_clock(settings, Arc::new(clock.clone())).unwrap();
+        let store = Store::open(&dir.path().join("t.db")).await.unwrap();
+        for seq in [1, 2] {
+            sqlx::query(
+                "INSERT INTO cases (id, year, seq, state, reporter, subject, opened_at, updated_at, state_since)
+                 VALUES (?, 2026, ?, 'new', 'jane@example.com', 'ReDoS', ?, ?, ?)",
+            )
+            .bind(format!("SEC-2026-{seq:04}"))
+            .bind(seq)
+            .bind(stamp(start))
+            .bind(stamp(start))
+            .bind(stamp(start))
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        }
+        Fixture {
+            _dir: dir,
+            app,
+            clock,
+            store,
+        }
+    }
+
+    async fn count(store: &Store, sql: &str) -> i64 {
+        let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql.to_string()))
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        n
+    }
+
+    async fn no_patch_of(store: &Store, id: &str) -> bool {
+        let (n,): (bool,) = sqlx::query_as("SELECT no_patch FROM cases WHERE id = ?")
+            .bind(id)
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        n
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        /// Through the real store: a refused message leaves the case row exactly as it was
+        /// (every column, `updated_at` included, though the clock moved), queues no mail and
+        /// records only the rejection; an applied one writes what the pure core computed.
+        #[test]
+        fn the_store_applies_a_message_whole_or_not_at_all(msgs in gen::sequence(1..12)) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let fx = fixture().await;
+                let id = "SEC-2026-0001";
+                let actor = Actor { id: "alice@example.org".into(), me: Some("alice@example.org".into()) };
+                for lines in &msgs {
+                    fx.clock.advance(chrono::Duration::minutes(1));
+                    let before = fx.store.case_row(id).await.unwrap();
+                    let before_np = no_patch_of(&fx.store, id).await;
+                    let other_before = fx.store.case_row("SEC-2026-0002").await.unwrap();
+                    let outbox = count(&fx.store, "SELECT COUNT(*) FROM outbox").await;
+                    let events = count(&fx.store, "SELECT COUNT(*) FROM events").await;
+                    let out = fx.store.run_commands(&fx.app, id, &actor, lines).await.unwrap();
+                    let after = fx.store.case_row(id).await.unwrap();
+                    if out.applied {
+                        prop_assert!(out.errors.is_empty());
+                        // What the pure core says this message does, from the same case.
+                        let (cmds, errs) = command::parse_all(&lines.join("\n"));
+                        prop_assert!(errs.is_empty());
+                        let coordinators = &fx.app.settings.team;
+                        let world = lifecycle::World {
+                            is_coordinator: &|a: &str| coordinators.is_coordinator(a),
+                            case_exists: &|c: &str| c == "SEC-2026-0002",
+                            now: fx.clock.now(),
+                        };
+                        let pure = lifecycle::apply(&case_file(&before, before_np), &cmds, &actor, &world)
+                            .expect("the store applied it");
+                        let stored = case_file(&after, no_patch_of(&fx.store, id).await);
+                        prop_assert_eq!(&stored, &pure.file, "{:?}", lines);
+                        prop_assert_eq!(after.state.as_str(), out.state.as_str());
+                    } else {
+                        prop_assert!(!out.errors.is_empty());
+                        prop_assert_eq!(&after, &before, "{:?} changed the case", lines);
+                        prop_assert_eq!(no_patch_of(&fx.store, id).await, before_np);
+                        prop_assert_eq!(count(&fx.store, "SELECT COUNT(*) FROM outbox").await, outbox, "mail queued");
+                        prop_assert_eq!(count(&fx.store, "SELECT COUNT(*) FROM events").await, events + 1);
+                        let (last,): (String,) = sqlx::query_as("SELECT kind FROM events ORDER BY id DESC LIMIT 1")
+                            .fetch_one(&fx.store.pool)
+                            .await
+                            .unwrap();
+                        prop_assert_eq!(last.as_str(), "commands-rejected");
+                    }
+                    // The other case never changes (a /duplicate only links to it).
+                    let other_after = fx.store.case_row("SEC-2026-0002").await.unwrap();
+                    prop_assert_eq!(other_after.state, other_before.state);
+                }
+                Ok(())
+            })?;
+        }
     }
 }
