@@ -170,6 +170,7 @@ async fn remind(
         embargo_ends,
         due: stamp(r.due),
         what: r.kind.what().to_string(),
+        deadline: r.kind.as_str().to_string(),
         state: c.state.clone(),
         reporter: c.reporter.clone(),
         coordinator: c.coordinator.clone(),

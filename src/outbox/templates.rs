@@ -267,8 +267,11 @@ pub mod ctx {
         pub acknowledge_within: String,
         pub detailed_response_within: String,
         pub body_check: String,
-        /// What the report lacks, as requests to the reporter.
+        /// What the report lacks, as requests to the reporter (kept for older overrides;
+        /// the built-in template words `missing_items` itself).
         pub missing: Vec<String>,
+        /// What the report lacks: `affected-versions`, `reproduction`, `impact`.
+        pub missing_items: Vec<String>,
         pub premature_disclosure: bool,
         pub ask_credit: bool,
         /// The name we would credit (the display name); none: we ask for one.
@@ -426,7 +429,12 @@ pub mod ctx {
         /// For an embargo reminder: the embargo's date (YYYY-MM-DD, local).
         pub embargo_ends: Option<String>,
         pub due: String,
+        /// What the reminder asks for (kept for older overrides; the built-in template words
+        /// it from `deadline`).
         pub what: String,
+        /// Which deadline: `assign`, `acknowledge`, `detailed-response`, `keep-informed`,
+        /// `needs-info-nudge`, `invalid-notice`, `embargo`.
+        pub deadline: String,
         pub state: String,
         pub reporter: String,
         pub coordinator: Option<String>,
@@ -526,6 +534,7 @@ mod tests {
                 detailed_response_within: "48 hours".into(),
                 body_check: "complete".into(),
                 missing: vec![],
+                missing_items: vec![],
                 premature_disclosure: false,
                 ask_credit: true,
                 credit_name: None,
@@ -593,5 +602,55 @@ mod tests {
         let r = t.render_ctx(&receipt_ctx()).unwrap();
         assert!(r.body.contains("/credit YOUR NAME"), "{}", r.body);
         assert!(!r.body.contains("jane@example.com"), "{}", r.body);
+    }
+
+    #[test]
+    fn the_receipt_words_each_missing_item_itself() {
+        let t = Templates::load(None).unwrap();
+        let mut c = receipt_ctx();
+        c.mail.missing_items = vec!["reproduction".into(), "impact".into()];
+        let r = t.render_ctx(&c).unwrap();
+        assert!(r.body.contains("please also send us"), "{}", r.body);
+        assert!(r.body.contains("steps to reproduce"), "{}", r.body);
+        assert!(r.body.contains("what an attacker can do"), "{}", r.body);
+        assert!(!r.body.contains("affected versions"), "{}", r.body);
+        assert!(r.body.lines().all(|l| l.chars().count() <= 78), "{}", r.body);
+    }
+
+    #[test]
+    fn the_reminder_words_what_each_deadline_asks_for() {
+        let t = Templates::load(None).unwrap();
+        let mut r = ctx::Reminder {
+            case_id: "SEC-2026-0007".into(),
+            subject: "XSS".into(),
+            label: "acknowledgement".into(),
+            when: "due in 6 hours".into(),
+            distance: "6 hours".into(),
+            overdue: false,
+            embargo_ends: None,
+            due: "2026-11-23T10:00:00Z".into(),
+            what: "(older overrides only)".into(),
+            deadline: String::new(),
+            state: "triage".into(),
+            reporter: "jane@example.com".into(),
+            coordinator: None,
+            since: "2026-11-21T10:00:00Z".into(),
+            holding_sent: false,
+        };
+        for (deadline, name, ask) in [
+            ("assign", "Coordinator assignment", "/assign me"),
+            ("acknowledge", "Acknowledgement", "/ack"),
+            ("detailed-response", "Detailed response", "/needs-info"),
+            ("keep-informed", "Reporter update", "send them an update"),
+            ("needs-info-nudge", "Needs-info follow-up", "ask again"),
+            ("invalid-notice", "Verdict", "/invalid REASON"),
+        ] {
+            r.deadline = deadline.into();
+            r.embargo_ends = None;
+            let m = t.render_ctx(&r).unwrap();
+            assert!(m.body.starts_with(name), "{deadline}: {}", m.body);
+            assert!(m.body.contains(ask), "{deadline}: {}", m.body);
+            assert!(m.subject.starts_with(&name.to_lowercase()), "{deadline}: {}", m.subject);
+        }
     }
 }

@@ -596,6 +596,7 @@ async fn open_case(
                 detailed_response_within: human_duration(policy.detailed_response_within),
                 body_check: facts.body_check.as_str().to_string(),
                 missing: requests,
+                missing_items: facts.missing.iter().map(|x| x.as_str().to_string()).collect(),
                 premature_disclosure: public,
                 ask_credit: true,
                 // Credit goes to a name, never to the address: without a display name we ask.
