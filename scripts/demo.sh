@@ -47,6 +47,7 @@ trusted_authserv_ids = ["mx.example.test"]
 project_repos = ["github.com/expressjs"]
 [policy]
 sweep_interval = "2s"
+digest_hour = "off"    # the demo asks for the digest by hand, once there are cases
 TOML
 export SECINTAKE_CONFIG=$run/secintake.toml
 "$bin" check-config --connect
@@ -76,6 +77,10 @@ printf 'From: Alice <alice@example.test>\r\nTo: security@example.test\r\nSubject
 scripts/mailtool.py append "$IMAP_PORT" security "$run/alice.eml"
 sleep 3
 "$bin" cases
+
+echo; echo "== the daily digest, queued by hand (secintake digest); the running daemon sends it"
+"$bin" digest
+sleep 2
 
 echo; echo "== mail the reporters, the team and the coordinator received"
 for u in catchall triage alice; do scripts/mailtool.py show "$IMAP_PORT" "$u"; done
