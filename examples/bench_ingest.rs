@@ -2,8 +2,11 @@
 //! builds this in release mode). Measures in one run:
 //!   (a) the ceiling: a raw IMAP fetch of all N messages by the simplest fast client there is
 //!       (one `UID FETCH 1:* BODY.PEEK[]` on a plain socket, literals skipped, nothing parsed),
+//!   (a') the same fetch through async-imap (the IMAP library secintake itself uses), in
+//!       chunks of 200 UIDs: what a library-based client gets,
 //!   (b) `secintake run --once` ingesting all N (cases, analysis, outbox rows; no SMTP),
-//!   (c) the outbox delivering the receipts and notices over SMTP,
+//!   (c) the outbox delivering the receipts and notices over SMTP, and (c') the ceiling for
+//!       that: the simplest fast SMTP client sending copies of the receipts to the same server,
 //!   (d) peak RSS of (b) and (c),
 //! then the arrival-to-receipt latency (p50/p99) for a daemon in IDLE mode with reports
 //! arriving one at a time.
@@ -74,6 +77,49 @@ fn raw_fetch_all(port: u16) -> (usize, usize) {
     let got = exchange("a3", "UID FETCH 1:* BODY.PEEK[]");
     exchange("a4", "LOGOUT");
     got
+}
+
+/// The ceiling for (c): the simplest fast SMTP client, one connection, one mail after the
+/// other (MAIL, RCPT, DATA), to the same SMTP server. Returns the time for all `mails`.
+fn raw_smtp_send(port: u16, mails: &[Vec<u8>]) -> Duration {
+    use std::io::{BufRead, BufReader, Write};
+    let sock = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect SMTP");
+    sock.set_nodelay(true).ok();
+    let mut w = sock.try_clone().unwrap();
+    let mut r = BufReader::new(sock);
+    let reply = |r: &mut BufReader<std::net::TcpStream>| {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            r.read_line(&mut line).unwrap();
+            assert!(line.len() >= 4, "SMTP closed: {line:?}");
+            if line.as_bytes()[3] == b' ' {
+                assert!(matches!(line.as_bytes()[0], b'2' | b'3'), "SMTP said {line}");
+                return;
+            }
+        }
+    };
+    let t = Instant::now();
+    reply(&mut r);
+    w.write_all(b"EHLO bench.example.test\r\n").unwrap();
+    reply(&mut r);
+    for m in mails {
+        w.write_all(b"MAIL FROM:<security@example.test>\r\n").unwrap();
+        reply(&mut r);
+        w.write_all(b"RCPT TO:<ceiling@example.test>\r\n").unwrap();
+        reply(&mut r);
+        w.write_all(b"DATA\r\n").unwrap();
+        reply(&mut r);
+        let text = String::from_utf8_lossy(m).replace("\r\n.", "\r\n..");
+        w.write_all(text.as_bytes()).unwrap();
+        if !text.ends_with("\r\n") {
+            w.write_all(b"\r\n").unwrap();
+        }
+        w.write_all(b".\r\n").unwrap();
+        reply(&mut r);
+    }
+    w.write_all(b"QUIT\r\n").unwrap();
+    t.elapsed()
 }
 
 fn rng(s: &mut u64) -> u64 {
@@ -250,6 +296,27 @@ async fn main() {
     }
     let a_rate = total as f64 / a_secs;
 
+    // (a') the same through async-imap, the library secintake uses.
+    let t = Instant::now();
+    let mut lib = login(imap, "security").await;
+    lib.examine("INBOX").await.unwrap();
+    let mut got = 0usize;
+    let mut start = 1u32;
+    while got < total {
+        let set = format!("{}:{}", start, start + 199);
+        let f: Vec<_> = futures::TryStreamExt::try_collect(lib.uid_fetch(&set, "(UID BODY.PEEK[])").await.unwrap())
+            .await
+            .unwrap();
+        got += f.len();
+        start += 200;
+        if f.is_empty() && start > total as u32 + 400 {
+            break;
+        }
+    }
+    let _ = lib.logout().await;
+    let a2_secs = t.elapsed().as_secs_f64();
+    let a2_rate = total as f64 / a2_secs;
+
     // (b) secintake ingests everything; SMTP points at a closed port so nothing is sent yet.
     let dead = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -307,6 +374,19 @@ async fn main() {
         .unwrap();
     db.close().await;
     let c_rate = sent as f64 / c_time.as_secs_f64();
+    // The ceiling for (c): the same SMTP server fed by the simplest fast client, with copies
+    // of the receipts secintake just sent.
+    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", dir.join("bench.db").display()))
+        .await
+        .unwrap();
+    let samples_raw: Vec<(Vec<u8>,)> = sqlx::query_as("SELECT raw FROM outbox WHERE kind = 'receipt' LIMIT 500")
+        .fetch_all(&db)
+        .await
+        .unwrap();
+    db.close().await;
+    let raws: Vec<Vec<u8>> = samples_raw.into_iter().map(|(r,)| r).collect();
+    let c_ceiling_time = raw_smtp_send(smtp, &raws);
+    let c_ceiling = raws.len() as f64 / c_ceiling_time.as_secs_f64();
     assert_eq!(sent as usize, 2 * total, "(c) delivered every queued mail");
 
     // Latency: a daemon in IDLE mode, reports arriving one at a time.
@@ -372,6 +452,7 @@ async fn main() {
         "(a) raw IMAP fetch (ceiling)     {a_secs:8.2} s  {a_rate:9.1} msg/s  ({:.1} MB)",
         fetched as f64 / 1e6
     );
+    println!("(a') async-imap fetch, 200/chunk {a2_secs:8.2} s  {a2_rate:9.1} msg/s");
     println!(
         "(b) secintake run --once ingest  {:8.2} s  {b_rate:9.1} msg/s  peak RSS {b_rss:.1} MB  ({cases} cases)",
         b_time.as_secs_f64()
@@ -380,6 +461,13 @@ async fn main() {
         "(c) outbox delivery over SMTP    {:8.2} s  {c_rate:9.1} mail/s  peak RSS {c_rss:.1} MB  ({sent} mails)",
         c_time.as_secs_f64()
     );
+    println!(
+        "(c') raw SMTP client (ceiling)   {:8.2} s  {c_ceiling:9.1} mail/s  ({} mails, one connection)",
+        c_ceiling_time.as_secs_f64(),
+        raws.len()
+    );
     println!("ratio (b)/(a)                    {:8.2}", b_rate / a_rate);
+    println!("ratio (b)/(a')                   {:8.2}", b_rate / a2_rate);
+    println!("ratio (c)/(c')                   {:8.2}", c_rate / c_ceiling);
     println!("arrival -> receipt, IDLE daemon  p50 {p50:.3} s  p99 {p99:.3} s  ({samples} reports, one at a time; {late} over 20 s)");
 }
