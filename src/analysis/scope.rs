@@ -305,6 +305,10 @@ impl Scope {
         };
         let lower_body = body.to_ascii_lowercase();
         let used_in_body = |n: &str| {
+            // The name must occur at all before a regex is built for it (most do not).
+            if !lower_body.contains(n) {
+                return false;
+            }
             let q = regex::escape(n);
             Regex::new(&format!(r#"require\s*\(\s*['"]{q}['"]|from\s+['"]{q}['"]|npm\s+(?:install|i)\s+(?:--save\s+)?{q}\b|\b{q}@?\s*v?\d+\.\d+"#))
                 .is_ok_and(|r| r.is_match(&lower_body))
