@@ -487,3 +487,40 @@ async fn a_uidvalidity_change_rescans_without_new_cases_or_receipts() {
     let log = w.once();
     assert!(!log.contains("UIDVALIDITY changed"), "{log}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn receipts_go_out_over_starttls_with_auth_and_over_implicit_tls() {
+    let w = World::new();
+    let ca = w.stack.get("CA_FILE");
+    for (i, (port, tls, user)) in [
+        (w.stack.port("SMTP_PORT"), "starttls", "security"),
+        (w.stack.port("SMTPS_PORT"), "implicit", ""),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        w.deliver(&report(
+            REPORTER,
+            &format!("Over {tls}"),
+            &format!("<tls{i}@example.test>"),
+            COMPLETE_BODY,
+        ))
+        .await;
+        let out = w
+            .cmd()
+            .env("SECINTAKE__SMTP__PORT", port.to_string())
+            .env("SECINTAKE__SMTP__TLS", tls)
+            .env("SECINTAKE__SMTP__CA_FILE", &ca)
+            .env("SECINTAKE__SMTP__HOST", "localhost")
+            .env("SECINTAKE__SMTP__USERNAME", user)
+            .env("SECINTAKE__SMTP__PASSWORD", "secret")
+            .args(["run", "--once"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{tls}: {}", String::from_utf8_lossy(&out.stderr));
+        let inbox = w.wait_mail("reporter", i + 1, Duration::from_secs(10)).await;
+        assert_eq!(inbox.len(), i + 1, "{tls}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(inbox[i].subject().contains(&format!("Over {tls}")), "{tls}");
+    }
+    assert_eq!(w.db_count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").await, 0);
+}

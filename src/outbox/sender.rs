@@ -3,8 +3,9 @@
 use std::time::Duration;
 
 use lettre::address::Envelope;
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use crate::config::{SmtpSettings, TlsMode};
@@ -35,6 +36,27 @@ pub fn refuses_the_message(error: &str) -> bool {
 pub struct Smtp {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     timeout: Duration,
+    /// Plain and STARTTLS sessions are opened here, on a socket with TCP_NODELAY: lettre
+    /// writes the message and the final `.` separately, and without NODELAY that `.` waits
+    /// for the server's delayed ACK (about 40 ms per mail, measured: 18 mail/s instead of
+    /// the 121 of a raw client against the same server).
+    direct: Option<Direct>,
+}
+
+#[derive(Clone)]
+struct Direct {
+    host: String,
+    port: u16,
+    starttls: Option<TlsParameters>,
+    credentials: Option<Credentials>,
+}
+
+fn lettre_error(e: lettre::transport::smtp::Error) -> SendError {
+    if e.is_permanent() && refuses_the_message(&e.to_string()) {
+        SendError::Permanent(e.to_string())
+    } else {
+        SendError::Temporary(e.to_string())
+    }
 }
 
 fn tls_params(s: &SmtpSettings) -> anyhow::Result<TlsParameters> {
@@ -53,16 +75,30 @@ impl Smtp {
             TlsMode::Starttls => Tls::Required(tls_params(s)?),
             TlsMode::Implicit => Tls::Wrapper(tls_params(s)?),
         };
+        let credentials =
+            (!s.username.is_empty()).then(|| Credentials::new(s.username.clone(), s.secret.expose().to_string()));
+        let direct = match s.tls {
+            TlsMode::Implicit => None,
+            TlsMode::Starttls => Some(Some(tls_params(s)?)),
+            TlsMode::None => Some(None),
+        }
+        .map(|starttls| Direct {
+            host: s.host.clone(),
+            port: s.port,
+            starttls,
+            credentials: credentials.clone(),
+        });
         let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(s.host.clone())
             .port(s.port)
             .tls(tls)
             .timeout(Some(s.timeout));
-        if !s.username.is_empty() {
-            b = b.credentials(Credentials::new(s.username.clone(), s.secret.expose().to_string()));
+        if let Some(c) = credentials {
+            b = b.credentials(c);
         }
         Ok(Smtp {
             transport: b.build(),
             timeout: s.timeout,
+            direct,
         })
     }
 
@@ -78,13 +114,22 @@ impl Smtp {
             .collect::<Result<Vec<lettre::Address>, _>>()
             .map_err(|e| SendError::Permanent(format!("bad recipient: {e}")))?;
         let env = Envelope::new(Some(from), to).map_err(|e| SendError::Permanent(e.to_string()))?;
-        match tokio::time::timeout(self.timeout, self.transport.send_raw(&env, raw)).await {
-            Err(_) => Err(SendError::Temporary(format!("no answer within {:?}", self.timeout))),
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) if e.is_permanent() && refuses_the_message(&e.to_string()) => {
-                Err(SendError::Permanent(e.to_string()))
+        let sent = match &self.direct {
+            Some(d) => tokio::time::timeout(self.timeout, d.send(&env, raw)).await,
+            None => {
+                tokio::time::timeout(self.timeout, async {
+                    self.transport
+                        .send_raw(&env, raw)
+                        .await
+                        .map(|_| ())
+                        .map_err(lettre_error)
+                })
+                .await
             }
-            Ok(Err(e)) => Err(SendError::Temporary(e.to_string())),
+        };
+        match sent {
+            Err(_) => Err(SendError::Temporary(format!("no answer within {:?}", self.timeout))),
+            Ok(r) => r,
         }
     }
 
@@ -96,6 +141,31 @@ impl Smtp {
             Ok(Ok(false)) => anyhow::bail!("server did not accept the connection"),
             Ok(Err(e)) => Err(e.into()),
         }
+    }
+}
+
+impl Direct {
+    /// One SMTP session for one mail: connect (TCP_NODELAY), EHLO, STARTTLS when
+    /// configured (required then), AUTH when configured, MAIL/RCPT/DATA, QUIT.
+    async fn send(&self, env: &Envelope, raw: &[u8]) -> Result<(), SendError> {
+        let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
+            .await
+            .map_err(|e| SendError::Temporary(format!("connecting to {}:{}: {e}", self.host, self.port)))?;
+        tcp.set_nodelay(true)
+            .map_err(|e| SendError::Temporary(format!("TCP_NODELAY: {e}")))?;
+        let hello = ClientId::default();
+        let mut conn = AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &hello)
+            .await
+            .map_err(lettre_error)?;
+        if let Some(params) = &self.starttls {
+            conn.starttls(params.clone(), &hello).await.map_err(lettre_error)?;
+        }
+        if let Some(c) = &self.credentials {
+            conn.auth(DEFAULT_MECHANISMS, c).await.map_err(lettre_error)?;
+        }
+        conn.send(env, raw).await.map_err(lettre_error)?;
+        let _ = conn.quit().await;
+        Ok(())
     }
 }
 
