@@ -21,7 +21,7 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     /// `smtp.from`
     pub from: Mailbox,
-    /// `team.list_address`: replies go here, and our `X-Loop` names it.
+    /// `team.list_address`: replies go here; our `X-Loop` id is `secintake@` its domain.
     pub list_address: Address,
     /// `team.notify`
     pub notify: Address,
