@@ -717,17 +717,10 @@ pub fn default_path() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/etc/secintake/secintake.toml"))
 }
 
+/// The smallest complete config, for unit tests across the crate (`[team]` comes last, so
+/// a test may append its own sections).
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn write(dir: &Path, text: &str) -> PathBuf {
-        let p = dir.join("secintake.toml");
-        std::fs::write(&p, text).unwrap();
-        p
-    }
-
-    const MINIMAL: &str = r#"
+pub(crate) const TEST_MINIMAL: &str = r#"
 [imap]
 host = "127.0.0.1"
 username = "security"
@@ -740,8 +733,20 @@ url = "sqlite:///tmp/x.db"
 [team]
 list_address = "security@example.org"
 notify = "triage@example.org"
-coordinators = ["alice@example.org"]
+coordinators = ["alice@example.org", "bob@example.org"]
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, text: &str) -> PathBuf {
+        let p = dir.join("secintake.toml");
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    const MINIMAL: &str = TEST_MINIMAL;
 
     #[test]
     fn minimal_config_gets_contract_defaults() {

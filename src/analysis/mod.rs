@@ -210,20 +210,7 @@ mod config_tests {
     use crate::config::Settings;
     use crate::message::Incoming;
 
-    const BASE: &str = r#"
-[imap]
-host = "127.0.0.1"
-username = "security"
-password = "pw"
-[smtp]
-host = "127.0.0.1"
-from = "Security Team <security@example.org>"
-[database]
-url = "sqlite:///tmp/x.db"
-[team]
-list_address = "security@example.org"
-notify = "triage@example.org"
-"#;
+    use crate::config::TEST_MINIMAL as BASE;
 
     fn app(analysis: &str) -> App {
         let d = tempfile::tempdir().unwrap();

@@ -428,7 +428,7 @@ mod tests {
     use super::super::command::{parse_line, Command};
     use super::*;
 
-    fn case() -> CaseFile {
+    pub(super) fn case() -> CaseFile {
         CaseFile {
             id: "SEC-2026-0001".into(),
             reporter: "jane@example.com".into(),
@@ -436,14 +436,14 @@ mod tests {
         }
     }
 
-    fn alice() -> Actor {
+    pub(super) fn alice() -> Actor {
         Actor {
             id: "alice@example.org".into(),
             me: Some("alice@example.org".into()),
         }
     }
 
-    fn world() -> World<'static> {
+    pub(super) fn world() -> World<'static> {
         World {
             is_coordinator: &|a: &str| a == "alice@example.org" || a == "bob@example.org",
             case_exists: &|id: &str| id == "SEC-2026-0002",
@@ -696,33 +696,9 @@ pub mod gen {
 #[cfg(test)]
 mod properties {
     use super::super::command::parse_all;
+    use super::tests::{alice, case, world};
     use super::*;
     use proptest::prelude::*;
-
-    fn case() -> CaseFile {
-        CaseFile {
-            id: "SEC-2026-0001".into(),
-            reporter: "jane@example.com".into(),
-            ..Default::default()
-        }
-    }
-
-    fn alice() -> Actor {
-        Actor {
-            id: "alice@example.org".into(),
-            me: Some("alice@example.org".into()),
-        }
-    }
-
-    fn world() -> World<'static> {
-        World {
-            is_coordinator: &|a: &str| a == "alice@example.org" || a == "bob@example.org",
-            case_exists: &|id: &str| id == "SEC-2026-0002",
-            now: DateTime::parse_from_rfc3339("2026-11-21T10:00:00Z")
-                .unwrap()
-                .with_timezone(&Utc),
-        }
-    }
 
     /// What the store does with a message: parse errors or apply errors refuse it whole.
     fn message(f: &CaseFile, lines: &[String]) -> (Vec<Command>, Result<Applied, Vec<String>>) {

@@ -632,21 +632,7 @@ mod properties {
     use proptest::prelude::*;
     use std::sync::Arc;
 
-    const CONFIG: &str = r#"
-[imap]
-host = "127.0.0.1"
-username = "security"
-password = "pw"
-[smtp]
-host = "127.0.0.1"
-from = "Security Team <security@example.org>"
-[database]
-url = "sqlite:///unused.db"
-[team]
-list_address = "security@example.org"
-notify = "triage@example.org"
-coordinators = ["alice@example.org", "bob@example.org"]
-"#;
+    use crate::config::TEST_MINIMAL as CONFIG;
 
     struct Fixture {
         _dir: tempfile::TempDir,
