@@ -374,6 +374,29 @@ fn d60s() -> Duration {
 }
 
 impl PolicySettings {
+    /// The policy the deadlines are computed with: durations, calendar and time zone.
+    pub fn compile(&self) -> Result<crate::policy::Policy, (String, String)> {
+        let d = |x: Duration| chrono::Duration::from_std(x).unwrap_or(chrono::Duration::days(3650));
+        Ok(crate::policy::Policy {
+            assign_within: d(self.assign_within),
+            acknowledge_within: d(self.acknowledge_within),
+            detailed_response_within: d(self.detailed_response_within),
+            invalid_notice_within: d(self.invalid_notice_within),
+            keep_informed_every: d(self.keep_informed_every),
+            needs_info_nudge_after: d(self.needs_info_nudge_after),
+            reminder_repeat: d(self.reminder_repeat),
+            remind_before: d(self.remind_before),
+            embargo_reminders: self.embargo_reminders.iter().map(|x| d(*x)).collect(),
+            calendar: self.calendar.calendar()?,
+            tz: match &self.calendar.timezone {
+                None => chrono_tz::Tz::UTC,
+                Some(t) => t
+                    .parse()
+                    .map_err(|_| ("timezone".to_string(), format!("`{t}` is not an IANA time zone")))?,
+            },
+        })
+    }
+
     fn default_prefix() -> String {
         "SEC".into()
     }

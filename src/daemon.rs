@@ -7,8 +7,8 @@ use std::time::Duration;
 use tokio::sync::{watch, Notify};
 
 use crate::app::App;
+use crate::delivery::{flush, FlushStats};
 use crate::intake::{self, Connection};
-use crate::outbox::delivery::{flush, FlushStats};
 use crate::outbox::sender::Smtp;
 use crate::store::intake::BatchOutcome;
 use crate::store::Store;
@@ -58,7 +58,7 @@ pub async fn run_once(app: &Arc<App>, store: &Store) -> anyhow::Result<PassRepor
         }
     }
     let smtp = Smtp::new(&app.settings.smtp)?;
-    match flush(store, &smtp, app).await {
+    match flush(store, &smtp, &app.settings.smtp, &*app.clock).await {
         Ok(s) => report.outbox = s,
         Err(e) => {
             first_err.get_or_insert(e.into());
@@ -312,10 +312,11 @@ async fn outbox_task(app: Arc<App>, store: Store, smtp: Smtp, mut stop: watch::R
     loop {
         if *stop.borrow() {
             // The intake has stopped: one last bounded flush, then leave.
-            let _ = tokio::time::timeout(OUTBOX_STOP_LIMIT, flush(&store, &smtp, &app)).await;
+            let _ =
+                tokio::time::timeout(OUTBOX_STOP_LIMIT, flush(&store, &smtp, &app.settings.smtp, &*app.clock)).await;
             return;
         }
-        match flush(&store, &smtp, &app).await {
+        match flush(&store, &smtp, &app.settings.smtp, &*app.clock).await {
             Ok(s) if s.sent + s.retried + s.failed > 0 => tracing::debug!(?s, "outbox flush"),
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "outbox flush failed"),

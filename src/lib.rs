@@ -12,6 +12,7 @@ pub mod case;
 pub mod clock;
 pub mod config;
 pub mod daemon;
+pub mod delivery;
 pub mod intake;
 pub mod message;
 pub mod metrics;

@@ -203,7 +203,7 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
         Command::CheckConfig { connect } => {
             let app = App::new(settings)?;
-            app.templates.check()?;
+            app.templates.check(&secintake::outbox::samples::all())?;
             println!("config ok");
             if connect {
                 let mut ok = true;
@@ -272,7 +272,7 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             let mut batch = Vec::new();
             for f in &files {
                 let raw = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
-                batch.push(secintake::store::intake::Fetched {
+                batch.push(secintake::intake::prepare::Fetched {
                     uid: 0,
                     size: raw.len() as u64,
                     raw,
@@ -280,7 +280,7 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     arrived: None,
                 });
             }
-            let (o, per) = secintake::store::intake::ingest_batch(
+            let (o, per) = secintake::intake::ingest::ingest_batch(
                 &store,
                 &app,
                 &secintake::store::intake::Source::import(),
@@ -434,7 +434,7 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             let store = open_store(&settings).await?;
             let app = App::new(settings)?;
             let line = command_line(&action)?;
-            let out = store.run_commands(&app, &id, &cli_actor(), &[line]).await?;
+            let out = app.run_commands(&store, &id, &cli_actor(), &[line]).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&out)?);
             } else if out.applied {

@@ -105,7 +105,7 @@ mod tests {
 
     #[test]
     fn shares_and_percentiles_per_month() {
-        let p = Policy::from_settings(&PolicySettings::default()).unwrap();
+        let p = PolicySettings::default().compile().unwrap();
         let case = |opened: &str, ack_h: Option<i64>| Timeline {
             opened_at: t(opened),
             acknowledged_at: ack_h.map(|h| t(opened) + Duration::hours(h)),

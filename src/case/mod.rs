@@ -5,6 +5,8 @@ pub mod command;
 pub mod dkim;
 pub mod id;
 pub mod lifecycle;
+pub mod mail;
+pub mod plan;
 pub mod state;
 
 pub use id::CaseId;

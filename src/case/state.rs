@@ -54,6 +54,15 @@ impl State {
     pub fn is_closed(self) -> bool {
         matches!(self, State::Disclosed | State::Invalid | State::Duplicate)
     }
+
+    /// Has the team given its verdict (accepted or later, or dismissed)? The other states
+    /// are still deciding.
+    pub fn is_decided(self) -> bool {
+        matches!(
+            self,
+            State::Accepted | State::Patching | State::Released | State::Disclosed | State::Invalid | State::Duplicate
+        )
+    }
 }
 
 impl fmt::Display for State {

@@ -1,6 +1,8 @@
 //! IMAP intake: fetch new mail by UID, ingest it in transactions, then mark it `\Seen`.
 
 pub mod imap;
+pub mod ingest;
+pub mod prepare;
 pub mod tls;
 
 use std::collections::HashMap;
@@ -10,10 +12,10 @@ pub use imap::{Connection, ImapError};
 
 use crate::app::App;
 use crate::store::blob::{PIECE, PIECEWISE_ABOVE};
-use crate::store::intake::{
-    cursor, ingest_prepared, prepare_batch, reset_cursor, BatchOutcome, Fetched, Prepared, Source,
-};
+use crate::store::intake::{cursor, reset_cursor, BatchOutcome, Source};
 use crate::store::{Store, StoreError};
+use ingest::ingest_prepared;
+use prepare::{prepare_batch, Fetched, Prepared};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IntakeError {

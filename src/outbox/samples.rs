@@ -3,9 +3,8 @@
 
 use serde_json::Value;
 
-use super::templates::ctx::*;
-use super::templates::TemplateContext;
 use crate::analysis::Hint;
+use crate::case::mail::*;
 use crate::message::Attachment;
 
 fn base() -> ReporterBase {

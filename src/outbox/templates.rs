@@ -45,12 +45,7 @@ pub struct Rendered {
     pub fallback: Option<String>,
 }
 
-/// The data one template gets: each template has exactly one context type, used both where
-/// the mail is made and by `check()`, so `check-config` knows every key a template may use.
-pub trait TemplateContext: Serialize {
-    /// The template's name (its file is `NAME.txt`).
-    const TEMPLATE: &'static str;
-}
+pub use crate::case::mail::TemplateContext;
 
 /// The loaded templates.
 #[derive(Debug)]
@@ -191,8 +186,10 @@ impl Templates {
     /// Checks every template against the data its mail really gets: every variable it uses
     /// must be one of its context's keys (in every branch, not only the ones the samples
     /// take), and it must render each sample. Errors name the file and the line.
-    pub fn check(&self) -> Result<(), TemplateError> {
-        for (name, samples) in super::samples::all() {
+    /// `samples`: every template's name with sample contexts, the first with every key
+    /// (see `outbox::samples::all`).
+    pub fn check(&self, samples: &[(&str, Vec<serde_json::Value>)]) -> Result<(), TemplateError> {
+        for (name, samples) in samples {
             let t = self.env.get_template(name).map_err(|e| describe(name, &e))?;
             let keys: Vec<String> = samples
                 .first()
@@ -224,260 +221,8 @@ impl Templates {
     }
 }
 
-/// The context of every template. Mail to the reporter is a [`ToReporter`] of the mail's own
-/// part; the common part is filled in one place.
-pub mod ctx {
-    use serde::Serialize;
-
-    use super::TemplateContext;
-    use crate::analysis::Hint;
-    use crate::message::Attachment;
-
-    /// What every mail to the reporter gets.
-    #[derive(Debug, Clone, Serialize)]
-    pub struct ReporterBase {
-        pub case_id: String,
-        pub subject: String,
-        pub reporter_name: Option<String>,
-        pub team_name: String,
-    }
-
-    /// The part of a reporter mail that is its own.
-    pub trait ReporterMail: Serialize {
-        const TEMPLATE: &'static str;
-    }
-
-    /// A mail to the reporter: the common part and the mail's own.
-    #[derive(Debug, Clone, Serialize)]
-    pub struct ToReporter<T> {
-        #[serde(flatten)]
-        pub base: ReporterBase,
-        #[serde(flatten)]
-        pub mail: T,
-    }
-
-    impl<T: ReporterMail> TemplateContext for ToReporter<T> {
-        const TEMPLATE: &'static str = T::TEMPLATE;
-    }
-
-    #[derive(Debug, Clone, Serialize)]
-    pub struct Receipt {
-        pub case_tag: String,
-        pub reporter: String,
-        pub acknowledge_within: String,
-        pub detailed_response_within: String,
-        pub body_check: String,
-        /// What the report lacks, as requests to the reporter (kept for older overrides;
-        /// the built-in template words `missing_items` itself).
-        pub missing: Vec<String>,
-        /// What the report lacks: `affected-versions`, `reproduction`, `impact`.
-        pub missing_items: Vec<String>,
-        pub premature_disclosure: bool,
-        pub ask_credit: bool,
-        /// The name we would credit (the display name); none: we ask for one.
-        pub credit_name: Option<String>,
-    }
-    impl ReporterMail for Receipt {
-        const TEMPLATE: &'static str = "receipt";
-    }
-
-    #[derive(Debug, Clone, Serialize)]
-    pub struct Dismissal {
-        pub reason: String,
-    }
-    impl ReporterMail for Dismissal {
-        const TEMPLATE: &'static str = "dismissal";
-    }
-
-    #[derive(Debug, Clone, Serialize)]
-    pub struct DuplicateNotice {
-        pub of: String,
-    }
-    impl ReporterMail for DuplicateNotice {
-        const TEMPLATE: &'static str = "duplicate_notice";
-    }
-
-    #[derive(Debug, Clone, Serialize)]
-    pub struct ClosingNotice {
-        pub cve: Option<String>,
-        pub ghsa: Option<String>,
-        pub patched_versions: Option<String>,
-        pub severity: Option<String>,
-        pub cvss_score: Option<f64>,
-        /// The name in the advisory; none: credited by no name.
-        pub credit: Option<String>,
-        /// The reporter asked not to be credited.
-        pub anonymous: bool,
-    }
-    impl ReporterMail for ClosingNotice {
-        const TEMPLATE: &'static str = "closing_notice";
-    }
-
-    #[derive(Debug, Clone, Serialize)]
-    pub struct ProgressUpdate {
-        /// accepted, patching, released or release-planned.
-        pub update: String,
-        /// The case's state (accepted, patching, released).
-        pub state: String,
-        pub severity: Option<String>,
-        pub cvss_score: Option<f64>,
-        pub patched_versions: Option<String>,
-        /// The planned release (the `/embargo` date), YYYY-MM-DD.
-        pub release_date: Option<String>,
-    }
-    impl ReporterMail for ProgressUpdate {
-        const TEMPLATE: &'static str = "progress_update";
-    }
-
-    #[derive(Debug, Clone, Serialize)]
-    pub struct HoldingAcknowledgement {
-        pub acknowledge_within: String,
-        /// When a coordinator will reply at the latest, e.g. "Tuesday 24 November 2026, 10:00 UTC".
-        pub reply_by: String,
-    }
-    impl ReporterMail for HoldingAcknowledgement {
-        const TEMPLATE: &'static str = "holding_acknowledgement";
-    }
-
-    #[derive(Debug, Clone, Serialize)]
-    pub struct StatusUpdate {
-        /// The raw state: new, triage, assessing, needs-info, accepted, patching, released.
-        pub state: String,
-        /// The same in words (kept for older overrides; the built-in template words it itself).
-        pub state_words: String,
-    }
-    impl ReporterMail for StatusUpdate {
-        const TEMPLATE: &'static str = "status_update";
-    }
-
-    #[derive(Debug, Clone, Serialize)]
-    pub struct NewCaseNotice {
-        pub case_id: String,
-        pub subject: String,
-        pub reporter: String,
-        pub reporter_name: Option<String>,
-        pub opened_at: String,
-        pub body_check: String,
-        pub missing: Vec<String>,
-        pub flags: Vec<String>,
-        pub hints: Vec<Hint>,
-        pub attachments: Vec<Attachment>,
-        pub links: Vec<String>,
-        pub premature_disclosure: bool,
-        pub public_links: Vec<String>,
-        pub assign_within: String,
-        pub acknowledge_within: String,
-        pub excerpt: String,
-    }
-    impl TemplateContext for NewCaseNotice {
-        const TEMPLATE: &'static str = "new_case_notice";
-    }
-
-    #[derive(Debug, Clone, Serialize)]
-    pub struct FollowUpNotice {
-        pub case_id: String,
-        pub subject: String,
-        pub sender: String,
-        pub state: String,
-        pub attachments: Vec<Attachment>,
-        pub excerpt: String,
-    }
-    impl TemplateContext for FollowUpNotice {
-        const TEMPLATE: &'static str = "follow_up_notice";
-    }
-
-    #[derive(Debug, Clone, Serialize)]
-    pub struct Confirmation {
-        pub applied: bool,
-        pub case_id: String,
-        pub subject: String,
-        pub changes: Vec<String>,
-        pub errors: Vec<String>,
-        pub mails: Vec<String>,
-        pub state: String,
-        pub coordinator: Option<String>,
-        pub usage: Vec<String>,
-    }
-    impl TemplateContext for Confirmation {
-        const TEMPLATE: &'static str = "confirmation";
-    }
-
-    #[derive(Debug, Clone, Serialize)]
-    pub struct CommandRefused {
-        pub case_id: String,
-        pub subject: String,
-        pub sender: String,
-        pub reason: String,
-        pub commands: Vec<String>,
-    }
-    impl TemplateContext for CommandRefused {
-        const TEMPLATE: &'static str = "command_refused";
-    }
-
-    #[derive(Debug, Clone, Serialize)]
-    pub struct Reminder {
-        pub case_id: String,
-        pub subject: String,
-        pub label: String,
-        /// "due in 6 hours", "overdue by 2 hours", "coming in 7 days (the embargo ends ...)"
-        /// (kept for older overrides; the built-in template words it from the keys below).
-        pub when: String,
-        /// How far the deadline is, rounded: "6 hours", "2 days".
-        pub distance: String,
-        /// The deadline has passed.
-        pub overdue: bool,
-        /// For an embargo reminder: the embargo's date (YYYY-MM-DD, local).
-        pub embargo_ends: Option<String>,
-        pub due: String,
-        /// What the reminder asks for (kept for older overrides; the built-in template words
-        /// it from `deadline`).
-        pub what: String,
-        /// Which deadline: `assign`, `acknowledge`, `detailed-response`, `keep-informed`,
-        /// `needs-info-nudge`, `invalid-notice`, `embargo`.
-        pub deadline: String,
-        pub state: String,
-        pub reporter: String,
-        pub coordinator: Option<String>,
-        pub since: String,
-        pub holding_sent: bool,
-    }
-    impl TemplateContext for Reminder {
-        const TEMPLATE: &'static str = "reminder";
-    }
-
-    #[derive(Debug, Clone, Serialize)]
-    pub struct StateCount {
-        pub state: String,
-        pub count: usize,
-    }
-
-    #[derive(Debug, Clone, Serialize)]
-    pub struct DigestDeadline {
-        pub case_id: String,
-        pub label: String,
-        pub due: String,
-        pub coordinator: String,
-    }
-
-    #[derive(Debug, Clone, Serialize)]
-    pub struct Waiting {
-        pub case_id: String,
-        pub since: String,
-        pub subject: String,
-    }
-
-    #[derive(Debug, Clone, Serialize)]
-    pub struct Digest {
-        pub open_total: usize,
-        pub by_state: Vec<StateCount>,
-        pub overdue: Vec<DigestDeadline>,
-        pub due_soon: Vec<DigestDeadline>,
-        pub waiting: Vec<Waiting>,
-    }
-    impl TemplateContext for Digest {
-        const TEMPLATE: &'static str = "digest";
-    }
-}
+/// The context of every template (they live in the core, where mails are planned).
+pub use crate::case::mail as ctx;
 
 #[cfg(test)]
 mod tests {
@@ -486,7 +231,7 @@ mod tests {
     #[test]
     fn builtins_render() {
         let t = Templates::load(None).unwrap();
-        t.check().unwrap();
+        t.check(&super::super::samples::all()).unwrap();
     }
 
     #[test]
@@ -508,7 +253,7 @@ mod tests {
 
         std::fs::write(d.path().join("receipt.txt"), "Subject: x\n\n{{ no_such_value }}\n").unwrap();
         let t = Templates::load(Some(d.path())).unwrap();
-        let e = t.check().unwrap_err().to_string();
+        let e = t.check(&super::super::samples::all()).unwrap_err().to_string();
         assert!(e.contains("receipt.txt"), "{e}");
     }
 
@@ -552,7 +297,7 @@ mod tests {
         )
         .unwrap();
         let t = Templates::load(Some(d.path())).unwrap();
-        let e = t.check().unwrap_err().to_string();
+        let e = t.check(&super::super::samples::all()).unwrap_err().to_string();
         assert!(e.contains("receipt.txt line 4") && e.contains("`state`"), "{e}");
         // Also in a branch the samples never take.
         std::fs::write(
@@ -561,7 +306,7 @@ mod tests {
         )
         .unwrap();
         let t = Templates::load(Some(d.path())).unwrap();
-        let e = t.check().unwrap_err().to_string();
+        let e = t.check(&super::super::samples::all()).unwrap_err().to_string();
         assert!(e.contains("receipt.txt line 4") && e.contains("`cve`"), "{e}");
         // Loop variables and the keys it does get are fine.
         std::fs::write(
@@ -569,7 +314,10 @@ mod tests {
             "Subject: Got it {{ case_id }}\n\n{% for m in missing %}{{ m }} {{ loop.index }}{% endfor %}{{ range(2) | length }}\n",
         )
         .unwrap();
-        Templates::load(Some(d.path())).unwrap().check().unwrap();
+        Templates::load(Some(d.path()))
+            .unwrap()
+            .check(&super::super::samples::all())
+            .unwrap();
     }
 
     #[test]

@@ -7,7 +7,6 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::case::State;
-use crate::config::PolicySettings;
 use calendar::Calendar;
 use chrono::TimeZone;
 use chrono_tz::Tz;
@@ -27,19 +26,7 @@ pub fn embargo_moment(date: NaiveDate, tz: &Tz) -> DateTime<Utc> {
 /// the case was acknowledged, had none yet, and now waits for the reporter (`/needs-info`)
 /// or got a verdict.
 pub fn gives_detailed_response(acknowledged: bool, already: bool, from: Option<State>, to: State) -> bool {
-    acknowledged
-        && !already
-        && from != Some(to)
-        && matches!(
-            to,
-            State::NeedsInfo
-                | State::Accepted
-                | State::Patching
-                | State::Released
-                | State::Disclosed
-                | State::Invalid
-                | State::Duplicate
-        )
+    acknowledged && !already && from != Some(to) && (to == State::NeedsInfo || to.is_decided())
 }
 
 /// The deadlines of DESIGN.md's table.
@@ -147,31 +134,40 @@ pub struct Policy {
     pub tz: Tz,
 }
 
-fn d(x: std::time::Duration) -> Duration {
-    Duration::from_std(x).unwrap_or(Duration::days(3650))
+impl Default for Policy {
+    /// The defaults of DESIGN.md's deadline table.
+    fn default() -> Policy {
+        Policy {
+            assign_within: Duration::hours(24),
+            acknowledge_within: Duration::hours(48),
+            detailed_response_within: Duration::hours(48),
+            invalid_notice_within: Duration::days(10),
+            keep_informed_every: Duration::days(14),
+            needs_info_nudge_after: Duration::days(7),
+            reminder_repeat: Duration::hours(24),
+            remind_before: Duration::hours(6),
+            embargo_reminders: vec![Duration::days(7), Duration::days(1)],
+            calendar: Calendar::Hours,
+            tz: Tz::UTC,
+        }
+    }
 }
 
-impl Policy {
-    pub fn from_settings(p: &PolicySettings) -> Result<Policy, (String, String)> {
-        Ok(Policy {
-            assign_within: d(p.assign_within),
-            acknowledge_within: d(p.acknowledge_within),
-            detailed_response_within: d(p.detailed_response_within),
-            invalid_notice_within: d(p.invalid_notice_within),
-            keep_informed_every: d(p.keep_informed_every),
-            needs_info_nudge_after: d(p.needs_info_nudge_after),
-            reminder_repeat: d(p.reminder_repeat),
-            remind_before: d(p.remind_before),
-            embargo_reminders: p.embargo_reminders.iter().map(|x| d(*x)).collect(),
-            calendar: p.calendar.calendar()?,
-            tz: match &p.calendar.timezone {
-                None => Tz::UTC,
-                Some(t) => t
-                    .parse()
-                    .map_err(|_| ("timezone".to_string(), format!("`{t}` is not an IANA time zone")))?,
-            },
-        })
-    }
+/// The stored stage key of an embargo reminder `before` the embargo: `embargo-7days`,
+/// `embargo-24hours`. Frozen: these keys are in existing databases (`reminders.stage`), so
+/// they never follow a change in how durations are worded in mail.
+pub fn embargo_stage(before: Duration) -> String {
+    let s = before.num_seconds().max(0) as u64;
+    let (n, unit) = if s >= 86400 && s % 86400 == 0 && s / 86400 > 2 {
+        (s / 86400, "day")
+    } else if s >= 3600 && s % 3600 == 0 {
+        (s / 3600, "hour")
+    } else if s >= 60 && s % 60 == 0 {
+        (s / 60, "minute")
+    } else {
+        (s, "second")
+    };
+    format!("embargo-{n}{unit}{}", if n == 1 { "" } else { "s" })
 }
 
 fn status(met: Option<DateTime<Utc>>, due: DateTime<Utc>, now: DateTime<Utc>) -> Status {
@@ -224,13 +220,11 @@ pub fn deadlines(t: &Timeline, p: &Policy, now: DateTime<Utc>) -> Vec<Deadline> 
         );
     }
     // A verdict (accepted, or invalid told to the reporter) within invalid_notice_within.
-    let decided = t.decided_at.or(
-        if matches!(state, State::Accepted | State::Patching | State::Released) {
-            Some(t.state_since)
-        } else {
-            None
-        },
-    );
+    let decided = t.decided_at.or(if state.is_decided() && !state.is_closed() {
+        Some(t.state_since)
+    } else {
+        None
+    });
     push(
         Kind::InvalidNotice,
         t.opened_at,
@@ -299,10 +293,7 @@ pub fn due_reminders(
             before.sort();
             // Only the nearest one that has started (no burst of old ones after a restart).
             if let Some(b) = before.iter().find(|b| now >= dl.due - **b && now < dl.due) {
-                let stage = format!(
-                    "embargo-{}",
-                    crate::outbox::human_duration(b.to_std().unwrap_or_default()).replace(' ', "")
-                );
+                let stage = embargo_stage(*b);
                 if !was_sent(dl.kind, dl.due, &stage) {
                     out.push(Reminder {
                         kind: dl.kind,
@@ -349,14 +340,13 @@ pub fn due_reminders(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::PolicySettings;
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
     }
 
     fn policy() -> Policy {
-        Policy::from_settings(&PolicySettings::default()).unwrap()
+        Policy::default()
     }
 
     fn opened() -> Timeline {
@@ -490,10 +480,13 @@ mod tests {
 
     #[test]
     fn business_calendar_moves_the_deadline_past_the_weekend() {
-        let mut s = PolicySettings::default();
-        s.calendar.working_days_only = true;
-        s.calendar.holidays = vec!["2026-11-23".into()];
-        let p = Policy::from_settings(&s).unwrap();
+        let mut s = calendar::CalendarSettings::default();
+        s.working_days_only = true;
+        s.holidays = vec!["2026-11-23".into()];
+        let p = Policy {
+            calendar: s.calendar().unwrap(),
+            ..Policy::default()
+        };
         // Opened Friday 2026-11-20 09:00 UTC; 48 working hours skip Sat, Sun and the Monday holiday.
         let tl = Timeline {
             opened_at: t("2026-11-20T09:00:00Z"),
@@ -594,9 +587,10 @@ mod tests {
 
     #[test]
     fn the_embargo_begins_at_local_midnight_in_the_calendar_time_zone() {
-        let mut s = PolicySettings::default();
-        s.calendar.timezone = Some("Europe/Berlin".into());
-        let p = Policy::from_settings(&s).unwrap();
+        let p = Policy {
+            tz: "Europe/Berlin".parse().unwrap(),
+            ..Policy::default()
+        };
         let mut tl = opened();
         tl.state = Some(State::Patching);
         tl.assigned_at = Some(tl.opened_at);
@@ -627,5 +621,22 @@ mod tests {
         let santiago: Tz = "America/Santiago".parse().unwrap();
         let m = embargo_moment(NaiveDate::from_ymd_opt(2026, 9, 6).unwrap(), &santiago);
         assert_eq!(m, t("2026-09-06T04:00:00Z"));
+    }
+
+    #[test]
+    fn embargo_stage_keys_are_the_ones_stored_since_round_one() {
+        // Pinned: databases made before this key was frozen hold exactly these values.
+        for (before, key) in [
+            (Duration::days(7), "embargo-7days"),
+            (Duration::days(1), "embargo-24hours"),
+            (Duration::days(2), "embargo-48hours"),
+            (Duration::days(3), "embargo-3days"),
+            (Duration::hours(1), "embargo-1hour"),
+            (Duration::hours(6), "embargo-6hours"),
+            (Duration::minutes(90), "embargo-90minutes"),
+            (Duration::seconds(30), "embargo-30seconds"),
+        ] {
+            assert_eq!(embargo_stage(before), key);
+        }
     }
 }

@@ -1,19 +1,13 @@
-//! Cases: the row, the contract's JSON views, and what a message in a case's thread does.
+//! Cases: the row, its typed form for the planner, the contract's JSON views, and saving a
+//! case the planner changed.
 
-use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::json;
 
-use super::outbox::{enqueue, event};
 use super::{Result, Store, StoreError};
-use crate::analysis::Facts;
-use crate::app::App;
-use crate::case::authority;
-use crate::case::CaseId;
-use crate::clock::stamp;
-use crate::message::Incoming;
-use crate::outbox::compose::{tagged_subject, Draft};
-use crate::routing::Sender;
+use crate::case::lifecycle::CaseFile;
+use crate::case::plan::{self, Case, CaseWrite, Thread};
+use crate::case::{CaseId, State};
+use crate::clock::{parse_stamp, stamp};
 
 /// A case row as stored.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -121,7 +115,7 @@ impl CaseRow {
             patched_versions: self.patched_versions.clone(),
             embargo_date: self.embargo_date.clone(),
             duplicate_of: self.duplicate_of.clone(),
-            credit: super::commands::effective_credit(self),
+            credit: plan::credit(self.anonymous, self.credit.as_deref(), self.reporter_name.as_deref()),
             anonymous: self.anonymous,
             closed_at: self.closed_at.clone(),
             close_reason: self.close_reason.clone(),
@@ -176,13 +170,184 @@ const CASE_COLUMNS: &str = "id, state, reporter, reporter_name, subject, opened_
     cvss_score, cve, ghsa, affected_versions, patched_versions, embargo_date, duplicate_of, credit,
     anonymous, state_since, last_reporter_mail_at, closed_at, close_reason";
 
-pub async fn load_case(tx: &mut crate::store::WriteTx, id: &str) -> Result<CaseRow> {
+/// The columns of a case beyond the JSON view that the planner needs.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct CaseClocks {
+    no_patch: bool,
+    assigned_at: Option<String>,
+    decided_at: Option<String>,
+}
+
+fn time(id: &str, column: &str, s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
+    parse_stamp(s).ok_or_else(|| StoreError::Corrupt(format!("case {id}: {column} `{s}` is not a time")))
+}
+
+fn opt_time(id: &str, column: &str, s: &Option<String>) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+    s.as_deref().map(|s| time(id, column, s)).transpose()
+}
+
+/// Decodes a stored case into typed values (the one place that reads the row's strings).
+fn decode(r: &CaseRow, k: &CaseClocks, thread_root: Thread) -> Result<Case> {
+    let id = CaseId::parse(&r.id).ok_or_else(|| StoreError::Corrupt(format!("case id `{}`", r.id)))?;
+    let state =
+        State::parse(&r.state).ok_or_else(|| StoreError::Corrupt(format!("case {}: state `{}`", r.id, r.state)))?;
+    let embargo_date = r
+        .embargo_date
+        .as_deref()
+        .map(|d| {
+            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map_err(|_| StoreError::Corrupt(format!("case {}: embargo date `{d}`", r.id)))
+        })
+        .transpose()?;
+    let file = CaseFile {
+        id: r.id.clone(),
+        state: Some(state),
+        reporter: r.reporter.clone(),
+        coordinator: r.coordinator.clone(),
+        acknowledged_at: opt_time(&r.id, "acknowledged_at", &r.acknowledged_at)?,
+        severity: r.severity.clone(),
+        cvss_vector: r.cvss_vector.clone(),
+        cvss_score: r.cvss_score,
+        cve: r.cve.clone(),
+        ghsa: r.ghsa.clone(),
+        patched_versions: r.patched_versions.clone(),
+        embargo_date,
+        duplicate_of: r.duplicate_of.clone(),
+        no_patch: k.no_patch,
+        credit: r.credit.clone(),
+        anonymous: r.anonymous,
+        flags: serde_json::from_str(&r.flags).unwrap_or_default(),
+        close_reason: r.close_reason.clone(),
+    };
+    Ok(Case {
+        id,
+        file,
+        subject: r.subject.clone(),
+        reporter_name: r.reporter_name.clone(),
+        opened_at: time(&r.id, "opened_at", &r.opened_at)?,
+        updated_at: time(&r.id, "updated_at", &r.updated_at)?,
+        state_since: time(&r.id, "state_since", &r.state_since)?,
+        assigned_at: opt_time(&r.id, "assigned_at", &k.assigned_at)?,
+        decided_at: opt_time(&r.id, "decided_at", &k.decided_at)?,
+        detailed_response_at: opt_time(&r.id, "detailed_response_at", &r.detailed_response_at)?,
+        last_reporter_mail_at: opt_time(&r.id, "last_reporter_mail_at", &r.last_reporter_mail_at)?,
+        closed_at: opt_time(&r.id, "closed_at", &r.closed_at)?,
+        thread_root,
+    })
+}
+
+/// The case `id`, typed, for the planner.
+pub async fn load(tx: &mut crate::store::WriteTx, id: &str) -> Result<Case> {
     let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = ?");
-    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let row: CaseRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .fetch_optional(&mut **tx)
         .await?
-        .ok_or_else(|| StoreError::NotFound(format!("no case {id}")))
+        .ok_or_else(|| StoreError::NotFound(format!("no case {id}")))?;
+    let clocks: CaseClocks = sqlx::query_as("SELECT no_patch, assigned_at, decided_at FROM cases WHERE id = ?")
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
+    let root: Option<(Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT message_id, refs FROM messages WHERE case_id = ? AND kind = 'report' ORDER BY id LIMIT 1",
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let thread_root = match root {
+        None => Thread::default(),
+        Some((mid, refs)) => {
+            let mut references: Vec<String> = refs.unwrap_or_default().split_whitespace().map(String::from).collect();
+            references.extend(mid.clone());
+            Thread {
+                in_reply_to: mid,
+                references,
+            }
+        }
+    };
+    decode(&row, &clocks, thread_root)
+}
+
+/// Which of `ids` are cases.
+pub async fn existing(tx: &mut crate::store::WriteTx, ids: &[String]) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for id in ids {
+        let r: Option<(String,)> = sqlx::query_as("SELECT id FROM cases WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        out.extend(r.map(|x| x.0));
+    }
+    Ok(out)
+}
+
+fn json_text<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("plain data serialises")
+}
+
+/// Writes the case row the planner made (a new case, or every column a message may change).
+pub async fn save(tx: &mut crate::store::WriteTx, w: &CaseWrite) -> Result<()> {
+    let c = w.case();
+    let f = &c.file;
+    let t = |x: Option<chrono::DateTime<chrono::Utc>>| x.map(stamp);
+    if let CaseWrite::Open(_, o) = w {
+        sqlx::query(
+            "INSERT INTO cases (id, year, seq, state, reporter, reporter_name, subject, opened_at, updated_at,
+                body_check, missing, flags, hints, state_since)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(c.id.to_string())
+        .bind(c.id.year)
+        .bind(i64::from(c.id.seq))
+        .bind(c.state().as_str())
+        .bind(&f.reporter)
+        .bind(&c.reporter_name)
+        .bind(&c.subject)
+        .bind(stamp(c.opened_at))
+        .bind(stamp(c.updated_at))
+        .bind(&o.body_check)
+        .bind(json_text(&o.missing))
+        .bind(json_text(&o.flags))
+        .bind(json_text(&o.hints))
+        .bind(stamp(c.state_since))
+        .execute(&mut **tx)
+        .await?;
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE cases SET state = ?, coordinator = ?, acknowledged_at = ?, severity = ?, cvss_vector = ?, cvss_score = ?,
+            cve = ?, ghsa = ?, patched_versions = ?, embargo_date = ?, duplicate_of = ?, no_patch = ?, credit = ?,
+            anonymous = ?, flags = ?, close_reason = ?, closed_at = ?, updated_at = ?, state_since = ?,
+            assigned_at = ?, decided_at = ?, detailed_response_at = ?, last_reporter_mail_at = ?
+         WHERE id = ?",
+    )
+    .bind(c.state().as_str())
+    .bind(&f.coordinator)
+    .bind(t(f.acknowledged_at))
+    .bind(&f.severity)
+    .bind(&f.cvss_vector)
+    .bind(f.cvss_score)
+    .bind(&f.cve)
+    .bind(&f.ghsa)
+    .bind(&f.patched_versions)
+    .bind(f.embargo_date.map(|d| d.to_string()))
+    .bind(&f.duplicate_of)
+    .bind(f.no_patch)
+    .bind(&f.credit)
+    .bind(f.anonymous)
+    .bind(json_text(&f.flags))
+    .bind(&f.close_reason)
+    .bind(t(c.closed_at))
+    .bind(stamp(c.updated_at))
+    .bind(stamp(c.state_since))
+    .bind(t(c.assigned_at))
+    .bind(t(c.decided_at))
+    .bind(t(c.detailed_response_at))
+    .bind(t(c.last_reporter_mail_at))
+    .bind(c.id.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 impl Store {
@@ -250,207 +415,4 @@ impl Store {
             events,
         })
     }
-}
-
-/// Is `m` addressed (To or Cc) to `reporter`?
-fn addressed_to(m: &Incoming, reporter: &str) -> bool {
-    !reporter.is_empty()
-        && m.to
-            .iter()
-            .chain(m.cc.iter())
-            .any(|a| a.as_str().eq_ignore_ascii_case(reporter))
-}
-
-/// What a message in a case's thread does: notices, acknowledgement milestones, commands.
-#[allow(clippy::too_many_arguments)]
-pub async fn message_in_case(
-    tx: &mut crate::store::WriteTx,
-    app: &App,
-    case_id: &str,
-    sender: Sender,
-    m: &Incoming,
-    facts: &Facts,
-    message: i64,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    let case = load_case(tx, case_id).await?;
-    let from = m
-        .from
-        .as_ref()
-        .map(|f| f.address.to_string())
-        .unwrap_or_else(|| "unknown".into());
-    sqlx::query("UPDATE cases SET updated_at = ? WHERE id = ?")
-        .bind(stamp(now))
-        .bind(case_id)
-        .execute(&mut **tx)
-        .await?;
-    match sender {
-        Sender::Reporter | Sender::Other => {
-            let kind = if sender == Sender::Reporter {
-                "reporter-message"
-            } else {
-                "third-party-message"
-            };
-            event(
-                tx,
-                Some(case_id),
-                now,
-                &from,
-                kind,
-                json!({"subject": crate::sanitize::header_text(&m.subject)}),
-                Some(message),
-            )
-            .await?;
-            crate::store::commands::reporter_words(tx, app, &case, sender, m, facts, message, now).await?;
-            notify_team_of_message(tx, app, &case, &from, m, facts, now).await?;
-        }
-        Sender::Coordinator => {
-            let from_domain = m
-                .from
-                .as_ref()
-                .map(|f| f.address.domain().to_string())
-                .unwrap_or_default();
-            let verdict = authority::judge(
-                &m.authentication_results,
-                &from_domain,
-                &app.settings.team.trusted_authserv_ids,
-            );
-            let verdict = if !verdict.is_authenticated() && app.settings.team.verify_dkim {
-                verify_dkim_directly(tx, app, message, &from_domain, verdict).await?
-            } else {
-                verdict
-            };
-            event(
-                tx,
-                Some(case_id),
-                now,
-                &from,
-                "coordinator-message",
-                json!({"authentication": verdict}),
-                Some(message),
-            )
-            .await?;
-            if verdict.is_authenticated() && addressed_to(m, &case.reporter) {
-                acknowledge(tx, &case, &from, now, message).await?;
-            }
-            crate::store::commands::run_from_mail(tx, app, &case, &from, &verdict, m, message, now).await?;
-        }
-    }
-    Ok(())
-}
-
-/// `team.verify_dkim`: the message's own DKIM signature may authenticate it when the trusted
-/// Authentication-Results header did not. Both reasons are kept when it does not.
-async fn verify_dkim_directly(
-    tx: &mut crate::store::WriteTx,
-    app: &App,
-    message: i64,
-    from_domain: &str,
-    ar: authority::Verdict,
-) -> Result<authority::Verdict> {
-    let raw: Option<(Vec<u8>,)> = sqlx::query_as("SELECT raw FROM message_raw WHERE id = ?")
-        .bind(message)
-        .fetch_optional(&mut **tx)
-        .await?;
-    let Some((raw,)) = raw else { return Ok(ar) };
-    let v = crate::case::dkim::verify_with_dns(
-        &raw,
-        from_domain,
-        &app.settings.team.dkim_keys,
-        std::time::Duration::from_secs(10),
-    )
-    .await;
-    Ok(if v.is_authenticated() {
-        v
-    } else {
-        authority::Verdict::Refused(format!("{}; {}", ar.reason(), v.reason()))
-    })
-}
-
-/// A coordinator wrote to the reporter: the first time is the human acknowledgement, the
-/// second the detailed response.
-pub async fn acknowledge(
-    tx: &mut crate::store::WriteTx,
-    case: &CaseRow,
-    actor: &str,
-    now: DateTime<Utc>,
-    message: i64,
-) -> Result<()> {
-    if case.acknowledged_at.is_none() {
-        sqlx::query("UPDATE cases SET acknowledged_at = ?, last_reporter_mail_at = ? WHERE id = ?")
-            .bind(stamp(now))
-            .bind(stamp(now))
-            .bind(&case.id)
-            .execute(&mut **tx)
-            .await?;
-        event(tx, Some(&case.id), now, actor, "acknowledged", json!({}), Some(message)).await?;
-    } else if case.detailed_response_at.is_none() {
-        sqlx::query("UPDATE cases SET detailed_response_at = ?, last_reporter_mail_at = ? WHERE id = ?")
-            .bind(stamp(now))
-            .bind(stamp(now))
-            .bind(&case.id)
-            .execute(&mut **tx)
-            .await?;
-        event(
-            tx,
-            Some(&case.id),
-            now,
-            actor,
-            "detailed-response",
-            json!({}),
-            Some(message),
-        )
-        .await?;
-    } else {
-        sqlx::query("UPDATE cases SET last_reporter_mail_at = ? WHERE id = ?")
-            .bind(stamp(now))
-            .bind(&case.id)
-            .execute(&mut **tx)
-            .await?;
-    }
-    Ok(())
-}
-
-/// Tells the coordinator (or the team when nobody is assigned) that someone wrote in the case.
-async fn notify_team_of_message(
-    tx: &mut crate::store::WriteTx,
-    app: &App,
-    case: &CaseRow,
-    from: &str,
-    m: &Incoming,
-    facts: &Facts,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    let to = case
-        .coordinator
-        .as_deref()
-        .and_then(|c| crate::address::Address::parse(c).ok())
-        .unwrap_or_else(|| app.notify.clone());
-    let tag = CaseId::parse(&case.id).map(|c| c.tag()).unwrap_or_default();
-    let notice = crate::outbox::templates::ctx::FollowUpNotice {
-        case_id: case.id.clone(),
-        subject: case.subject.clone(),
-        sender: from.to_string(),
-        state: case.state.clone(),
-        attachments: facts.attachments.clone(),
-        excerpt: facts.excerpt.clone(),
-    };
-    let r = super::commands::render_mail(tx, app, Some(&case.id), &notice, now).await?;
-    let mut refs = m.references.clone();
-    refs.extend(m.message_id.clone());
-    enqueue(
-        tx,
-        app,
-        &Draft::internal(
-            Some(case.id.clone()),
-            "follow-up-notice",
-            vec![to],
-            tagged_subject(&tag, &r.subject),
-            r.body,
-        )
-        .replying_to(m.message_id.clone(), refs),
-        now,
-    )
-    .await?;
-    Ok(())
 }

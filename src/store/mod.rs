@@ -5,7 +5,6 @@
 
 pub mod blob;
 pub mod cases;
-pub mod commands;
 pub mod deadlines;
 pub mod intake;
 pub mod outbox;
@@ -34,6 +33,9 @@ pub enum StoreError {
     NotFound(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// A mail could not be made (a template or composition failure).
+    #[error(transparent)]
+    Mail(#[from] crate::outbox::MailError),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;

@@ -2,10 +2,9 @@
 
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 
-use super::{Result, Store, StoreError};
-use crate::app::App;
+use super::{Result, Store};
 use crate::clock::stamp;
-use crate::outbox::compose::{compose, Draft};
+use crate::outbox::compose::{Draft, Identity};
 
 /// A row claimed for delivery.
 #[derive(Debug, sqlx::FromRow)]
@@ -58,8 +57,15 @@ pub async fn event(
     Ok(())
 }
 
-/// Queues a draft inside the caller's transaction; returns the row or `Capped`.
-pub async fn enqueue(tx: &mut crate::store::WriteTx, app: &App, draft: &Draft, now: DateTime<Utc>) -> Result<Queued> {
+/// Queues a draft inside the caller's transaction, as `identity`, unless `daily_cap`
+/// automatic mails went to its recipients in the last 24 hours; returns the row or `Capped`.
+pub async fn enqueue(
+    tx: &mut crate::store::WriteTx,
+    identity: &Identity,
+    daily_cap: u32,
+    draft: &Draft,
+    now: DateTime<Utc>,
+) -> Result<Queued> {
     let recipients =
         serde_json::to_string(&draft.to.iter().map(|a| a.as_str()).collect::<Vec<_>>()).expect("strings serialise");
     if draft.automatic {
@@ -70,7 +76,7 @@ pub async fn enqueue(tx: &mut crate::store::WriteTx, app: &App, draft: &Draft, n
                 .bind(&since)
                 .fetch_one(&mut **tx)
                 .await?;
-        if sent >= i64::from(app.settings.policy.auto_reply_daily_cap) {
+        if sent >= i64::from(daily_cap) {
             event(
                 tx,
                 draft.case_id.as_deref(),
@@ -85,22 +91,9 @@ pub async fn enqueue(tx: &mut crate::store::WriteTx, app: &App, draft: &Draft, n
         }
     }
     let next = tx.next_outbox_id().await?;
-    let message_id = format!(
-        "<secintake.{next}.{}.{}@{}>",
-        draft.case_id.as_deref().unwrap_or("team").to_ascii_lowercase(),
-        draft.kind,
-        app.id_domain
-    );
-    let c = compose(
-        draft,
-        &app.from,
-        &app.list_address,
-        // Our own loop id, not the list address (a list manager may stamp that on relayed mail).
-        &crate::analysis::loops::loop_id(app.list_address.as_str()),
-        &message_id,
-        now,
-    )
-    .map_err(|e| StoreError::Corrupt(format!("cannot compose {}: {e}", draft.kind)))?;
+    let c = identity
+        .compose(draft, next, now)
+        .map_err(crate::outbox::MailError::from)?;
     sqlx::query(
         "INSERT INTO outbox (id, case_id, kind, message_id, envelope_from, recipients, subject, raw,
                              automatic, to_reporter, created_at, next_attempt_at)
@@ -108,7 +101,7 @@ pub async fn enqueue(tx: &mut crate::store::WriteTx, app: &App, draft: &Draft, n
     )
     .bind(next)
     .bind(&draft.case_id)
-    .bind(draft.kind)
+    .bind(draft.kind.as_str())
     .bind(&c.message_id)
     .bind(&c.envelope_from)
     .bind(&recipients)

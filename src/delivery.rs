@@ -1,12 +1,14 @@
-//! The sender: claims due outbox rows and delivers them, retrying with backoff.
+//! Delivery: claims due outbox rows and sends them over SMTP, retrying with backoff. Wired
+//! by the daemon with the SMTP settings and the clock it needs.
 
 use std::time::Duration;
 
 use chrono::Duration as ChronoDuration;
 
-use super::backoff;
-use super::sender::{SendError, Smtp};
-use crate::app::App;
+use crate::clock::Clock;
+use crate::config::SmtpSettings;
+use crate::outbox::backoff;
+use crate::outbox::sender::{SendError, Smtp};
 use crate::store::{Store, StoreError};
 
 /// What one flush did.
@@ -19,11 +21,10 @@ pub struct FlushStats {
 
 /// Sends every due row once. Temporary failures are rescheduled, permanent ones marked failed.
 #[tracing::instrument(skip_all)]
-pub async fn flush(store: &Store, smtp: &Smtp, app: &App) -> Result<FlushStats, StoreError> {
+pub async fn flush(store: &Store, smtp: &Smtp, s: &SmtpSettings, clock: &dyn Clock) -> Result<FlushStats, StoreError> {
     let mut stats = FlushStats::default();
-    let s = &app.settings.smtp;
     loop {
-        let now = app.clock.now();
+        let now = clock.now();
         let rows = store
             .claim_due(now, 20, s.timeout * 2 + Duration::from_secs(30))
             .await?;
@@ -35,23 +36,23 @@ pub async fn flush(store: &Store, smtp: &Smtp, app: &App) -> Result<FlushStats, 
             let rcpts = p.recipient_list();
             match smtp.send_raw(&p.envelope_from, &rcpts, &p.raw).await {
                 Ok(()) => {
-                    store.mark_sent(p.id, app.clock.now()).await?;
+                    store.mark_sent(p.id, clock.now()).await?;
                     tracing::info!(outbox = p.id, kind = %p.kind, case = p.case_id.as_deref().unwrap_or("-"), "sent");
                     crate::metrics::mail_sent(&p.kind);
                     stats.sent += 1;
                 }
                 Err(SendError::Permanent(e)) => {
                     tracing::error!(outbox = p.id, kind = %p.kind, error = %e, "refused for good");
-                    store.mark_failed(&p, &e, app.clock.now()).await?;
+                    store.mark_failed(&p, &e, clock.now()).await?;
                     crate::metrics::mail_failed();
                     stats.failed += 1;
                 }
                 Err(SendError::Temporary(e)) => {
                     let wait = backoff(p.attempts as u32, s.retry_initial, s.retry_max);
-                    let next = app.clock.now() + ChronoDuration::from_std(wait).unwrap_or(ChronoDuration::hours(1));
+                    let next = clock.now() + ChronoDuration::from_std(wait).unwrap_or(ChronoDuration::hours(1));
                     tracing::warn!(outbox = p.id, kind = %p.kind, error = %e, retry_in = ?wait, "send failed; will retry");
                     store.mark_retry(p.id, &e, next).await?;
-                    store.set_service("last_send_error", &e, app.clock.now()).await?;
+                    store.set_service("last_send_error", &e, clock.now()).await?;
                     crate::metrics::mail_retried();
                     stats.retried += 1;
                     temporary_failure = true;

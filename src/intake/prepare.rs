@@ -1,0 +1,174 @@
+//! The prepare stage: everything CPU- or network-bound about a fetched message, done before
+//! the write transaction. Hash, MIME parse, analysis, the command text of the sender's own
+//! words, and for mail from a coordinator the authentication verdict (with `team.verify_dkim`,
+//! the message's own DKIM signature checked over DNS).
+
+use chrono::{DateTime, Utc};
+
+use crate::analysis::Facts;
+use crate::app::App;
+use crate::case::authority::{self, Verdict};
+use crate::case::command;
+use crate::case::plan::CommandText;
+use crate::message::Incoming;
+use crate::quoting;
+use crate::store::intake::sha256_hex;
+
+/// Longest wait for a DKIM key over DNS.
+const DKIM_DNS_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// One message as fetched from IMAP.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub uid: u32,
+    pub raw: Vec<u8>,
+    /// Only the header was fetched: the message was over `imap.max_message_size`.
+    pub truncated: bool,
+    pub size: u64,
+    /// When the mail server received it (INTERNALDATE), for the latency metric.
+    pub arrived: Option<DateTime<Utc>>,
+}
+
+/// A fetched message with the facts finished: hashed, parsed, analysed, its commands read
+/// and, from a coordinator, authenticated.
+#[derive(Debug)]
+pub struct Prepared {
+    pub fetched: Fetched,
+    pub sha: String,
+    pub message: Incoming,
+    pub facts: Facts,
+    /// The commands in the sender's own text.
+    pub commands: CommandText,
+    /// The authentication verdict, for mail whose From is a configured coordinator.
+    pub verdict: Option<Verdict>,
+}
+
+impl Prepared {
+    /// What duplicates are recognised by: the Message-ID, or the hash of the raw bytes.
+    pub fn dedupe_key(&self) -> String {
+        self.message
+            .message_id
+            .clone()
+            .unwrap_or_else(|| format!("sha256:{}", self.sha))
+    }
+
+    fn from_domain(&self) -> String {
+        self.message
+            .from
+            .as_ref()
+            .map(|f| f.address.domain().to_string())
+            .unwrap_or_default()
+    }
+}
+
+/// Parses and analyses `raw`; a panic inside either is caught and reported as a parse problem.
+pub fn parse_and_analyze(app: &App, raw: &[u8]) -> (Incoming, Facts) {
+    let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let m = Incoming::parse(raw);
+        let facts = app.analyzer.analyze(&m);
+        (m, facts)
+    }));
+    attempt.unwrap_or_else(|_| {
+        tracing::error!("the parser panicked on a message; it is stored as unreadable");
+        let m = Incoming {
+            parse_problem: Some("the parser failed on this message (a bug): stored as is".into()),
+            ..Default::default()
+        };
+        let facts = app.analyzer.analyze(&m);
+        (m, facts)
+    })
+}
+
+/// The sender's own text in `m`, where commands are read: quotes and signature removed. An
+/// HTML-only mail is read again from its bytes with quotes kept apart (`<blockquote>` as
+/// `> `): the intake text flattens HTML, so quoted commands would read as the sender's.
+fn own_text(m: &Incoming, raw: &[u8]) -> String {
+    if m.html_only {
+        if let Some(text) = command::html_message_text(raw) {
+            return quoting::own_text(&text);
+        }
+    }
+    quoting::own_text(&m.text)
+}
+
+/// Hashes, parses, analyses and reads the commands of one message (CPU only); a
+/// coordinator's mail gets the verdict of its trusted Authentication-Results.
+pub fn prepare(app: &App, fetched: Fetched) -> Prepared {
+    let sha = sha256_hex(&fetched.raw);
+    // Parsing and analysis read hostile bytes: a panic there (a bug) must not become a
+    // crash loop on the same message, so it is caught and the mail treated as unreadable.
+    let (message, facts) = parse_and_analyze(app, &fetched.raw);
+    let commands = CommandText::read(&own_text(&message, &fetched.raw));
+    let mut p = Prepared {
+        fetched,
+        sha,
+        message,
+        facts,
+        commands,
+        verdict: None,
+    };
+    let coordinator = p.message.from.as_ref().is_some_and(|f| app.is_coordinator(&f.address));
+    if coordinator {
+        p.verdict = Some(authority::judge(
+            &p.message.authentication_results,
+            &p.from_domain(),
+            &app.settings.team.trusted_authserv_ids,
+        ));
+    }
+    p
+}
+
+/// `team.verify_dkim`: a coordinator's message whose trusted Authentication-Results did not
+/// authenticate it may be authenticated by its own DKIM signature. Both reasons are kept
+/// when it is not. Runs before the write transaction (DNS may take seconds).
+pub async fn authenticate(app: &App, p: &mut Prepared) {
+    let Some(ar) = p.verdict.as_ref() else { return };
+    if ar.is_authenticated() || !app.settings.team.verify_dkim {
+        return;
+    }
+    let v = crate::case::dkim::verify_with_dns(
+        &p.fetched.raw,
+        &p.from_domain(),
+        &app.settings.team.dkim_keys,
+        DKIM_DNS_LIMIT,
+    )
+    .await;
+    p.verdict = Some(if v.is_authenticated() {
+        v
+    } else {
+        Verdict::Refused(format!("{}; {}", ar.reason(), v.reason()))
+    });
+}
+
+/// Prepares a batch on up to `threads` blocking threads, keeping its order, then
+/// authenticates its coordinators' mail.
+pub async fn prepare_batch(
+    app: &std::sync::Arc<App>,
+    batch: Vec<Fetched>,
+    threads: usize,
+) -> Result<Vec<Prepared>, tokio::task::JoinError> {
+    let per = batch.len().div_ceil(threads.max(1)).max(1);
+    let mut parts: Vec<Vec<Fetched>> = Vec::new();
+    let mut it = batch.into_iter().peekable();
+    while it.peek().is_some() {
+        parts.push(it.by_ref().take(per).collect());
+    }
+    let handles: Vec<_> = parts
+        .into_iter()
+        .map(|part| {
+            let app = app.clone();
+            tokio::task::spawn_blocking(move || part.into_iter().map(|f| prepare(&app, f)).collect::<Vec<_>>())
+        })
+        .collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.extend(h.await?);
+    }
+    authenticate_all(app, &mut out).await;
+    Ok(out)
+}
+
+/// Authenticates every coordinator's mail of a batch, at the same time.
+pub async fn authenticate_all(app: &App, batch: &mut [Prepared]) {
+    futures::future::join_all(batch.iter_mut().map(|p| authenticate(app, p))).await;
+}
