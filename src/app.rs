@@ -49,7 +49,7 @@ impl App {
     pub fn with_clock(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
         let analyzer = settings
             .analysis
-            .compile_for(&settings.team.project_repos, &settings.team.list_address)
+            .compile_for(&settings.team.project_repos, settings.team.list_address.as_str())
             .map_err(|(k, e)| anyhow::anyhow!("config key `analysis.{k}`: {e}"))?;
         let templates = Templates::load(settings.templates.dir.as_deref()).context("templates")?;
         // A broken template is caught at start, never at send time.
@@ -58,9 +58,9 @@ impl App {
             .policy
             .compile()
             .map_err(|(k, e)| anyhow::anyhow!("config key `policy.calendar.{k}`: {e}"))?;
-        let from = Mailbox::parse(&settings.smtp.from).context("smtp.from")?;
-        let list_address = Address::parse(&settings.team.list_address).context("team.list_address")?;
-        let notify = Address::parse(&settings.team.notify).context("team.notify")?;
+        let from = settings.smtp.from.clone();
+        let list_address = settings.team.list_address.clone();
+        let notify = settings.team.notify.clone();
         let id_domain = settings.message_id_domain();
         let identity = Identity {
             from: from.clone(),

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
+use crate::address::{Address, Mailbox};
 use crate::analysis::AnalysisSettings;
+use crate::case::mail::ProgressKind;
 use crate::policy::calendar::CalendarSettings;
 
 /// A configuration problem, always naming the key that is wrong.
@@ -63,6 +65,35 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let s = String::deserialize(d)?;
     parse_duration(&s).map_err(serde::de::Error::custom)
+}
+
+fn de_address<'de, D: Deserializer<'de>>(d: D) -> Result<Address, D::Error> {
+    let s = String::deserialize(d)?;
+    Address::parse(&s).map_err(serde::de::Error::custom)
+}
+
+fn de_addresses<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Address>, D::Error> {
+    let v: Vec<String> = Vec::deserialize(d)?;
+    v.iter()
+        .map(|s| Address::parse(s).map_err(|e| serde::de::Error::custom(format!("`{s}`: {e}"))))
+        .collect()
+}
+
+fn de_mailbox<'de, D: Deserializer<'de>>(d: D) -> Result<Mailbox, D::Error> {
+    let s = String::deserialize(d)?;
+    Mailbox::parse(&s).map_err(serde::de::Error::custom)
+}
+
+/// An `address:port`; empty = none.
+fn de_listen<'de, D: Deserializer<'de>>(d: D) -> Result<Option<std::net::SocketAddr>, D::Error> {
+    let s: Option<String> = Option::deserialize(d)?;
+    match s.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(l) => l
+            .parse()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom(format!("`{l}` is not an address:port"))),
+    }
 }
 
 fn de_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
@@ -224,7 +255,8 @@ pub struct SmtpSettings {
     password_file: Option<PathBuf>,
     #[serde(skip)]
     pub secret: Secret,
-    pub from: String,
+    #[serde(deserialize_with = "de_mailbox")]
+    pub from: Mailbox,
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
     #[serde(default = "SmtpSettings::default_timeout", deserialize_with = "de_duration")]
@@ -263,10 +295,12 @@ pub struct DatabaseSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TeamSettings {
-    pub list_address: String,
-    pub notify: String,
-    #[serde(default)]
-    pub coordinators: Vec<String>,
+    #[serde(deserialize_with = "de_address")]
+    pub list_address: Address,
+    #[serde(deserialize_with = "de_address")]
+    pub notify: Address,
+    #[serde(default, deserialize_with = "de_addresses")]
+    pub coordinators: Vec<Address>,
     #[serde(default)]
     pub trusted_authserv_ids: Vec<String>,
     #[serde(default = "TeamSettings::default_repos")]
@@ -290,7 +324,9 @@ impl TeamSettings {
         ]
     }
     pub fn is_coordinator(&self, addr: &str) -> bool {
-        self.coordinators.iter().any(|c| c.eq_ignore_ascii_case(addr.trim()))
+        self.coordinators
+            .iter()
+            .any(|c| c.as_str().eq_ignore_ascii_case(addr.trim()))
     }
 }
 
@@ -333,15 +369,15 @@ pub struct PolicySettings {
     pub digest_hour: Option<u32>,
     /// Transitions that send the reporter a progress update.
     #[serde(default = "PolicySettings::default_progress")]
-    pub progress_updates: Vec<String>,
+    pub progress_updates: Vec<ProgressKind>,
     /// After a coordinator reminder, if keep-informed lapses again, write to the reporter.
     #[serde(default = "default_true")]
     pub automatic_status_update: bool,
     #[serde(default)]
     pub calendar: CalendarSettings,
-    /// Optional grace for deadlines computed in the past when the daemon was down.
-    #[serde(default, deserialize_with = "de_opt_duration")]
-    pub startup_grace: Option<Duration>,
+    /// Read nothing, ever: still accepted in old config files, with a warning at start.
+    #[serde(default, rename = "startup_grace", deserialize_with = "de_opt_duration")]
+    pub(crate) unused_startup_grace: Option<Duration>,
 }
 
 fn de_durations<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Duration>, D::Error> {
@@ -409,11 +445,8 @@ impl PolicySettings {
     fn default_digest_hour() -> Option<u32> {
         Some(8)
     }
-    fn default_progress() -> Vec<String> {
-        ["accepted", "patching", "release-planned", "released", "disclosed"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
+    fn default_progress() -> Vec<ProgressKind> {
+        ProgressKind::ALL.to_vec()
     }
 }
 
@@ -475,8 +508,8 @@ pub struct TemplateSettings {
 #[serde(deny_unknown_fields)]
 pub struct MetricsSettings {
     /// `127.0.0.1:9464` to serve Prometheus metrics; empty = off.
-    #[serde(default)]
-    pub listen: Option<String>,
+    #[serde(default, deserialize_with = "de_listen")]
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 /// All settings, validated.
@@ -577,7 +610,6 @@ impl Settings {
         if self.smtp.host.trim().is_empty() {
             return Err(invalid("smtp.host", "must not be empty"));
         }
-        crate::address::Mailbox::parse(&self.smtp.from).map_err(|e| invalid("smtp.from", e.to_string()))?;
         if !self.smtp.username.is_empty() && self.smtp.secret.is_empty() {
             return Err(invalid(
                 "smtp.password",
@@ -591,14 +623,8 @@ impl Settings {
                 format!("`{db}` must start with sqlite: (e.g. sqlite:///var/lib/secintake/secintake.db)"),
             ));
         }
-        crate::address::Address::parse(&self.team.list_address)
-            .map_err(|e| invalid("team.list_address", e.to_string()))?;
-        crate::address::Address::parse(&self.team.notify).map_err(|e| invalid("team.notify", e.to_string()))?;
         for k in &self.team.dkim_keys {
             crate::case::dkim::parse_pinned(k).map_err(|e| invalid("team.dkim_keys", e))?;
-        }
-        for c in &self.team.coordinators {
-            crate::address::Address::parse(c).map_err(|e| invalid("team.coordinators", format!("`{c}`: {e}")))?;
         }
         let p = &self.policy.case_prefix;
         if p.is_empty() || p.len() > 10 || !p.chars().all(|c| c.is_ascii_uppercase()) {
@@ -618,14 +644,6 @@ impl Settings {
                 return Err(invalid("policy.digest_hour", "must be 0-23"));
             }
         }
-        for t in &self.policy.progress_updates {
-            if !["accepted", "patching", "release-planned", "released", "disclosed"].contains(&t.as_str()) {
-                return Err(invalid(
-                    "policy.progress_updates",
-                    format!("`{t}` is not one of accepted, patching, release-planned, released, disclosed"),
-                ));
-            }
-        }
         self.policy
             .calendar
             .validate()
@@ -640,16 +658,11 @@ impl Settings {
             ));
         }
         if let Some(l) = &self.metrics.listen {
-            match l.parse::<std::net::SocketAddr>() {
-                _ if l.is_empty() => {}
-                Err(_) => return Err(invalid("metrics.listen", format!("`{l}` is not an address:port"))),
-                Ok(a) if !a.ip().is_loopback() => {
-                    return Err(invalid(
-                        "metrics.listen",
-                        format!("`{l}` is not a loopback address (put a proxy in front for remote scraping)"),
-                    ))
-                }
-                Ok(_) => {}
+            if !l.ip().is_loopback() {
+                return Err(invalid(
+                    "metrics.listen",
+                    format!("`{l}` is not a loopback address (put a proxy in front for remote scraping)"),
+                ));
             }
         }
         Ok(())
@@ -657,9 +670,16 @@ impl Settings {
 
     /// The domain our Message-IDs use: the domain of `smtp.from`.
     pub fn message_id_domain(&self) -> String {
-        crate::address::Mailbox::parse(&self.smtp.from)
-            .map(|m| m.address.domain().to_string())
-            .unwrap_or_else(|_| "secintake.invalid".into())
+        self.smtp.from.address.domain().to_string()
+    }
+
+    /// Warnings about the settings that do not stop the start (keys kept for old files).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        if self.policy.unused_startup_grace.is_some() {
+            w.push("config key `policy.startup_grace` does nothing (deadlines count from arrival); remove it".into());
+        }
+        w
     }
 
     /// Path of the SQLite file named by `database.url`.
@@ -832,6 +852,16 @@ mod tests {
     }
 
     #[test]
+    fn an_old_file_with_startup_grace_still_loads_with_a_warning() {
+        let d = tempfile::tempdir().unwrap();
+        let text = format!("{MINIMAL}\n[policy]\nstartup_grace = \"2h\"\n");
+        let s = Settings::load(&write(d.path(), &text)).unwrap();
+        assert_eq!(s.warnings().len(), 1);
+        assert!(s.warnings()[0].contains("policy.startup_grace"));
+        assert!(Settings::load(&write(d.path(), MINIMAL)).unwrap().warnings().is_empty());
+    }
+
+    #[test]
     fn bad_address_is_named() {
         let d = tempfile::tempdir().unwrap();
         let text = MINIMAL.replace("\"alice@example.org\"", "\"not an address\"");
@@ -893,8 +923,12 @@ mod tests {
         assert_eq!(s.imap.idle_renew, Duration::from_secs(2));
         assert_eq!(s.imap.tls, TlsMode::Starttls);
         assert_eq!(s.policy.digest_hour, Some(9));
-        assert_eq!(s.team.coordinators, vec!["x@example.org", "y@example.org"]);
-        assert_eq!(s.policy.progress_updates, vec!["accepted", "released"]);
+        let coordinators: Vec<&str> = s.team.coordinators.iter().map(|a| a.as_str()).collect();
+        assert_eq!(coordinators, vec!["x@example.org", "y@example.org"]);
+        assert_eq!(
+            s.policy.progress_updates,
+            vec![ProgressKind::Accepted, ProgressKind::Released]
+        );
         assert_eq!(
             s.policy.embargo_reminders,
             vec![Duration::from_secs(3 * 86400), Duration::from_secs(12 * 3600)]

@@ -85,8 +85,11 @@ pub async fn run(app: Arc<App>, store: Store) -> anyhow::Result<()> {
     let (stop_outbox_tx, stop_outbox_rx) = watch::channel(false);
     let wake_outbox = Arc::new(Notify::new());
     let smtp = Smtp::new(&app.settings.smtp)?;
-    if let Some(listen) = app.settings.metrics.listen.as_deref().filter(|l| !l.is_empty()) {
-        crate::metrics::serve(listen)?;
+    if let Some(listen) = app.settings.metrics.listen {
+        crate::metrics::serve(&listen.to_string())?;
+    }
+    for w in app.settings.warnings() {
+        tracing::warn!("{w}");
     }
 
     let intake = tokio::spawn(intake_task(

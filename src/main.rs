@@ -204,6 +204,9 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::CheckConfig { connect } => {
             let app = App::new(settings)?;
             app.templates.check(&secintake::outbox::samples::all())?;
+            for w in app.settings.warnings() {
+                eprintln!("warning: {w}");
+            }
             println!("config ok");
             if connect {
                 let mut ok = true;

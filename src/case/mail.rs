@@ -273,6 +273,37 @@ pub fn human_duration(d: std::time::Duration) -> String {
     format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
+/// The updates a reporter can get as a case moves on (`policy.progress_updates`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProgressKind {
+    Accepted,
+    Patching,
+    ReleasePlanned,
+    Released,
+    Disclosed,
+}
+
+impl ProgressKind {
+    pub const ALL: [ProgressKind; 5] = [
+        ProgressKind::Accepted,
+        ProgressKind::Patching,
+        ProgressKind::ReleasePlanned,
+        ProgressKind::Released,
+        ProgressKind::Disclosed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProgressKind::Accepted => "accepted",
+            ProgressKind::Patching => "patching",
+            ProgressKind::ReleasePlanned => "release-planned",
+            ProgressKind::Released => "released",
+            ProgressKind::Disclosed => "disclosed",
+        }
+    }
+}
+
 /// The kinds of mail the daemon sends (stored in `outbox.kind` and in each Message-ID).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]

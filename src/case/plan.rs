@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use super::authority::Verdict;
 use super::command::{self, Command, CommandError};
 use super::lifecycle::{self, Actor, CaseFile, Effect};
-use super::mail::{self, AutoSubmitted, MailContext, MailKind, ReporterBase, ToReporter};
+use super::mail::{self, AutoSubmitted, MailContext, MailKind, ProgressKind, ReporterBase, ToReporter};
 use super::{CaseId, State};
 use crate::address::Address;
 use crate::analysis::{Facts, Hint};
@@ -228,20 +228,22 @@ pub struct Rules<'a> {
     pub acknowledge_within: std::time::Duration,
     pub detailed_response_within: std::time::Duration,
     /// `policy.progress_updates`: which updates the reporter gets.
-    pub progress_updates: &'a [String],
+    pub progress_updates: &'a [ProgressKind],
     /// `team.coordinators`
-    pub coordinators: &'a [String],
+    pub coordinators: &'a [Address],
     /// The cases the message's `/duplicate` commands name that exist.
     pub existing: &'a [String],
 }
 
 impl Rules<'_> {
     fn wants(&self, update: &str) -> bool {
-        self.progress_updates.iter().any(|p| p == update)
+        self.progress_updates.iter().any(|p| p.as_str() == update)
     }
 
     pub fn is_coordinator(&self, addr: &str) -> bool {
-        self.coordinators.iter().any(|c| c.eq_ignore_ascii_case(addr.trim()))
+        self.coordinators
+            .iter()
+            .any(|c| c.as_str().eq_ignore_ascii_case(addr.trim()))
     }
 }
 
@@ -746,7 +748,7 @@ pub fn on_commands(
         updated.last_reporter_mail_at = updated.last_reporter_mail_at.or(Some(now));
     }
     let (from_state, to_state) = (case.file.state, a.file.state());
-    if crate::policy::gives_detailed_response(
+    if super::state::gives_detailed_response(
         a.file.acknowledged_at.is_some(),
         case.detailed_response_at.is_some(),
         from_state,
@@ -859,7 +861,11 @@ mod tests {
         Address::parse("security-triage@example.org").unwrap()
     }
 
-    pub(super) fn rules<'a>(notify: &'a Address, progress: &'a [String], coordinators: &'a [String]) -> Rules<'a> {
+    pub(super) fn rules<'a>(
+        notify: &'a Address,
+        progress: &'a [ProgressKind],
+        coordinators: &'a [Address],
+    ) -> Rules<'a> {
         Rules {
             now: t("2026-11-21T10:00:00Z"),
             team_name: "Security Team",
@@ -873,14 +879,15 @@ mod tests {
         }
     }
 
-    pub(super) fn all_progress() -> Vec<String> {
-        ["accepted", "patching", "release-planned", "released", "disclosed"]
-            .map(String::from)
-            .to_vec()
+    pub(super) fn all_progress() -> Vec<ProgressKind> {
+        ProgressKind::ALL.to_vec()
     }
 
-    pub(super) fn coordinators() -> Vec<String> {
-        vec!["alice@example.org".into(), "bob@example.org".into()]
+    pub(super) fn coordinators() -> Vec<Address> {
+        vec![
+            Address::parse("alice@example.org").unwrap(),
+            Address::parse("bob@example.org").unwrap(),
+        ]
     }
 
     pub(super) fn parsed(raw: &str) -> (Incoming, Facts) {
@@ -1066,7 +1073,7 @@ mod tests {
         );
         assert!(quiet.mails.is_empty());
         // Not asked for in `policy.progress_updates`: not sent.
-        let none: Vec<String> = vec![];
+        let none: Vec<ProgressKind> = vec![];
         let (off, _) = on_commands(
             &accepted,
             &actor,

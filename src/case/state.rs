@@ -65,6 +65,13 @@ impl State {
     }
 }
 
+/// Does a transition `from` -> `to` give the reporter the detailed response? It does when
+/// the case was acknowledged, had none yet, and now waits for the reporter (`/needs-info`)
+/// or got a verdict.
+pub fn gives_detailed_response(acknowledged: bool, already: bool, from: Option<State>, to: State) -> bool {
+    acknowledged && !already && from != Some(to) && (to == State::NeedsInfo || to.is_decided())
+}
+
 impl fmt::Display for State {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -22,12 +22,7 @@ pub fn embargo_moment(date: NaiveDate, tz: &Tz) -> DateTime<Utc> {
         .unwrap_or_else(|| midnight.and_utc())
 }
 
-/// Does a transition `from` -> `to` give the reporter the detailed response? It does when
-/// the case was acknowledged, had none yet, and now waits for the reporter (`/needs-info`)
-/// or got a verdict.
-pub fn gives_detailed_response(acknowledged: bool, already: bool, from: Option<State>, to: State) -> bool {
-    acknowledged && !already && from != Some(to) && (to == State::NeedsInfo || to.is_decided())
-}
+pub use crate::case::state::gives_detailed_response;
 
 /// The deadlines of DESIGN.md's table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
