@@ -151,7 +151,7 @@ impl App {
                 r.draft.case_id.as_deref(),
                 now,
                 "secintake",
-                "template-fallback",
+                crate::case::event::EventKind::TemplateFallback,
                 detail,
                 None,
             )

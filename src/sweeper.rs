@@ -8,6 +8,7 @@ use serde_json::json;
 
 use crate::address::Address;
 use crate::app::App;
+use crate::case::event::EventKind;
 use crate::case::mail::{self as ctx, human_duration, AutoSubmitted, MailContext, MailKind, ToReporter};
 use crate::case::plan::{self, MailIntent, Thread};
 use crate::case::{CaseId, State};
@@ -152,7 +153,7 @@ async fn remind(
                 Some(&c.id),
                 now,
                 "secintake",
-                "holding-acknowledgement",
+                EventKind::HoldingAcknowledgement,
                 json!({"due": stamp(r.due), "reply_by": stamp(reply_by)}),
                 None,
             )
@@ -213,7 +214,7 @@ async fn remind(
         Some(&c.id),
         now,
         "secintake",
-        "reminder",
+        EventKind::Reminder,
         json!({"deadline": r.kind.as_str(), "due": stamp(r.due), "stage": r.stage}),
         None,
     )
@@ -262,7 +263,7 @@ async fn keep_informed_escalation(
             Some(&c.id),
             now,
             "secintake",
-            "status-update",
+            EventKind::StatusUpdate,
             json!({"why": "keep-informed lapsed twice"}),
             None,
         )

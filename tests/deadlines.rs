@@ -316,3 +316,62 @@ digest_hour = \"off\"
     // The open case's timeline, with its reminders, for the record.
     eprintln!("{}", w.run(&["case", &open]));
 }
+
+/// The policy the round-two database in `tests/data/round2-reminders.sql` was made with
+/// (by the round-two binary: two reports imported, one assigned with `/embargo 2035-06-01`,
+/// then `run --once` three seconds later). Repeats and the other deadlines are years away,
+/// so every reminder that is due now was already written by that binary.
+const ROUND2_POLICY: &str = "[policy]
+assign_within = \"1s\"
+acknowledge_within = \"2s\"
+remind_before = \"1s\"
+reminder_repeat = \"3650d\"
+invalid_notice_within = \"3650d\"
+keep_informed_every = \"3650d\"
+needs_info_nudge_after = \"3650d\"
+detailed_response_within = \"3650d\"
+embargo_reminders = [\"3650d\"]
+digest_hour = \"off\"
+";
+
+#[tokio::test]
+async fn a_database_made_by_round_two_sends_no_reminder_twice_after_the_upgrade() {
+    use sqlx::Connection as _;
+    let w = World::with(ROUND2_POLICY);
+    std::fs::create_dir_all(w.db.parent().unwrap()).unwrap();
+    let dump =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/round2-reminders.sql")).unwrap();
+    let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=rwc", w.db.display()))
+        .await
+        .unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(dump)).execute(&mut c).await.unwrap();
+    c.close().await.unwrap();
+    let stages = "SELECT COUNT(*) FROM reminders WHERE stage IN ('overdue-1', 'holding-ack', 'embargo-3650days')";
+    assert_eq!(w.db_count(stages).await, 6, "the fixture holds round two's reminders");
+    assert_eq!(w.db_count("SELECT COUNT(*) FROM outbox").await, 10);
+    w.once();
+    w.once();
+    assert_eq!(
+        w.db_count("SELECT COUNT(*) FROM reminders").await,
+        6,
+        "no new reminder record"
+    );
+    assert_eq!(
+        w.db_count("SELECT COUNT(*) FROM outbox").await,
+        10,
+        "no new mail queued"
+    );
+    // What round two queued (and could not send) goes out now, once.
+    assert_eq!(
+        w.db_count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL")
+            .await,
+        10
+    );
+    let alice = w.wait_mail("alice", 2, Duration::from_secs(10)).await;
+    let embargo: Vec<String> = alice
+        .iter()
+        .map(|m| m.subject())
+        .filter(|s| s.contains("embargo"))
+        .collect();
+    assert_eq!(embargo.len(), 1, "{embargo:?}");
+}

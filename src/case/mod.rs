@@ -3,6 +3,7 @@
 pub mod authority;
 pub mod command;
 pub mod dkim;
+pub mod event;
 pub mod id;
 pub mod lifecycle;
 pub mod mail;

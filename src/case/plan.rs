@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use super::authority::Verdict;
 use super::command::{self, Command, CommandError};
+use super::event::EventKind;
 use super::lifecycle::{self, Actor, CaseFile, Effect};
 use super::mail::{self, AutoSubmitted, MailContext, MailKind, ProgressKind, ReporterBase, ToReporter};
 use super::{CaseId, State};
@@ -139,7 +140,7 @@ pub struct Event {
     /// The case it belongs to (not always the plan's: a duplicate link is on both).
     pub case: Option<String>,
     pub actor: String,
-    pub kind: String,
+    pub kind: EventKind,
     pub detail: Value,
     /// Points at the message being handled.
     pub about_message: bool,
@@ -257,11 +258,11 @@ pub struct CommandOutcome {
     pub state: String,
 }
 
-fn event(case: Option<&CaseId>, actor: &str, kind: &str, detail: Value, about_message: bool) -> Event {
+fn event(case: Option<&CaseId>, actor: &str, kind: EventKind, detail: Value, about_message: bool) -> Event {
     Event {
         case: case.map(|c| c.to_string()),
         actor: actor.to_string(),
-        kind: kind.to_string(),
+        kind,
         detail,
         about_message,
     }
@@ -356,7 +357,7 @@ pub fn on_report(id: CaseId, r: &Report, rules: &Rules) -> Plan {
     let mut events = vec![event(
         Some(&id),
         &actor,
-        "opened",
+        EventKind::Opened,
         json!({"body_check": facts.body_check, "missing": missing, "flags": facts.flags}),
         true,
     )];
@@ -364,7 +365,7 @@ pub fn on_report(id: CaseId, r: &Report, rules: &Rules) -> Plan {
         events.push(event(
             Some(&id),
             "secintake",
-            "oversized",
+            EventKind::Oversized,
             json!({"size": size, "kept": "header only"}),
             true,
         ));
@@ -373,7 +374,7 @@ pub fn on_report(id: CaseId, r: &Report, rules: &Rules) -> Plan {
         events.push(event(
             Some(&id),
             "secintake",
-            "parse-problem",
+            EventKind::ParseProblem,
             json!({"problem": problem}),
             true,
         ));
@@ -409,7 +410,7 @@ pub fn on_report(id: CaseId, r: &Report, rules: &Rules) -> Plan {
             when_queued: Some(event(
                 Some(&id),
                 "secintake",
-                "receipt-queued",
+                EventKind::ReceiptQueued,
                 json!({"to": rep}),
                 false,
             )),
@@ -494,8 +495,13 @@ pub fn on_reply(case: &Case, r: &Reply, rules: &Rules) -> Plan {
     let subject = json!({"subject": crate::sanitize::header_text(&m.subject)});
     match r.sender {
         Sender::Other => {
-            plan.events
-                .push(event(Some(&case.id), &from, "third-party-message", subject, true));
+            plan.events.push(event(
+                Some(&case.id),
+                &from,
+                EventKind::ThirdPartyMessage,
+                subject,
+                true,
+            ));
             if !r.commands.lines.is_empty() {
                 let reason = "the sender is not a configured coordinator";
                 plan.then(refuse(case, &from, reason, &r.commands.lines, rules));
@@ -504,7 +510,7 @@ pub fn on_reply(case: &Case, r: &Reply, rules: &Rules) -> Plan {
         }
         Sender::Reporter => {
             plan.events
-                .push(event(Some(&case.id), &from, "reporter-message", subject, true));
+                .push(event(Some(&case.id), &from, EventKind::ReporterMessage, subject, true));
             let actor = Actor {
                 id: from.clone(),
                 me: None,
@@ -534,7 +540,7 @@ pub fn on_reply(case: &Case, r: &Reply, rules: &Rules) -> Plan {
             plan.events.push(event(
                 Some(&case.id),
                 &from,
-                "coordinator-message",
+                EventKind::CoordinatorMessage,
                 json!({"authentication": verdict}),
                 true,
             ));
@@ -600,10 +606,10 @@ fn acknowledge(c: &mut Case, actor: &str, now: DateTime<Utc>) -> Vec<Event> {
     c.last_reporter_mail_at = Some(now);
     if c.file.acknowledged_at.is_none() {
         c.file.acknowledged_at = Some(now);
-        vec![event(Some(&c.id), actor, "acknowledged", json!({}), true)]
+        vec![event(Some(&c.id), actor, EventKind::Acknowledged, json!({}), true)]
     } else if c.detailed_response_at.is_none() {
         c.detailed_response_at = Some(now);
-        vec![event(Some(&c.id), actor, "detailed-response", json!({}), true)]
+        vec![event(Some(&c.id), actor, EventKind::DetailedResponse, json!({}), true)]
     } else {
         vec![]
     }
@@ -653,7 +659,7 @@ fn refuse(case: &Case, from: &str, reason: &str, lines: &[String], rules: &Rules
         events: vec![event(
             Some(&case.id),
             from,
-            "commands-refused",
+            EventKind::CommandsRefused,
             json!({"reason": reason, "commands": lines}),
             true,
         )],
@@ -706,7 +712,7 @@ pub fn on_commands(
             events: vec![event(
                 Some(&case.id),
                 &actor.id,
-                "commands-rejected",
+                EventKind::CommandsRejected,
                 json!({"errors": errors}),
                 about_message,
             )],
@@ -724,20 +730,28 @@ pub fn on_commands(
     let mut events: Vec<Event> = a
         .changes
         .iter()
-        .map(|c| event(Some(&case.id), &actor.id, c.kind, c.detail.clone(), about_message))
+        .map(|c| {
+            event(
+                Some(&case.id),
+                &actor.id,
+                EventKind::Change(c.kind),
+                c.detail.clone(),
+                about_message,
+            )
+        })
         .collect();
     // A duplicate link is recorded on both cases: the original's timeline shows it too.
     if a.file.duplicate_of != case.file.duplicate_of {
         let detail = json!({"duplicate": case.id.to_string()});
         for (other, kind) in [
-            (&case.file.duplicate_of, "duplicate-unlinked"),
-            (&a.file.duplicate_of, "duplicate-linked"),
+            (&case.file.duplicate_of, EventKind::DuplicateUnlinked),
+            (&a.file.duplicate_of, EventKind::DuplicateLinked),
         ] {
             if let Some(other) = other {
                 events.push(Event {
                     case: Some(other.clone()),
                     actor: actor.id.clone(),
-                    kind: kind.into(),
+                    kind,
                     detail: detail.clone(),
                     about_message,
                 });
@@ -760,7 +774,7 @@ pub fn on_commands(
         events.push(event(
             Some(&case.id),
             &actor.id,
-            "detailed-response",
+            EventKind::DetailedResponse,
             json!({"by": to_state.as_str()}),
             about_message,
         ));
@@ -976,7 +990,7 @@ mod tests {
         };
         let plan = on_report(CaseId::new("SEC", 2026, 1), &report, &rules(&n, &p, &c));
         assert_eq!(kinds(&plan), vec![MailKind::Notice]);
-        let events: Vec<&str> = plan.events.iter().map(|e| e.kind.as_str()).collect();
+        let events: Vec<String> = plan.events.iter().map(|e| e.kind.name()).collect();
         assert_eq!(events, vec!["opened", "oversized"]);
     }
 
@@ -1138,7 +1152,7 @@ mod properties {
             for lines in &msgs {
                 let plan = plan_for(&current, lines, &ok, &r);
                 let to_reporter: Vec<&MailIntent> = plan.mails.iter().filter(|m| m.to_reporter).collect();
-                let rejected = plan.events.iter().any(|e| e.kind == "commands-rejected");
+                let rejected = plan.events.iter().any(|e| e.kind == EventKind::CommandsRejected);
                 let has_commands = !command::command_lines(&lines.join("\n")).is_empty();
                 if rejected {
                     prop_assert!(to_reporter.is_empty(), "{:?}", lines);

@@ -12,10 +12,8 @@ use super::prepare::{authenticate_all, prepare, Fetched, Prepared};
 use crate::app::App;
 use crate::case::plan::{self, Plan, Reply, Report};
 use crate::routing::{self, Route, Sender};
-use crate::store::intake::{
-    already_stored, find_thread, is_own, next_case_id, save_cursor, BatchOutcome, MessageOutcome, NewMessage, Source,
-    IMPORT,
-};
+use crate::store::intake::{save_cursor, BatchOutcome, MessageOutcome, NewMessage, Source, IMPORT};
+use crate::store::thread::{already_stored, find_thread, is_own, next_case_id};
 use crate::store::{cases, Result, Store, WriteTx};
 
 /// Prepares and ingests one batch (mail read from files, tests).
@@ -153,7 +151,7 @@ async fn ingest_one(
                 events: vec![plan::Event {
                     case: case_id.clone(),
                     actor: from,
-                    kind: format!("{}-received", kind.as_str()),
+                    kind: crate::case::event::EventKind::Received(kind),
                     detail: json!({"subject": crate::sanitize::header_text(&m.subject)}),
                     about_message: true,
                 }],

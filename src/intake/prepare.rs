@@ -52,7 +52,7 @@ impl Prepared {
             .unwrap_or_else(|| format!("sha256:{}", self.sha))
     }
 
-    fn from_domain(&self) -> String {
+    fn sender_domain(&self) -> String {
         self.message
             .from
             .as_ref()
@@ -111,7 +111,7 @@ pub fn prepare(app: &App, fetched: Fetched) -> Prepared {
     if coordinator {
         p.verdict = Some(authority::judge(
             &p.message.authentication_results,
-            &p.from_domain(),
+            &p.sender_domain(),
             &app.settings.team.trusted_authserv_ids,
         ));
     }
@@ -128,7 +128,7 @@ pub async fn authenticate(app: &App, p: &mut Prepared) {
     }
     let v = crate::case::dkim::verify_with_dns(
         &p.fetched.raw,
-        &p.from_domain(),
+        &p.sender_domain(),
         &app.settings.team.dkim_keys,
         DKIM_DNS_LIMIT,
     )

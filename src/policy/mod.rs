@@ -153,11 +153,11 @@ impl Default for Policy {
 /// they never follow a change in how durations are worded in mail.
 pub fn embargo_stage(before: Duration) -> String {
     let s = before.num_seconds().max(0) as u64;
-    let (n, unit) = if s >= 86400 && s % 86400 == 0 && s / 86400 > 2 {
+    let (n, unit) = if s >= 86400 && s.is_multiple_of(86400) && s / 86400 > 2 {
         (s / 86400, "day")
-    } else if s >= 3600 && s % 3600 == 0 {
+    } else if s >= 3600 && s.is_multiple_of(3600) {
         (s / 3600, "hour")
-    } else if s >= 60 && s % 60 == 0 {
+    } else if s >= 60 && s.is_multiple_of(60) {
         (s / 60, "minute")
     } else {
         (s, "second")
@@ -475,9 +475,11 @@ mod tests {
 
     #[test]
     fn business_calendar_moves_the_deadline_past_the_weekend() {
-        let mut s = calendar::CalendarSettings::default();
-        s.working_days_only = true;
-        s.holidays = vec!["2026-11-23".into()];
+        let s = calendar::CalendarSettings {
+            working_days_only: true,
+            holidays: vec!["2026-11-23".into()],
+            ..Default::default()
+        };
         let p = Policy {
             calendar: s.calendar().unwrap(),
             ..Policy::default()

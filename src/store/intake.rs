@@ -1,8 +1,5 @@
-//! Storing incoming mail: the raw message (deduplicated on Message-ID, or the hash of the
-//! raw bytes when it has none), the threading lookups, the IMAP cursor, and saving the plan
-//! of one message (case row, message, events, outbox rows) inside the batch's transaction.
-
-use std::collections::HashSet;
+//! Storing incoming mail: the raw message, the IMAP cursor, and saving the plan of one
+//! message (case row, message, events, outbox rows) inside the batch's transaction.
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -11,12 +8,10 @@ use super::outbox::{enqueue, event, Queued};
 use super::{Result, Store};
 use crate::analysis::Facts;
 use crate::case::plan::{Event, Plan};
-use crate::case::CaseId;
 use crate::clock::stamp;
 use crate::message::Incoming;
 use crate::outbox::compose::Identity;
 use crate::outbox::render::Rendered;
-use crate::routing::ThreadCase;
 
 /// Where the batch came from (saved as the cursor in the same transaction).
 #[derive(Debug, Clone)]
@@ -103,51 +98,13 @@ pub async fn reset_cursor(store: &Store, src: &Source, now: DateTime<Utc>) -> Re
         None,
         now,
         "secintake",
-        "uidvalidity-changed",
+        crate::case::event::EventKind::UidvalidityChanged,
         json!({"mailbox": src.mailbox, "uidvalidity": src.uidvalidity}),
         None,
     )
     .await?;
     tx.commit().await?;
     Ok(())
-}
-
-/// The case a message's threading headers or subject tag point at.
-pub async fn find_thread(
-    tx: &mut crate::store::WriteTx,
-    m: &Incoming,
-    automatic: bool,
-    prefix: &str,
-) -> Result<Option<ThreadCase>> {
-    let mut case_id: Option<String> = None;
-    for id in m.thread_ids(automatic) {
-        let r: Option<(String,)> = sqlx::query_as("SELECT case_id FROM message_ids WHERE message_id = ?")
-            .bind(&id)
-            .fetch_optional(&mut **tx)
-            .await?;
-        if let Some((c,)) = r {
-            case_id = Some(c);
-            break;
-        }
-    }
-    if case_id.is_none() {
-        for tag in CaseId::find_tags(&m.subject, prefix) {
-            let r: Option<(String,)> = sqlx::query_as("SELECT id FROM cases WHERE id = ?")
-                .bind(tag.to_string())
-                .fetch_optional(&mut **tx)
-                .await?;
-            if let Some((c,)) = r {
-                case_id = Some(c);
-                break;
-            }
-        }
-    }
-    let Some(id) = case_id else { return Ok(None) };
-    let r: Option<(String, String)> = sqlx::query_as("SELECT id, reporter FROM cases WHERE id = ?")
-        .bind(&id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    Ok(r.map(|(id, reporter)| ThreadCase { id, reporter }))
 }
 
 /// One incoming message to store.
@@ -220,44 +177,6 @@ pub async fn insert_message(tx: &mut crate::store::WriteTx, case_id: Option<&str
     Ok(id)
 }
 
-/// The dedupe keys among `keys` that are stored already.
-pub async fn already_stored(tx: &mut crate::store::WriteTx, keys: &[String]) -> Result<HashSet<String>> {
-    let mut known = HashSet::new();
-    for chunk in keys.chunks(500) {
-        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("SELECT dedupe_key FROM messages WHERE dedupe_key IN (");
-        let mut list = q.separated(", ");
-        for k in chunk {
-            list.push_bind(k.as_str());
-        }
-        q.push(")");
-        let rows: Vec<(String,)> = q.build_query_as().fetch_all(&mut **tx).await?;
-        known.extend(rows.into_iter().map(|(k,)| k));
-    }
-    Ok(known)
-}
-
-/// Is `message_id` one of our own outbox rows?
-pub async fn is_own(tx: &mut crate::store::WriteTx, message_id: Option<&str>) -> Result<bool> {
-    // Our own Message-IDs all start with `<secintake.`: only those can be our mail.
-    let Some(mid) = message_id.filter(|id| id.starts_with("<secintake.")) else {
-        return Ok(false);
-    };
-    let r: Option<(i64,)> = sqlx::query_as("SELECT id FROM outbox WHERE message_id = ?")
-        .bind(mid)
-        .fetch_optional(&mut **tx)
-        .await?;
-    Ok(r.is_some())
-}
-
-/// The id the next case opened in `year` gets.
-pub async fn next_case_id(tx: &mut crate::store::WriteTx, prefix: &str, year: i32) -> Result<CaseId> {
-    let (seq,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(seq), 0) + 1 FROM cases WHERE year = ?")
-        .bind(year)
-        .fetch_one(&mut **tx)
-        .await?;
-    Ok(CaseId::new(prefix, year, seq as u32))
-}
-
 /// A rendered mail of a plan, with the event to record once it is queued.
 #[derive(Debug, Clone)]
 pub struct Outgoing {
@@ -277,7 +196,7 @@ fn record(tx: &mut crate::store::WriteTx, e: &Event, message: Option<i64>, now: 
         case_id: e.case.clone(),
         at: stamp(now),
         actor: e.actor.clone(),
-        kind: e.kind.clone(),
+        kind: e.kind.name(),
         detail: e.detail.to_string(),
         message: if e.about_message { message } else { None },
     });
@@ -318,7 +237,7 @@ pub async fn save_plan(
                 d.case_id.as_deref(),
                 now,
                 "secintake",
-                "template-fallback",
+                crate::case::event::EventKind::TemplateFallback,
                 detail,
                 None,
             )

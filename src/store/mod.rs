@@ -10,6 +10,7 @@ pub mod intake;
 pub mod outbox;
 pub mod service;
 pub mod space;
+pub mod thread;
 
 use std::path::Path;
 use std::str::FromStr;

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 
 use super::{Result, Store};
+use crate::case::event::EventKind;
 use crate::clock::stamp;
 use crate::outbox::compose::{Draft, Identity};
 
@@ -41,7 +42,7 @@ pub async fn event(
     case_id: Option<&str>,
     now: DateTime<Utc>,
     actor: &str,
-    kind: &str,
+    kind: EventKind,
     detail: serde_json::Value,
     message: Option<i64>,
 ) -> Result<()> {
@@ -50,7 +51,7 @@ pub async fn event(
         case_id: case_id.map(str::to_string),
         at: stamp(now),
         actor: actor.to_string(),
-        kind: kind.to_string(),
+        kind: kind.name(),
         detail: detail.to_string(),
         message,
     });
@@ -82,7 +83,7 @@ pub async fn enqueue(
                 draft.case_id.as_deref(),
                 now,
                 "secintake",
-                "mail-suppressed",
+                EventKind::MailSuppressed,
                 serde_json::json!({"kind": draft.kind, "to": draft.to, "reason": "daily cap on automatic mail reached"}),
                 None,
             )
@@ -195,7 +196,7 @@ impl Store {
             p.case_id.as_deref(),
             now,
             "secintake",
-            "mail-failed",
+            EventKind::MailFailed,
             serde_json::json!({"outbox": p.id, "kind": p.kind, "error": error}),
             None,
         )
