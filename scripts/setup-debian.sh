@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what secintake's demo and tests need on Debian (as root), if missing:
 # Dovecot (IMAP + LMTP), Python's aiosmtpd (the delivering SMTP front), openssl, sqlite3,
-# GNU time, and systemd for systemd-analyze (tests/systemd_unit.rs checks the unit; systemd need not run).
+# GNU time, and systemd for systemd-analyze (tests/it/systemd_unit.rs checks the unit; systemd need not run).
 set -euo pipefail
 need=()
 command -v dovecot >/dev/null 2>&1 || need+=(dovecot-core dovecot-imapd dovecot-lmtpd)
@@ -11,7 +11,7 @@ command -v dovecot >/dev/null 2>&1 || need+=(dovecot-core dovecot-imapd dovecot-
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
-[ -x /usr/bin/time ] || need+=(time)   # GNU time: peak memory in tests/faults.rs and the benchmark
+[ -x /usr/bin/time ] || need+=(time)   # GNU time: peak memory in tests/it/faults.rs and the benchmark
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
