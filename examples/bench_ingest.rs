@@ -130,7 +130,10 @@ async fn floor_ingest(port: u16, db_path: &Path) -> usize {
                 Some(m) => (
                     m.message_id().map(str::to_owned),
                     m.subject().map(str::to_owned),
-                    m.from().and_then(|a| a.first()).and_then(|a| a.address()).map(str::to_owned),
+                    m.from()
+                        .and_then(|a| a.first())
+                        .and_then(|a| a.address())
+                        .map(str::to_owned),
                     m.parts.len() as i64,
                 ),
                 None => (None, None, None, 0),
@@ -411,7 +414,9 @@ async fn main() {
     }
     let f_rate = total as f64 / f_secs;
     let floor_db = std::fs::metadata(dir.join("floor.db")).map(|m| m.len()).unwrap_or(0)
-        + std::fs::metadata(dir.join("floor.db-wal")).map(|m| m.len()).unwrap_or(0);
+        + std::fs::metadata(dir.join("floor.db-wal"))
+            .map(|m| m.len())
+            .unwrap_or(0);
 
     // (b) secintake ingests everything; SMTP points at a closed port so nothing is sent yet.
     let dead = std::net::TcpListener::bind("127.0.0.1:0")
@@ -449,7 +454,10 @@ async fn main() {
             b_time.as_secs_f64()
         );
         println!("(f) floor: fetch+hash+parse+store{f_secs:8.2} s  {f_rate:9.1} msg/s");
-        println!("ratio (b)/(f)                    {:8.2}   (target >= 0.5)", b_rate / f_rate);
+        println!(
+            "ratio (b)/(f)                    {:8.2}   (target >= 0.5)",
+            b_rate / f_rate
+        );
         println!("ratio (b)/(a)                    {:8.2}", b_rate / a_rate);
         return;
     }
@@ -577,7 +585,10 @@ async fn main() {
         db_bytes as f64 / 1e6,
         db_bytes as f64 / total as f64
     );
-    println!("ratio (b)/(f)                    {:8.2}   (target >= 0.5)", b_rate / f_rate);
+    println!(
+        "ratio (b)/(f)                    {:8.2}   (target >= 0.5)",
+        b_rate / f_rate
+    );
     println!("ratio (b)/(a)                    {:8.2}", b_rate / a_rate);
     println!("ratio (b)/(a')                   {:8.2}", b_rate / a2_rate);
     println!("ratio (c)/(c')                   {:8.2}", c_rate / c_ceiling);
