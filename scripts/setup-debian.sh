@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what secintake's demo and tests need on Debian (as root), if missing:
 # Dovecot (IMAP + LMTP), Python's aiosmtpd (the delivering SMTP front), openssl, sqlite3,
-# GNU time, and systemd for systemd-analyze (tests/it/systemd_unit.rs checks the unit; systemd need not run).
+# GNU time, systemd for systemd-analyze (tests/it/systemd_unit.rs checks the unit; systemd need not run),
+# and headless Chromium with a font (tests/it/report_html.rs renders `report --html` to a PNG).
 set -euo pipefail
 need=()
 command -v dovecot >/dev/null 2>&1 || need+=(dovecot-core dovecot-imapd dovecot-lmtpd)
@@ -12,6 +13,8 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 [ -x /usr/bin/time ] || need+=(time)   # GNU time: peak memory in tests/it/faults.rs and the benchmark
+command -v chromium >/dev/null 2>&1 || command -v chromium-headless-shell >/dev/null 2>&1 || need+=(chromium)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)   # the charts' text
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

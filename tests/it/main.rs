@@ -10,6 +10,7 @@ mod faults;
 mod fixtures_corpus;
 mod intake;
 mod lifecycle;
+mod report_html;
 mod reporter;
 mod service;
 mod systemd_unit;
