@@ -530,6 +530,13 @@ pub struct Settings {
     pub templates: TemplateSettings,
     #[serde(default)]
     pub metrics: MetricsSettings,
+    /// The folder of the config file: a relative `database.url` path is resolved against it.
+    #[serde(skip)]
+    pub config_dir: Option<PathBuf>,
+    /// Loaded without the IMAP/SMTP secrets (`Settings::load_offline`): for the commands that
+    /// only read the database.
+    #[serde(skip)]
+    pub offline: bool,
 }
 
 impl Settings {
@@ -541,8 +548,25 @@ impl Settings {
         Self::load_with_env(path, env)
     }
 
+    /// `load` without reading the IMAP and SMTP secrets: for the commands that only read the
+    /// database (`cases`, `case`, `deadlines`, `report`, `status --offline`, ...).
+    pub fn load_offline(path: &Path) -> Result<Settings, ConfigError> {
+        let env = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        Self::load_inner(path, env, false)
+    }
+
     /// `load` with the given environment instead of the process's.
     pub fn load_with_env(path: &Path, env: std::collections::HashMap<String, String>) -> Result<Settings, ConfigError> {
+        Self::load_inner(path, env, true)
+    }
+
+    fn load_inner(
+        path: &Path,
+        env: std::collections::HashMap<String, String>,
+        secrets: bool,
+    ) -> Result<Settings, ConfigError> {
         if !path.exists() {
             return Err(ConfigError::Load(format!(
                 "{} does not exist (pass --config FILE or set SECINTAKE_CONFIG)",
@@ -571,7 +595,13 @@ impl Settings {
         let mut s: Settings = raw
             .try_deserialize()
             .map_err(|e| ConfigError::Load(format!("{}: {e}", path.display())))?;
-        s.resolve_secrets()?;
+        s.config_dir = std::path::absolute(path)
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf));
+        s.offline = !secrets;
+        if secrets {
+            s.resolve_secrets()?;
+        }
         s.validate()?;
         Ok(s)
     }
@@ -598,7 +628,7 @@ impl Settings {
         if self.imap.username.trim().is_empty() {
             return Err(invalid("imap.username", "must not be empty"));
         }
-        if self.imap.secret.is_empty() {
+        if !self.offline && self.imap.secret.is_empty() {
             return Err(invalid(
                 "imap.password",
                 "missing: set imap.password or imap.password_file",
@@ -610,7 +640,7 @@ impl Settings {
         if self.smtp.host.trim().is_empty() {
             return Err(invalid("smtp.host", "must not be empty"));
         }
-        if !self.smtp.username.is_empty() && self.smtp.secret.is_empty() {
+        if !self.offline && !self.smtp.username.is_empty() && self.smtp.secret.is_empty() {
             return Err(invalid(
                 "smtp.password",
                 "smtp.username is set but no password (smtp.password or smtp.password_file)",
@@ -682,11 +712,25 @@ impl Settings {
         w
     }
 
-    /// Path of the SQLite file named by `database.url`.
+    /// Path of the SQLite file named by `database.url`. A relative path (`sqlite:data/x.db`
+    /// or the two-slash form `sqlite://data/x.db`) is resolved against the config file's
+    /// folder, never the current directory.
     pub fn database_path(&self) -> PathBuf {
         let u = self.database.url.trim_start_matches("sqlite:");
         let u = u.strip_prefix("//").unwrap_or(u);
-        PathBuf::from(u.split('?').next().unwrap_or(u))
+        let p = PathBuf::from(u.split('?').next().unwrap_or(u));
+        match &self.config_dir {
+            Some(dir) if p.is_relative() => dir.join(p),
+            _ => p,
+        }
+    }
+
+    /// Whether `database.url` is written as a relative path (resolved against the config
+    /// file's folder).
+    pub fn database_path_is_relative(&self) -> bool {
+        let u = self.database.url.trim_start_matches("sqlite:");
+        let u = u.strip_prefix("//").unwrap_or(u);
+        !u.starts_with('/')
     }
 }
 
@@ -747,7 +791,14 @@ fn resolve_secret(key: &str, value: Option<String>, file: Option<PathBuf>) -> Re
             };
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| invalid(&format!("{key}_file"), format!("cannot read {}: {e}", path.display())))?;
-            Ok(Secret(text.trim_end_matches(['\r', '\n']).to_string()))
+            let text = text.trim_end_matches(['\r', '\n']);
+            if text.is_empty() {
+                return Err(invalid(
+                    &format!("{key}_file"),
+                    format!("{} is empty (write the password into it)", path.display()),
+                ));
+            }
+            Ok(Secret(text.to_string()))
         }
         (None, None) => Ok(Secret::default()),
     }

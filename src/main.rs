@@ -163,13 +163,90 @@ fn cli_actor() -> secintake::case::lifecycle::Actor {
     }
 }
 
-fn load(path: &Option<PathBuf>) -> anyhow::Result<Settings> {
+/// Exit codes by cause (sysexits.h): 0 ok, 1 unhealthy (`status`), 75 a temporary failure
+/// (mail left queued, a server unreachable, the daemon already running), 78 a config or
+/// credential error (the unit's `RestartPreventExitStatus=78`: no restart loop).
+const EX_TEMPFAIL: u8 = 75;
+const EX_CONFIG: u8 = 78;
+
+/// An error the operator fixes in the config, the credentials or the database path (exit 78).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Misconfigured(String);
+
+/// Marks an error as the operator's to fix (exit 78), keeping its whole chain in one line.
+fn misconfigured(e: impl Into<anyhow::Error>) -> anyhow::Error {
+    anyhow::Error::new(Misconfigured(format!("{:#}", e.into())))
+}
+
+/// Whether the command needs the IMAP/SMTP secrets (it talks to a mail server).
+fn needs_secrets(c: &Command) -> bool {
+    match c {
+        Command::Run { .. } | Command::CheckConfig { .. } | Command::Import { .. } => true,
+        Command::Status { offline, .. } => !offline,
+        _ => false,
+    }
+}
+
+fn load(path: &Option<PathBuf>, secrets: bool) -> anyhow::Result<Settings> {
     let p = path.clone().unwrap_or_else(config::default_path);
-    Ok(Settings::load(&p)?)
+    let s = if secrets {
+        Settings::load(&p)
+    } else {
+        Settings::load_offline(&p)
+    };
+    s.map_err(misconfigured)
+}
+
+/// Opens the database. Only `run` and `migrate` create one: any other command fails on a
+/// path that does not exist (a typo in `database.url` is never a new, empty database).
+async fn open_store_with(s: &Settings, create: bool) -> anyhow::Result<Store> {
+    let path = s.database_path();
+    if !create && !path.exists() {
+        return Err(misconfigured(anyhow::anyhow!(
+            "database {} does not exist (fix database.url, or create it with `secintake migrate`)",
+            path.display()
+        )));
+    }
+    Store::open(&path)
+        .await
+        .with_context(|| format!("opening the database {}", path.display()))
 }
 
 async fn open_store(s: &Settings) -> anyhow::Result<Store> {
-    Store::open(&s.database_path()).await.context("opening the database")
+    open_store_with(s, false).await
+}
+
+/// The one-daemon-per-database lock: an advisory `flock` on `DB.lock`, held for the life of
+/// the process. `Err(pid)` when another process holds it (the pid it wrote, if readable).
+fn lock_database(db: &std::path::Path) -> anyhow::Result<Result<std::fs::File, Option<u32>>> {
+    use std::io::{Read, Seek, Write};
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::io::AsRawFd;
+    let path = db.with_file_name(format!(
+        "{}.lock",
+        db.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+    ));
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("opening the lock file {}", path.display()))?;
+    // SAFETY: flock on a file descriptor we own; no memory is shared.
+    let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if r != 0 {
+        let mut text = String::new();
+        let _ = f.read_to_string(&mut text);
+        return Ok(Err(text.trim().parse().ok()));
+    }
+    f.set_len(0)?;
+    f.rewind()?;
+    write!(f, "{}", std::process::id())?;
+    f.flush()?;
+    Ok(Ok(f))
 }
 
 #[tokio::main]
@@ -178,19 +255,43 @@ async fn main() -> std::process::ExitCode {
     match real_main(cli).await {
         Ok(code) => code,
         Err(e) => {
+            // One line: the outermost context and the root cause, not the whole chain twice.
             eprintln!("secintake: error: {e:#}");
-            std::process::ExitCode::from(1)
+            let config = e
+                .chain()
+                .any(|c| c.is::<Misconfigured>() || c.is::<config::ConfigError>());
+            std::process::ExitCode::from(if config { EX_CONFIG } else { EX_TEMPFAIL })
         }
     }
 }
 
 async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
-    let settings = load(&cli.config)?;
+    let settings = load(&cli.config, needs_secrets(&cli.command))?;
     secintake::telemetry::init(settings.log.format, &settings.log.level);
     match cli.command {
         Command::Run { once } => {
-            let store = open_store(&settings).await?;
-            let app = Arc::new(App::new(settings)?);
+            let db = settings.database_path();
+            let store = open_store_with(&settings, true).await?;
+            let lock = lock_database(&db)?;
+            let _lock = match lock {
+                Ok(f) => Some(f),
+                Err(pid) if once => {
+                    let who = pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
+                    eprintln!(
+                        "note: a daemon is running on this database{who}; this pass runs beside it (that is safe)"
+                    );
+                    None
+                }
+                Err(pid) => {
+                    let who = pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
+                    eprintln!(
+                        "secintake: error: already running{who} on the database {}",
+                        db.display()
+                    );
+                    return Ok(std::process::ExitCode::from(EX_TEMPFAIL));
+                }
+            };
+            let app = Arc::new(App::new(settings).map_err(misconfigured)?);
             if once {
                 let r = secintake::daemon::run_once(&app, &store).await?;
                 tracing::info!(
@@ -202,21 +303,45 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     reminders = r.reminders,
                     "pass done"
                 );
+                if r.outbox.retried > 0 {
+                    tracing::warn!(
+                        queued = r.outbox.retried,
+                        "mail left queued after a send failure; the next pass retries it (exit 75)"
+                    );
+                    return Ok(std::process::ExitCode::from(EX_TEMPFAIL));
+                }
             } else {
                 secintake::daemon::run(app, store).await?;
             }
         }
         Command::Migrate => {
-            open_store(&settings).await?;
+            open_store_with(&settings, true).await?;
             println!("database {} is up to date", settings.database_path().display());
         }
         Command::CheckConfig { connect } => {
-            let app = App::new(settings)?;
-            app.templates.check(&secintake::outbox::samples::all())?;
+            let app = App::new(settings).map_err(misconfigured)?;
+            app.templates
+                .check(&secintake::outbox::samples::all())
+                .map_err(misconfigured)?;
             for w in app.settings.warnings() {
                 eprintln!("warning: {w}");
             }
             println!("config ok");
+            let db = app.settings.database_path();
+            println!(
+                "database: {} ({}){}",
+                db.display(),
+                if db.exists() {
+                    "exists"
+                } else {
+                    "does not exist yet: `run` or `migrate` creates it"
+                },
+                if app.settings.database_path_is_relative() {
+                    "; database.url is relative: resolved against the config file's folder"
+                } else {
+                    ""
+                }
+            );
             if connect {
                 let mut ok = true;
                 match secintake::intake::Connection::open(&app.settings.imap).await {
@@ -389,6 +514,8 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Status { json, max_lag, offline } => {
             let store = match open_store(&settings).await {
                 Ok(s) => s,
+                // A database that does not exist is a config error (78), not a sick service.
+                Err(e) if e.is::<Misconfigured>() => return Err(e),
                 Err(e) => {
                     println!("health:            UNHEALTHY: database: {e:#}");
                     return Ok(std::process::ExitCode::from(1));

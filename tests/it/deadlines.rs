@@ -215,10 +215,10 @@ digest_hour = \"off\"
         "{:?}",
         m.iter().map(|x| x.subject()).collect::<Vec<_>>()
     );
-    // Sent about 5.5 s before the deadline: rounded, "6 seconds" (or 5 on a slow machine).
+    // Sent about 5.5 s before the deadline: rounded, "6 seconds", less on a loaded machine
+    // (the two passes and the sleep run on the real clock), but still before the deadline.
     assert!(
-        before[0].starts_with(&format!("[{id}] acknowledgement due in 6 seconds"))
-            || before[0].starts_with(&format!("[{id}] acknowledgement due in 5 seconds")),
+        (1..=6).any(|n| before[0].starts_with(&format!("[{id}] acknowledgement due in {n} second"))),
         "{before:?}"
     );
     // Not to the team: the case has a coordinator and nothing is overdue.

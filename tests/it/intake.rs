@@ -227,9 +227,10 @@ async fn smtp_outage_delays_receipts_but_loses_none() {
         COMPLETE_BODY,
     ))
     .await;
-    // The pass opens the cases; sending fails (an error is reported, the mail waits).
+    // The pass opens the cases; sending fails (an error is reported, the mail waits, and
+    // the pass exits 75: a temporary failure, mail left queued).
     let out = w.output(&["run", "--once"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(75), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(w.cases().len(), 2);
     assert_eq!(
         w.db_count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND attempts > 0 AND last_error IS NOT NULL")
@@ -406,6 +407,10 @@ async fn import_ingests_files_like_delivered_mail() {
         ),
     )
     .unwrap();
+    // Only `run` and `migrate` create a database.
+    let o = w.output(&["import", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(78), "{}", String::from_utf8_lossy(&o.stderr));
+    w.run(&["migrate"]);
     let out = w.run(&["import", f.to_str().unwrap()]);
     assert!(out.contains("report SEC-"), "{out}");
     let out = w.run(&["import", f.to_str().unwrap()]);
