@@ -149,7 +149,12 @@ impl World {
         if !policy_extra.contains("digest_hour") {
             policy_extra.push_str("\ndigest_hour = \"off\"\n");
         }
-        let (imap_extra, rest) = split_section(&rest, "[imap]");
+        let (mut imap_extra, rest) = split_section(&rest, "[imap]");
+        // Tests deliver their mail before the first pass: unless a test is about history,
+        // that mail is to be answered, not held back as history.
+        if !imap_extra.contains("history_before") {
+            imap_extra.push_str("\nhistory_before = \"none\"\n");
+        }
         let (team_extra, rest) = split_section(&rest, "[team]");
         let text = format!(
             r#"
