@@ -278,6 +278,18 @@ level = "info"
         let _ = s.logout().await;
     }
 
+    /// Puts messages into the list mailbox with the time each reached it (INTERNALDATE) and
+    /// whether it was read already (`\Seen`), as a mailbox with history holds them.
+    pub async fn deliver_dated(&self, messages: &[(Vec<u8>, bool, chrono::DateTime<chrono::Utc>)]) {
+        let mut s = imap_login(self.stack.port("IMAP_PORT"), "security").await;
+        for (raw, seen, at) in messages {
+            let date = format!("\"{}\"", at.format("%d-%b-%Y %H:%M:%S +0000"));
+            let flags = seen.then_some("(\\Seen)");
+            s.append("INBOX", flags, Some(date.as_str()), raw).await.expect("APPEND");
+        }
+        let _ = s.logout().await;
+    }
+
     /// Every message in `user`'s INBOX, oldest first.
     pub async fn mailbox(&self, user: &str) -> Vec<Mail> {
         mailbox(self.stack.port("IMAP_PORT"), user).await
