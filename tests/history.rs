@@ -31,10 +31,30 @@ fn old_mailbox() -> Vec<(Vec<u8>, bool, DateTime<Utc>)> {
         let mid = format!("<old-{i}@example.net>");
         let who = format!("reporter{i}@example.net");
         let seen = i % 2 == 0;
-        v.push((report(&who, &format!("Old report {i}"), &mid, COMPLETE_BODY).into_bytes(), seen, day));
-        let follow = reply(&who, LIST, &format!("Re: Old report {i}"), &format!("<old-{i}-f@example.net>"), &mid, "", "More details.");
+        v.push((
+            report(&who, &format!("Old report {i}"), &mid, COMPLETE_BODY).into_bytes(),
+            seen,
+            day,
+        ));
+        let follow = reply(
+            &who,
+            LIST,
+            &format!("Re: Old report {i}"),
+            &format!("<old-{i}-f@example.net>"),
+            &mid,
+            "",
+            "More details.",
+        );
         v.push((follow.into_bytes(), seen, day + Days::hours(5)));
-        let team = reply(ALICE, &who, &format!("Re: Old report {i}"), &format!("<old-{i}-t@example.test>"), &mid, "", "Thanks, we are on it.\n/accept");
+        let team = reply(
+            ALICE,
+            &who,
+            &format!("Re: Old report {i}"),
+            &format!("<old-{i}-t@example.test>"),
+            &mid,
+            "",
+            "Thanks, we are on it.\n/accept",
+        );
         v.push((team.into_bytes(), seen, day + Days::hours(30)));
         let auto = format!(
             "From: {who}\r\nTo: {LIST}\r\nSubject: Out of office\r\nAuto-Submitted: auto-replied\r\nIn-Reply-To: <old-{i}-t@example.test>\r\nMessage-ID: <old-{i}-a@example.net>\r\n\r\nAway.\r\n"
@@ -52,7 +72,12 @@ async fn a_mailbox_with_history_is_adopted_quietly_and_later_mail_is_answered() 
     w.deliver_dated(&old).await;
     w.once();
     // Nothing is sent for history: no receipt, notice, reminder or confirmation.
-    assert_eq!(w.db_count("SELECT COUNT(*) FROM outbox").await, 0, "mail queued for history: {:?}", &outbox(&w).await[..3]);
+    assert_eq!(
+        w.db_count("SELECT COUNT(*) FROM outbox").await,
+        0,
+        "mail queued for history: {:?}",
+        &outbox(&w).await[..3]
+    );
     assert_eq!(w.db_count("SELECT COUNT(*) FROM messages").await, 200);
     assert!(w.cases().is_empty(), "`cases` hides the history");
     let all: Vec<serde_json::Value> = serde_json::from_str(&w.run(&["cases", "--all", "--json"])).unwrap();
@@ -66,10 +91,15 @@ async fn a_mailbox_with_history_is_adopted_quietly_and_later_mail_is_answered() 
     assert_eq!(first["message_count"], 4);
     // It opened when it reached the mailbox, in 2023, and its id says so.
     assert_eq!(first["opened_at"], "2023-03-01T09:00:00.000Z");
-    assert!(first["id"].as_str().unwrap().starts_with("SEC-2023-"), "{}", first["id"]);
+    assert!(
+        first["id"].as_str().unwrap().starts_with("SEC-2023-"),
+        "{}",
+        first["id"]
+    );
     // No command of the history ran (the team's `/accept`).
     assert_eq!(
-        w.db_count("SELECT COUNT(*) FROM events WHERE kind IN ('state', 'commands-refused', 'commands-rejected')").await,
+        w.db_count("SELECT COUNT(*) FROM events WHERE kind IN ('state', 'commands-refused', 'commands-rejected')")
+            .await,
         0
     );
     // Nothing is due for the history: the deadline sweep sends nothing either.
@@ -94,10 +124,16 @@ async fn a_mailbox_with_history_is_adopted_quietly_and_later_mail_is_answered() 
     assert_eq!(c["message_count"], 5);
     assert_eq!(c["state"], "historical");
     let team = w.wait_mail("triage", 1, Duration::from_secs(10)).await;
-    assert_eq!(team.len(), 1, "{:?}", team.iter().map(|m| m.subject()).collect::<Vec<_>>());
+    assert_eq!(
+        team.len(),
+        1,
+        "{:?}",
+        team.iter().map(|m| m.subject()).collect::<Vec<_>>()
+    );
     assert!(team[0].subject().contains(&id), "{}", team[0].subject());
     assert_eq!(
-        w.db_count("SELECT COUNT(*) FROM outbox WHERE recipients LIKE '%reporter0@%'").await,
+        w.db_count("SELECT COUNT(*) FROM outbox WHERE recipients LIKE '%reporter0@%'")
+            .await,
         0,
         "no receipt for an old case"
     );
@@ -106,11 +142,16 @@ async fn a_mailbox_with_history_is_adopted_quietly_and_later_mail_is_answered() 
     assert_eq!(w.case(&id)["state"], "new");
 
     // A new report after the start is answered as always.
-    w.deliver(&report(REPORTER, "New issue", "<new-1@example.test>", COMPLETE_BODY)).await;
+    w.deliver(&report(REPORTER, "New issue", "<new-1@example.test>", COMPLETE_BODY))
+        .await;
     w.once();
     let receipts = w.wait_mail("reporter", 1, Duration::from_secs(10)).await;
     assert_eq!(receipts.len(), 1);
-    assert!(receipts[0].body().contains("personally within"), "{}", receipts[0].body());
+    assert!(
+        receipts[0].body().contains("personally within"),
+        "{}",
+        receipts[0].body()
+    );
     assert_eq!(w.cases().len(), 2, "the new report and the reopened case");
 }
 
@@ -139,7 +180,10 @@ async fn deadlines_count_from_arrival_and_late_intake_is_owned_up_to() {
     // opened_at is when it reached the mailbox (to the second INTERNALDATE has).
     let late = case("Three days old");
     let opened = t(late["opened_at"].as_str().unwrap());
-    assert!((opened - three_days_ago).num_seconds().abs() <= 1, "{opened} vs {three_days_ago}");
+    assert!(
+        (opened - three_days_ago).num_seconds().abs() <= 1,
+        "{opened} vs {three_days_ago}"
+    );
     // A forged Date: moves nothing.
     for s in ["Dated 1970", "Dated 2099"] {
         let o = t(case(s)["opened_at"].as_str().unwrap());
@@ -158,11 +202,16 @@ async fn deadlines_count_from_arrival_and_late_intake_is_owned_up_to() {
     let subjects: Vec<String> = team.iter().map(|m| m.subject()).collect();
     let id = late["id"].as_str().unwrap();
     assert!(
-        subjects.iter().any(|s| s.contains(id) && s.contains("acknowledgement overdue")),
+        subjects
+            .iter()
+            .any(|s| s.contains(id) && s.contains("acknowledgement overdue")),
         "{subjects:?}"
     );
     // The notice says how long ago it arrived.
-    let notice = team.iter().find(|m| m.subject().contains(id) && m.subject().contains("New report")).unwrap();
+    let notice = team
+        .iter()
+        .find(|m| m.subject().contains(id) && m.subject().contains("New report"))
+        .unwrap();
     assert!(notice.body().contains("3 days ago"), "{}", notice.body());
     // The receipt says when it arrived and promises no time that has passed.
     let mails = w.wait_mail("reporter", 3, Duration::from_secs(10)).await;
@@ -214,7 +263,10 @@ async fn archives_import_quietly_and_only_once() {
     let w = World::new();
     let mbox = w.dir.path().join("list.mbox");
     python_mbox(&mbox);
-    assert!(std::fs::read_to_string(&mbox).unwrap().contains("\n>From the start"), "Python quoted the body line");
+    assert!(
+        std::fs::read_to_string(&mbox).unwrap().contains("\n>From the start"),
+        "Python quoted the body line"
+    );
     // A Maildir written by Dovecot itself: the reporter user's mailbox of the stack.
     let mut s = imap_login(w.stack.port("IMAP_PORT"), "reporter").await;
     for i in 0..2 {
@@ -227,24 +279,42 @@ async fn archives_import_quietly_and_only_once() {
             "",
             "A follow-up from the archive.",
         );
-        s.append("INBOX", Some("(\\Seen)"), Some("\"15-Mar-2023 10:00:00 +0000\""), raw.as_bytes())
-            .await
-            .unwrap();
+        s.append(
+            "INBOX",
+            Some("(\\Seen)"),
+            Some("\"15-Mar-2023 10:00:00 +0000\""),
+            raw.as_bytes(),
+        )
+        .await
+        .unwrap();
     }
     let _ = s.logout().await;
     let maildir = std::path::PathBuf::from(w.stack.get("MAILSTACK_DIR")).join("mail/reporter/Maildir");
-    assert!(maildir.join("cur").is_dir() || maildir.join("new").is_dir(), "{}", maildir.display());
+    assert!(
+        maildir.join("cur").is_dir() || maildir.join("new").is_dir(),
+        "{}",
+        maildir.display()
+    );
 
     let out = w.run(&["import", "--history", mbox.to_str().unwrap(), maildir.to_str().unwrap()]);
-    assert!(out.contains("5 imported as history (3 new case(s)), 0 skipped"), "{out}");
+    assert!(
+        out.contains("5 imported as history (3 new case(s)), 0 skipped"),
+        "{out}"
+    );
     let again = w.run(&["import", "--history", mbox.to_str().unwrap(), maildir.to_str().unwrap()]);
-    assert!(again.contains("0 imported as history (0 new case(s)), 5 skipped"), "{again}");
+    assert!(
+        again.contains("0 imported as history (0 new case(s)), 5 skipped"),
+        "{again}"
+    );
     assert_eq!(w.db_count("SELECT COUNT(*) FROM outbox").await, 0);
     let all: Vec<serde_json::Value> = serde_json::from_str(&w.run(&["cases", "--all", "--json"])).unwrap();
     assert_eq!(all.len(), 3);
     for c in &all {
         assert_eq!(c["state"], "historical");
-        assert_eq!(c["message_count"], if c["subject"] == "Archived report 2" { 1 } else { 2 });
+        assert_eq!(
+            c["message_count"],
+            if c["subject"] == "Archived report 2" { 1 } else { 2 }
+        );
         assert!(c["opened_at"].as_str().unwrap().starts_with("2023-03-14T09:0"), "{c}");
     }
     // `>From` quoting is undone: the stored report reads as it was written.
@@ -253,5 +323,10 @@ async fn archives_import_quietly_and_only_once() {
         .await;
     assert_eq!(n, 3);
     w.once();
-    assert_eq!(w.db_count("SELECT COUNT(*) FROM outbox").await, 0, "nothing is ever sent for history: {:?}", outbox(&w).await);
+    assert_eq!(
+        w.db_count("SELECT COUNT(*) FROM outbox").await,
+        0,
+        "nothing is ever sent for history: {:?}",
+        outbox(&w).await
+    );
 }

@@ -16,8 +16,16 @@ const MAX_EXPOSURE: f64 = 2.0;
 
 /// The units: (file in systemd/, the name it is checked as, the instance's config file).
 const UNITS: &[(&str, &str, &str)] = &[
-    ("secintake.service", "secintake.service", "/etc/secintake/secintake.toml"),
-    ("secintake@.service", "secintake@example.service", "/etc/secintake/%i.toml"),
+    (
+        "secintake.service",
+        "secintake.service",
+        "/etc/secintake/secintake.toml",
+    ),
+    (
+        "secintake@.service",
+        "secintake@example.service",
+        "/etc/secintake/%i.toml",
+    ),
 ];
 
 fn unit_path(file: &str) -> PathBuf {

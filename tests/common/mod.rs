@@ -285,7 +285,9 @@ level = "info"
         for (raw, seen, at) in messages {
             let date = format!("\"{}\"", at.format("%d-%b-%Y %H:%M:%S +0000"));
             let flags = seen.then_some("(\\Seen)");
-            s.append("INBOX", flags, Some(date.as_str()), raw).await.expect("APPEND");
+            s.append("INBOX", flags, Some(date.as_str()), raw)
+                .await
+                .expect("APPEND");
         }
         let _ = s.logout().await;
     }
