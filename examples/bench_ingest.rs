@@ -283,7 +283,7 @@ fn write_config(dir: &Path, imap: u16, smtp: u16) -> PathBuf {
     std::fs::write(
         &p,
         format!(
-            "[imap]\nhost = \"127.0.0.1\"\nport = {imap}\ntls = \"none\"\nusername = \"security\"\npassword = \"secret\"\npoll_interval = \"1s\"\n\n[smtp]\nhost = \"127.0.0.1\"\nport = {smtp}\ntls = \"none\"\nfrom = \"Security Team <security@example.test>\"\nretry_initial = \"1s\"\nretry_max = \"2s\"\n\n[database]\nurl = \"sqlite://{}\"\n\n[team]\nlist_address = \"security@example.test\"\nnotify = \"triage@example.test\"\ncoordinators = [\"alice@example.test\"]\ntrusted_authserv_ids = [\"mx.example.test\"]\n\n[policy]\nauto_reply_daily_cap = 1000000\nsweep_interval = \"60s\"\ndigest_hour = \"off\"\n\n[log]\nlevel = \"warn\"\n",
+            "[imap]\nhost = \"127.0.0.1\"\nport = {imap}\ntls = \"none\"\nusername = \"security\"\npassword = \"secret\"\npoll_interval = \"1s\"\nhistory_before = \"none\"\n\n[smtp]\nhost = \"127.0.0.1\"\nport = {smtp}\ntls = \"none\"\nfrom = \"Security Team <security@example.test>\"\nretry_initial = \"1s\"\nretry_max = \"2s\"\n\n[database]\nurl = \"sqlite://{}\"\n\n[team]\nlist_address = \"security@example.test\"\nnotify = \"triage@example.test\"\ncoordinators = [\"alice@example.test\"]\ntrusted_authserv_ids = [\"mx.example.test\"]\n\n[policy]\nauto_reply_daily_cap = 1000000\nsweep_interval = \"60s\"\ndigest_hour = \"off\"\n\n[log]\nlevel = \"warn\"\n",
             dir.join("bench.db").display()
         ),
     )

@@ -52,13 +52,29 @@ TOML
 export SECINTAKE_CONFIG=$run/secintake.toml
 "$bin" check-config --connect
 
+f=tests/fixtures
+echo "== the mailbox already has history: two reports from 2024, read long ago"
+python3 - "$IMAP_PORT" "$PASSWORD" "$f/02-complete-open-redirect-res-location.eml" "$f/03-complete-xss-res-redirect.eml" <<'PY'
+import imaplib, sys, time
+m = imaplib.IMAP4("127.0.0.1", int(sys.argv[1]))
+m.login("security", sys.argv[2])
+for i, path in enumerate(sys.argv[3:]):
+    when = time.mktime((2024, 3, 4 + i, 10, 0, 0, 0, 0, -1))
+    with open(path, "rb") as fh:
+        m.append("INBOX", r"(\Seen)", imaplib.Time2Internaldate(when), fh.read())
+m.logout()
+PY
+
 echo "== starting the daemon (log: demo-run/daemon.log)"
 "$bin" run 2> "$run/daemon.log" &
 daemon_pid=$!
 for _ in $(seq 1 100); do grep -q "IMAP ready" "$run/daemon.log" && break; sleep 0.1; done
 
+echo; echo "== the history became quiet cases (secintake cases --state historical): nothing was sent for it"
+sleep 2
+"$bin" cases --state historical
+
 echo "== the list receives four mails: a complete report, a link-only report, an HTML-only report, an out-of-office reply"
-f=tests/fixtures
 scripts/mailtool.py append "$IMAP_PORT" security \
   "$f/01-complete-redos-path-regex.eml" "$f/10-link-only-gist.eml" \
   "$f/23-html-only-rich-text-table.eml" "$f/36-auto-reply-vacation-rfc3834.eml"

@@ -104,6 +104,7 @@ impl App {
             progress_updates: &p.progress_updates,
             coordinators: &self.settings.team.coordinators,
             existing,
+            tz: &self.policy.tz,
         }
     }
 

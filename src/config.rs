@@ -57,6 +57,34 @@ pub enum TlsMode {
     None,
 }
 
+/// Which mail is history (stored and threaded, never answered): `imap.history_before`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryBefore {
+    /// What reached the mailbox before the daemon first read it (the default).
+    FirstStart,
+    /// Nothing: answer everything.
+    Nothing,
+    /// What reached the mailbox before this time.
+    At(chrono::DateTime<chrono::Utc>),
+}
+
+impl HistoryBefore {
+    pub fn parse(s: &str) -> Result<HistoryBefore, String> {
+        match s.trim() {
+            "first-start" | "" => Ok(HistoryBefore::FirstStart),
+            "none" => Ok(HistoryBefore::Nothing),
+            t => chrono::DateTime::parse_from_rfc3339(t)
+                .map(|d| HistoryBefore::At(d.with_timezone(&chrono::Utc)))
+                .map_err(|_| format!("`{t}` is not first-start, none or an RFC 3339 time")),
+        }
+    }
+}
+
+fn de_history<'de, D: Deserializer<'de>>(d: D) -> Result<HistoryBefore, D::Error> {
+    let s = String::deserialize(d)?;
+    HistoryBefore::parse(&s).map_err(serde::de::Error::custom)
+}
+
 /// Parses `48h`, `10d`, `2s`, `1h 30m`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s.trim()).map_err(|e| format!("{e} (write durations like 48h, 10d, 90s)"))
@@ -207,6 +235,9 @@ pub struct ImapSettings {
     /// Larger messages are stored as their header and a note, not fetched whole.
     #[serde(default = "ImapSettings::default_max_size", deserialize_with = "de_size")]
     pub max_message_size: u64,
+    /// Mail that reached the mailbox before this is history: `first-start`, `none` or a time.
+    #[serde(default = "ImapSettings::default_history", deserialize_with = "de_history")]
+    pub history_before: HistoryBefore,
 }
 
 impl ImapSettings {
@@ -236,6 +267,9 @@ impl ImapSettings {
     }
     fn default_max_size() -> u64 {
         64 << 20
+    }
+    fn default_history() -> HistoryBefore {
+        HistoryBefore::FirstStart
     }
 }
 

@@ -40,13 +40,21 @@ enum Command {
     },
     /// List cases.
     Cases {
+        /// Only cases in this state (`historical` for the imported history).
         #[arg(long)]
         state: Option<String>,
+        /// Every case, the history (state `historical`) too.
+        #[arg(long)]
+        all: bool,
         #[arg(long)]
         json: bool,
     },
-    /// Ingest .eml files as if the list had delivered them (deduplicated like any mail).
+    /// Ingest .eml files as if the list had delivered them (deduplicated like any mail); with
+    /// --history, .eml files, Maildir folders and mbox files as history: stored and threaded,
+    /// never answered.
     Import {
+        #[arg(long)]
+        history: bool,
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -374,14 +382,19 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 }
             }
         }
-        Command::Cases { state, json } => {
+        Command::Cases { state, all, json } => {
             let store = open_store(&settings).await?;
             if let Some(s) = &state {
                 if secintake::case::State::parse(s).is_none() {
-                    anyhow::bail!("unknown state `{s}` (one of: new, triage, needs-info, assessing, accepted, patching, released, disclosed, invalid, duplicate)");
+                    let names: Vec<&str> = secintake::case::State::ALL.iter().map(|s| s.as_str()).collect();
+                    anyhow::bail!("unknown state `{s}` (one of: {})", names.join(", "));
                 }
             }
-            let cases = store.cases(state.as_deref()).await?;
+            let mut cases = store.cases(state.as_deref()).await?;
+            if state.is_none() && !all {
+                // The history is there for threading and search, not for the daily list.
+                cases.retain(|c| c.state != secintake::case::State::Historical.as_str());
+            }
             if json {
                 println!("{}", serde_json::to_string_pretty(&cases)?);
             } else {
@@ -403,7 +416,22 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 println!("{} case(s)", cases.len());
             }
         }
-        Command::Import { files } => {
+        Command::Import { history: true, files } => {
+            let store = open_store(&settings).await?;
+            let app = App::new(settings)?;
+            let out = secintake::intake::history::import(&store, &app, &files).await?;
+            for p in &out.unreadable {
+                eprintln!("skipped {p}");
+            }
+            println!(
+                "{} imported as history ({} new case(s)), {} skipped as already stored, {} unreadable; nothing was sent",
+                out.imported,
+                out.new_cases,
+                out.duplicates,
+                out.unreadable.len()
+            );
+        }
+        Command::Import { history: false, files } => {
             let store = open_store(&settings).await?;
             let app = App::new(settings)?;
             let mut batch = Vec::new();
@@ -571,6 +599,12 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                         .map(|a| format!(", oldest {a} s"))
                         .unwrap_or_default();
                     println!("mailbox:           {n} message(s) not yet ingested{age}");
+                }
+                if let Some(l) = s.intake_lag_seconds {
+                    println!("intake lag:        {l} s");
+                }
+                if let Some(d) = s.max_delay_24h_seconds {
+                    println!("longest delay 24h: {d} s (arrival to stored)");
                 }
                 println!("open cases:        {}", s.open_cases);
                 println!("automatic mail without a case (24 h): {}", s.automatic_without_case_24h);

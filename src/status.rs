@@ -33,6 +33,12 @@ pub struct Status {
     pub mailbox_waiting: Option<usize>,
     pub mailbox_oldest_waiting_secs: Option<i64>,
     pub mailbox_check_error: Option<String>,
+    /// How long the oldest mail not yet ingested has been in the mailbox, in seconds (0 when
+    /// nothing waits; None when the mailbox was not checked).
+    pub intake_lag_seconds: Option<i64>,
+    /// The longest time from reaching the mailbox to being stored, over the mail stored in
+    /// the last 24 hours, in seconds (None when nothing was stored).
+    pub max_delay_24h_seconds: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -138,10 +144,23 @@ pub async fn gather(store: &Store, app: &App, max_lag: Option<Duration>) -> Resu
     let (failed,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE failed_at IS NOT NULL")
         .fetch_one(&store.pool)
         .await?;
-    let (open,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM cases WHERE state NOT IN ('disclosed', 'invalid', 'duplicate')")
-            .fetch_one(&store.pool)
-            .await?;
+    let closed: Vec<String> = crate::case::State::ALL
+        .iter()
+        .filter(|s| s.is_closed())
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect();
+    let (open,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM cases WHERE state NOT IN ({})",
+        closed.join(", ")
+    )))
+    .fetch_one(&store.pool)
+    .await?;
+    let (max_delay,): (Option<f64>,) = sqlx::query_as(
+        "SELECT MAX((julianday(stored_at) - julianday(received_at)) * 86400.0) FROM messages WHERE stored_at > ?",
+    )
+    .bind(crate::clock::stamp(now - Duration::hours(24)))
+    .fetch_one(&store.pool)
+    .await?;
     let (automatic_without_case,): (i64,) = sqlx::query_as(
         "SELECT COUNT(*) FROM messages WHERE case_id IS NULL AND kind IN ('auto-reply', 'bounce') AND received_at > ?",
     )
@@ -180,6 +199,8 @@ pub async fn gather(store: &Store, app: &App, max_lag: Option<Duration>) -> Resu
         mailbox_waiting: None,
         mailbox_oldest_waiting_secs: None,
         mailbox_check_error: None,
+        intake_lag_seconds: None,
+        max_delay_24h_seconds: max_delay.map(|d| d.max(0.0).round() as i64),
     };
     if let Some(max_lag) = max_lag {
         let last = s.cursor.as_ref().map(|c| c.last_uid as u32).unwrap_or(0);
@@ -187,6 +208,7 @@ pub async fn gather(store: &Store, app: &App, max_lag: Option<Duration>) -> Resu
             Ok((n, oldest)) => {
                 s.mailbox_waiting = Some(n);
                 s.mailbox_oldest_waiting_secs = oldest;
+                s.intake_lag_seconds = Some(if n == 0 { 0 } else { oldest.unwrap_or(0).max(0) });
                 if let Some(p) = lag_problem(n, oldest, max_lag) {
                     s.problems.push(p);
                 }
@@ -236,6 +258,8 @@ mod tests {
             mailbox_waiting: None,
             mailbox_oldest_waiting_secs: None,
             mailbox_check_error: None,
+            intake_lag_seconds: None,
+            max_delay_24h_seconds: None,
         }
     }
 

@@ -62,22 +62,7 @@ pub fn when(due: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-/// How far `due` is from `now`, rounded to the nearest unit: "6 hours", "25 days".
-pub fn distance(due: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    let ms = (due - now).num_milliseconds();
-    let abs = ms.unsigned_abs();
-    let nearest = |unit_ms: u64| (abs + unit_ms / 2) / unit_ms;
-    let secs = if nearest(3_600_000) >= 72 {
-        nearest(86_400_000) * 86400
-    } else if nearest(60_000) >= 60 {
-        nearest(3_600_000) * 3600
-    } else if nearest(1000) >= 60 {
-        nearest(60_000) * 60
-    } else {
-        nearest(1000)
-    };
-    human_duration(std::time::Duration::from_secs(secs.max(1)))
-}
+pub use crate::case::mail::{distance, for_people};
 
 /// Is the daily digest due? (at or after `hour` in `tz`, not yet sent that local day)
 pub fn digest_due(now: DateTime<Utc>, hour: Option<u32>, last: Option<NaiveDate>, tz: &Tz) -> bool {
@@ -86,11 +71,6 @@ pub fn digest_due(now: DateTime<Utc>, hour: Option<u32>, last: Option<NaiveDate>
         Some(h) => local.hour() >= h && last != Some(local.date_naive()),
         None => false,
     }
-}
-
-/// "Tuesday 24 November 2026, 10:00 UTC", in the calendar's time zone.
-pub fn for_people(t: DateTime<Utc>, tz: &Tz) -> String {
-    t.with_timezone(tz).format("%A %-d %B %Y, %H:%M %Z").to_string()
 }
 
 /// The state in words, for older status_update overrides that use `state_words` (the
@@ -136,9 +116,16 @@ async fn remind(
     // The reporter hears from us when the human acknowledgement is late (once). As for every
     // reminder, the record comes first: only a new record queues the mail.
     let mut holding_sent = false;
+    // A report ingested after its deadline got a receipt that says so: no holding mail on top.
+    let told_late = c
+        .last_reporter_mail_at
+        .as_deref()
+        .and_then(crate::clock::parse_stamp)
+        .is_some_and(|t| t >= r.due && c.acknowledged_at.is_none());
     if r.kind == Kind::Acknowledge
         && r.stage.starts_with("overdue")
         && app.settings.policy.holding_acknowledgement
+        && !told_late
         && record_reminder(tx, &c.id, "acknowledge", r.due, "holding-ack", now, None).await?
     {
         let reply_by = app.policy.calendar.add(now, app.policy.reminder_repeat);

@@ -7,6 +7,10 @@ use crate::analysis::AutoKind;
 pub enum EventKind {
     /// A report opened the case.
     Opened,
+    /// Mail from before the first start (or an archive) opened a `historical` case.
+    Imported,
+    /// A message of the history joined its case's thread.
+    HistoryMessage,
     /// Only the header of a too large message was kept.
     Oversized,
     ParseProblem,
@@ -40,6 +44,8 @@ impl EventKind {
     pub fn name(self) -> String {
         let s = match self {
             EventKind::Opened => "opened",
+            EventKind::Imported => "imported",
+            EventKind::HistoryMessage => "history-message",
             EventKind::Oversized => "oversized",
             EventKind::ParseProblem => "parse-problem",
             EventKind::ReceiptQueued => "receipt-queued",

@@ -35,6 +35,8 @@ pub const TRANSITIONS: &[(State, State, &str)] = &[
     (State::Disclosed, State::New, "/reopen (no coordinator)"),
     (State::Invalid, State::New, "/reopen (no coordinator)"),
     (State::Duplicate, State::New, "/reopen (no coordinator)"),
+    (State::Historical, State::Triage, "/reopen (with a coordinator)"),
+    (State::Historical, State::New, "/reopen (no coordinator)"),
 ];
 
 /// Is `from -> to` in the table?

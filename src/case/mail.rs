@@ -1,6 +1,8 @@
 //! What each mail says, as data: the context of every template, the kinds of mail, and
 //! durations worded for people. The planner fills these; the outbox renders them.
 
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use serde::Serialize;
 
 use crate::analysis::Hint;
@@ -49,6 +51,14 @@ pub struct Receipt {
     pub ask_credit: bool,
     /// The name we would credit (the display name); none: we ask for one.
     pub credit_name: Option<String>,
+    /// When the report reached our mailbox, for people ("Monday 30 November 2026, 10:00 UTC").
+    pub arrived_at: String,
+    /// It reached us a while before this receipt (the daemon was down, or behind).
+    pub arrived_late: bool,
+    /// When a person will have replied at the latest (counted from the arrival), for people.
+    pub acknowledge_by: String,
+    /// That time has passed already: the receipt promises no time.
+    pub acknowledge_overdue: bool,
 }
 impl ReporterMail for Receipt {
     const TEMPLATE: &'static str = "receipt";
@@ -141,6 +151,8 @@ pub struct NewCaseNotice {
     pub assign_within: String,
     pub acknowledge_within: String,
     pub excerpt: String,
+    /// "3 days" when the report reached the mailbox that long before it was ingested.
+    pub arrived_ago: Option<String>,
 }
 impl TemplateContext for NewCaseNotice {
     const TEMPLATE: &'static str = "new_case_notice";
@@ -271,6 +283,28 @@ pub fn human_duration(d: std::time::Duration) -> String {
         (s, "second")
     };
     format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+/// How far `due` is from `now`, rounded to the nearest unit: "6 hours", "25 days".
+pub fn distance(due: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let ms = (due - now).num_milliseconds();
+    let abs = ms.unsigned_abs();
+    let nearest = |unit_ms: u64| (abs + unit_ms / 2) / unit_ms;
+    let secs = if nearest(3_600_000) >= 72 {
+        nearest(86_400_000) * 86400
+    } else if nearest(60_000) >= 60 {
+        nearest(3_600_000) * 3600
+    } else if nearest(1000) >= 60 {
+        nearest(60_000) * 60
+    } else {
+        nearest(1000)
+    };
+    human_duration(std::time::Duration::from_secs(secs.max(1)))
+}
+
+/// "Tuesday 24 November 2026, 10:00 UTC", in the calendar's time zone.
+pub fn for_people(t: DateTime<Utc>, tz: &Tz) -> String {
+    t.with_timezone(tz).format("%A %-d %B %Y, %H:%M %Z").to_string()
 }
 
 /// The updates a reporter can get as a case moves on (`policy.progress_updates`).

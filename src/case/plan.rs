@@ -234,6 +234,8 @@ pub struct Rules<'a> {
     pub coordinators: &'a [Address],
     /// The cases the message's `/duplicate` commands name that exist.
     pub existing: &'a [String],
+    /// Where times are worded for people (`policy.calendar.timezone`).
+    pub tz: &'a chrono_tz::Tz,
 }
 
 impl Rules<'_> {
@@ -315,11 +317,20 @@ pub struct Report<'a> {
     pub answer: bool,
     /// Only the header was kept (the message was this many bytes).
     pub oversized: Option<u64>,
+    /// When it reached the mailbox: the case opens then, and its deadlines count from then.
+    pub arrived: DateTime<Utc>,
+    /// When the human acknowledgement is due (the policy's calendar, from `arrived`).
+    pub acknowledge_due: DateTime<Utc>,
 }
+
+/// A report is late when it reached the mailbox this long before it was handled.
+pub const LATE_AFTER: chrono::Duration = chrono::Duration::minutes(30);
 
 /// Opens case `id` for a report.
 pub fn on_report(id: CaseId, r: &Report, rules: &Rules) -> Plan {
     let now = rules.now;
+    let arrived = r.arrived.min(now);
+    let late = now - arrived >= LATE_AFTER;
     let (m, facts) = (r.message, r.facts);
     let subject = crate::sanitize::header_text(&m.subject);
     let reporter_name = m
@@ -339,9 +350,9 @@ pub fn on_report(id: CaseId, r: &Report, rules: &Rules) -> Plan {
         },
         subject: subject.clone(),
         reporter_name: reporter_name.clone(),
-        opened_at: now,
+        opened_at: arrived,
         updated_at: now,
-        state_since: now,
+        state_since: arrived,
         assigned_at: None,
         decided_at: None,
         detailed_response_at: None,
@@ -394,6 +405,11 @@ pub fn on_report(id: CaseId, r: &Report, rules: &Rules) -> Plan {
             ask_credit: true,
             // Credit goes to a name, never to the address: without a display name we ask.
             credit_name: credit(false, None, reporter_name.as_deref()),
+            arrived_at: mail::for_people(arrived, rules.tz),
+            arrived_late: late,
+            acknowledge_by: mail::for_people(r.acknowledge_due, rules.tz),
+            // Never a promise of a time that has passed.
+            acknowledge_overdue: r.acknowledge_due <= now,
         };
         mails.push(MailIntent {
             case: Some(id.clone()),
@@ -425,7 +441,7 @@ pub fn on_report(id: CaseId, r: &Report, rules: &Rules) -> Plan {
             .map(|a| a.to_string())
             .unwrap_or_else(|| "(unknown sender)".into()),
         reporter_name,
-        opened_at: crate::clock::stamp(now),
+        opened_at: crate::clock::stamp(arrived),
         body_check: facts.body_check.as_str().to_string(),
         missing: missing.clone(),
         flags: facts.flags.clone(),
@@ -437,6 +453,7 @@ pub fn on_report(id: CaseId, r: &Report, rules: &Rules) -> Plan {
         assign_within: mail::human_duration(rules.assign_within),
         acknowledge_within: mail::human_duration(rules.acknowledge_within),
         excerpt: facts.excerpt.clone(),
+        arrived_ago: late.then(|| mail::distance(arrived, now)),
     };
     mails.push(internal(
         &id,
@@ -455,6 +472,46 @@ pub fn on_report(id: CaseId, r: &Report, rules: &Rules) -> Plan {
         case: Some(CaseWrite::Open(Box::new(case), opening)),
         events,
         mails,
+    }
+}
+
+/// Mail that reached the mailbox before the first start (or came from an archive): a case
+/// in `historical`, closed from the start; nothing is sent, nothing is due.
+pub fn on_history(id: CaseId, r: &Report, rules: &Rules) -> Plan {
+    let mut plan = on_report(id, r, rules);
+    plan.mails.clear();
+    if let Some(CaseWrite::Open(c, _)) = plan.case.as_mut() {
+        c.file.state = Some(State::Historical);
+        c.decided_at = Some(c.opened_at);
+        c.closed_at = Some(c.opened_at);
+    }
+    for e in plan.events.iter_mut().filter(|e| e.kind == EventKind::Opened) {
+        e.kind = EventKind::Imported;
+        if let Some(d) = e.detail.as_object_mut() {
+            d.insert("arrived".into(), json!(crate::clock::stamp(r.arrived.min(rules.now))));
+        }
+    }
+    plan
+}
+
+/// A message of the history in a case's thread: stored there, nothing else.
+pub fn on_history_reply(case: &Case, r: &Reply) -> Plan {
+    let from = r
+        .message
+        .from
+        .as_ref()
+        .map(|f| f.address.to_string())
+        .unwrap_or_else(|| "unknown".into());
+    Plan {
+        case: None,
+        events: vec![event(
+            Some(&case.id),
+            &from,
+            EventKind::HistoryMessage,
+            json!({"subject": crate::sanitize::header_text(&r.message.subject)}),
+            true,
+        )],
+        mails: vec![],
     }
 }
 
@@ -890,6 +947,7 @@ mod tests {
             progress_updates: progress,
             coordinators,
             existing: &[],
+            tz: &chrono_tz::Tz::UTC,
         }
     }
 
@@ -956,6 +1014,8 @@ mod tests {
             reporter: Some(Address::parse("jane@example.com").unwrap()),
             answer: true,
             oversized: None,
+            arrived: t("2026-11-21T10:00:00Z"),
+            acknowledge_due: t("2026-11-23T10:00:00Z"),
         };
         let plan = on_report(CaseId::new("SEC", 2026, 7), &report, &rules(&n, &p, &c));
         assert_eq!(kinds(&plan), vec![MailKind::Receipt, MailKind::Notice]);
@@ -987,6 +1047,8 @@ mod tests {
             reporter: None,
             answer: false,
             oversized: Some(1 << 30),
+            arrived: t("2026-11-21T10:00:00Z"),
+            acknowledge_due: t("2026-11-23T10:00:00Z"),
         };
         let plan = on_report(CaseId::new("SEC", 2026, 1), &report, &rules(&n, &p, &c));
         assert_eq!(kinds(&plan), vec![MailKind::Notice]);

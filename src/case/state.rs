@@ -16,10 +16,13 @@ pub enum State {
     Disclosed,
     Invalid,
     Duplicate,
+    /// Mail from before the first start (or `import --history`): kept and threaded, never
+    /// answered.
+    Historical,
 }
 
 impl State {
-    pub const ALL: [State; 10] = [
+    pub const ALL: [State; 11] = [
         State::New,
         State::Triage,
         State::NeedsInfo,
@@ -30,6 +33,7 @@ impl State {
         State::Disclosed,
         State::Invalid,
         State::Duplicate,
+        State::Historical,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -44,6 +48,7 @@ impl State {
             State::Disclosed => "disclosed",
             State::Invalid => "invalid",
             State::Duplicate => "duplicate",
+            State::Historical => "historical",
         }
     }
 
@@ -52,7 +57,10 @@ impl State {
     }
 
     pub fn is_closed(self) -> bool {
-        matches!(self, State::Disclosed | State::Invalid | State::Duplicate)
+        matches!(
+            self,
+            State::Disclosed | State::Invalid | State::Duplicate | State::Historical
+        )
     }
 
     /// Has the team given its verdict (accepted or later, or dismissed)? The other states
@@ -60,7 +68,13 @@ impl State {
     pub fn is_decided(self) -> bool {
         matches!(
             self,
-            State::Accepted | State::Patching | State::Released | State::Disclosed | State::Invalid | State::Duplicate
+            State::Accepted
+                | State::Patching
+                | State::Released
+                | State::Disclosed
+                | State::Invalid
+                | State::Duplicate
+                | State::Historical
         )
     }
 }

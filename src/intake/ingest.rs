@@ -8,7 +8,7 @@ use chrono::Datelike;
 use serde_json::json;
 use tracing::Instrument;
 
-use super::prepare::{authenticate_all, prepare, Fetched, Prepared};
+use super::prepare::{arrival, authenticate_all, prepare, Fetched, Prepared};
 use crate::app::App;
 use crate::case::plan::{self, Plan, Reply, Report};
 use crate::routing::{self, Route, Sender};
@@ -97,17 +97,27 @@ async fn ingest_one(
         app.is_coordinator(a)
     });
     out.stored += 1;
+    let arrived = arrival(f, now);
+    let history = src.history_before.is_some_and(|line| arrived < line);
     let (plan, kind, case_id): (Plan, &'static str, Option<String>) = match route {
         Route::NewCase { reporter, answer } => {
-            let id = next_case_id(tx, &app.settings.policy.case_prefix, now.year()).await?;
+            let id = next_case_id(tx, &app.settings.policy.case_prefix, arrived.year()).await?;
             let report = Report {
                 message: m,
                 facts,
                 reporter,
                 answer,
                 oversized: f.truncated.then_some(f.size),
+                arrived,
+                acknowledge_due: app.policy.calendar.add(arrived, app.policy.acknowledge_within),
             };
-            let plan = plan::on_report(id.clone(), &report, &app.rules(now, &[]));
+            let rules = app.rules(now, &[]);
+            let plan = if history {
+                out.history += 1;
+                plan::on_history(id.clone(), &report, &rules)
+            } else {
+                plan::on_report(id.clone(), &report, &rules)
+            };
             out.new_cases.push(id.to_string());
             (plan, "report", Some(id.to_string()))
         }
@@ -136,7 +146,11 @@ async fn ingest_one(
                 verdict: p.verdict.as_ref(),
                 commands: &p.commands,
             };
-            let plan = plan::on_reply(&case, &reply, &app.rules(now, &existing));
+            let plan = if history {
+                plan::on_history_reply(&case, &reply)
+            } else {
+                plan::on_reply(&case, &reply, &app.rules(now, &existing))
+            };
             (plan, kind, Some(case_id))
         }
         Route::Automatic { case_id, kind } => {
@@ -173,7 +187,8 @@ async fn ingest_one(
         facts,
         kind,
         case_id: case_id.as_deref(),
-        received_at: now,
+        received_at: arrived,
+        stored_at: now,
     };
     app.save_plan(tx, &plan, Some(&message), now).await?;
     if let Some(c) = &case_id {

@@ -1,5 +1,7 @@
 //! IMAP intake: fetch new mail by UID, ingest it in transactions, then mark it `\Seen`.
 
+pub mod archive;
+pub mod history;
 pub mod imap;
 pub mod ingest;
 pub mod prepare;
@@ -59,6 +61,39 @@ pub fn plan_batches(uids: &[u32], sizes: &HashMap<u32, u64>, max_n: usize, max_s
     out
 }
 
+/// `imap.history_before` for `mailbox`: mail that reached it before this time is history.
+/// With `first-start` the line is the moment this database first read the mailbox, kept in
+/// `service_state` so it stays put across restarts; a database that read the mailbox before
+/// this setting existed (an upgrade) has no history to hold back.
+pub async fn history_line(
+    store: &Store,
+    app: &App,
+    mailbox: &str,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+    use crate::config::HistoryBefore;
+    match app.settings.imap.history_before {
+        HistoryBefore::Nothing => Ok(None),
+        HistoryBefore::At(t) => Ok(Some(t)),
+        HistoryBefore::FirstStart => {
+            let key = format!("history_before:{mailbox}");
+            if let Some(v) = store.service_value(&key).await? {
+                return Ok(crate::clock::parse_stamp(&v));
+            }
+            let now = app.clock.now();
+            let line = match cursor(store, mailbox).await? {
+                Some(_) => None,
+                None => Some(now),
+            };
+            let value = line.map(crate::clock::stamp).unwrap_or_else(|| "none".into());
+            store.set_service(&key, &value, now).await?;
+            if let Some(t) = line {
+                tracing::info!(before = %crate::clock::stamp(t), "first start on this mailbox: older mail is history");
+            }
+            Ok(line)
+        }
+    }
+}
+
 /// A batch on its way: the UIDs the server returned (only these are marked `\Seen` once
 /// the batch committed), and its messages being prepared on other threads.
 struct InFlight {
@@ -83,6 +118,7 @@ pub async fn drain(
     let src = Source {
         mailbox: conn.mailbox().to_string(),
         uidvalidity: conn.uidvalidity,
+        history_before: history_line(store, app, conn.mailbox()).await?,
     };
     let mut last = match cursor(store, &src.mailbox).await? {
         Some((v, last)) if v == src.uidvalidity => last,
@@ -127,6 +163,7 @@ pub async fn drain(
         total.duplicates += outcome.duplicates;
         total.in_case += outcome.in_case;
         total.automatic += outcome.automatic;
+        total.history += outcome.history;
         total.new_cases.extend(outcome.new_cases);
     };
     'scan: loop {

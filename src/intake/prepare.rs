@@ -61,6 +61,12 @@ impl Prepared {
     }
 }
 
+/// When `f` reached the mailbox: its INTERNALDATE (the server's clock, not the sender's
+/// `Date:`), never later than `now`; `now` when unknown.
+pub fn arrival(f: &Fetched, now: DateTime<Utc>) -> DateTime<Utc> {
+    f.arrived.map_or(now, |a| a.min(now))
+}
+
 /// Parses and analyses `raw`; a panic inside either is caught and reported as a parse problem.
 pub fn parse_and_analyze(app: &App, raw: &[u8]) -> (Incoming, Facts) {
     let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

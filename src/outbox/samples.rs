@@ -60,6 +60,19 @@ fn receipt(body_check: &str, credit_name: Option<&str>) -> Receipt {
         premature_disclosure: true,
         ask_credit: true,
         credit_name: credit_name.map(Into::into),
+        arrived_at: "Saturday 21 November 2026, 10:00 UTC".into(),
+        arrived_late: false,
+        acknowledge_by: "Monday 23 November 2026, 10:00 UTC".into(),
+        acknowledge_overdue: false,
+    }
+}
+
+/// A report ingested late: before (and after) its acknowledgement deadline.
+fn late_receipt(overdue: bool) -> Receipt {
+    Receipt {
+        arrived_late: true,
+        acknowledge_overdue: overdue,
+        ..receipt("complete", Some("Jane Doe"))
     }
 }
 
@@ -132,6 +145,8 @@ pub fn all() -> Vec<(&'static str, Vec<Value>)> {
             receipt("link-only", None),
             receipt("attachment-only", Some("Jane Doe")),
             receipt("too-short", None),
+            late_receipt(false),
+            late_receipt(true),
         ])),
         values(vec![NewCaseNotice {
             case_id: "SEC-2026-0001".into(),
@@ -153,6 +168,7 @@ pub fn all() -> Vec<(&'static str, Vec<Value>)> {
             assign_within: "24 hours".into(),
             acknowledge_within: "48 hours".into(),
             excerpt: "The path matching backtracks.".into(),
+            arrived_ago: Some("3 days".into()),
         }]),
         values(vec![FollowUpNotice {
             case_id: "SEC-2026-0001".into(),

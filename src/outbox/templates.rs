@@ -283,6 +283,10 @@ mod tests {
                 premature_disclosure: false,
                 ask_credit: true,
                 credit_name: None,
+                arrived_at: "Saturday 21 November 2026, 10:00 UTC".into(),
+                arrived_late: false,
+                acknowledge_by: "Monday 23 November 2026, 10:00 UTC".into(),
+                acknowledge_overdue: false,
             },
         }
     }

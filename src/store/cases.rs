@@ -293,8 +293,8 @@ pub async fn save(tx: &mut crate::store::WriteTx, w: &CaseWrite) -> Result<()> {
     if let CaseWrite::Open(_, o) = w {
         sqlx::query(
             "INSERT INTO cases (id, year, seq, state, reporter, reporter_name, subject, opened_at, updated_at,
-                body_check, missing, flags, hints, state_since)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                body_check, missing, flags, hints, state_since, decided_at, closed_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(c.id.to_string())
         .bind(c.id.year)
@@ -310,6 +310,8 @@ pub async fn save(tx: &mut crate::store::WriteTx, w: &CaseWrite) -> Result<()> {
         .bind(json_text(&o.flags))
         .bind(json_text(&o.hints))
         .bind(stamp(c.state_since))
+        .bind(t(c.decided_at))
+        .bind(t(c.closed_at))
         .execute(&mut **tx)
         .await?;
         return Ok(());

@@ -18,6 +18,9 @@ use crate::outbox::render::Rendered;
 pub struct Source {
     pub mailbox: String,
     pub uidvalidity: u32,
+    /// Mail that reached the mailbox before this time is history: stored and threaded,
+    /// never answered.
+    pub history_before: Option<DateTime<Utc>>,
 }
 
 impl Source {
@@ -26,6 +29,15 @@ impl Source {
         Source {
             mailbox: IMPORT.into(),
             uidvalidity: 0,
+            history_before: None,
+        }
+    }
+
+    /// An archive read with `secintake import --history`: all of it is history.
+    pub fn history() -> Source {
+        Source {
+            history_before: Some(DateTime::<Utc>::MAX_UTC),
+            ..Source::import()
         }
     }
 }
@@ -40,6 +52,8 @@ pub struct BatchOutcome {
     pub new_cases: Vec<String>,
     pub in_case: usize,
     pub automatic: usize,
+    /// New cases opened as history (no mail sent).
+    pub history: usize,
 }
 
 /// What happened to one message (for logs and metrics).
@@ -125,7 +139,10 @@ pub struct NewMessage<'a> {
     pub kind: &'a str,
     /// The case it threads into, when its plan changes no case.
     pub case_id: Option<&'a str>,
+    /// When it reached the mailbox.
     pub received_at: DateTime<Utc>,
+    /// When it is stored (now).
+    pub stored_at: DateTime<Utc>,
 }
 
 /// Stores a message (in case `case_id`) and its Message-ID's thread entry.
@@ -134,8 +151,9 @@ pub async fn insert_message(tx: &mut crate::store::WriteTx, case_id: Option<&str
     let piecewise = raw.len() > super::blob::PIECEWISE_ABOVE;
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO messages (case_id, dedupe_key, message_id, mailbox, uidvalidity, uid, received_at,
-            from_addr, from_name, subject, date_header, in_reply_to, refs, kind, size, sha256, raw, truncated, analysis)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            from_addr, from_name, subject, date_header, in_reply_to, refs, kind, size, sha256, raw, truncated, analysis,
+            stored_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(case_id)
     .bind(n.dedupe_key)
@@ -157,6 +175,7 @@ pub async fn insert_message(tx: &mut crate::store::WriteTx, case_id: Option<&str
     .bind(if piecewise { &[][..] } else { raw })
     .bind(n.truncated)
     .bind(serde_json::to_string(n.facts).expect("facts serialise"))
+    .bind(stamp(n.stored_at))
     .fetch_one(&mut **tx)
     .await?;
     if piecewise {

@@ -19,6 +19,15 @@ impl Store {
         Ok(())
     }
 
+    /// One recorded fact.
+    pub async fn service_value(&self, key: &str) -> Result<Option<String>> {
+        let r: Option<(String,)> = sqlx::query_as("SELECT value FROM service_state WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(r.map(|(v,)| v))
+    }
+
     pub async fn service(&self) -> Result<Vec<(String, String, String)>> {
         Ok(
             sqlx::query_as("SELECT key, value, updated_at FROM service_state ORDER BY key")

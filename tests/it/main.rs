@@ -8,6 +8,7 @@ mod analysis_mail;
 mod deadlines;
 mod faults;
 mod fixtures_corpus;
+mod history;
 mod intake;
 mod lifecycle;
 mod operator;

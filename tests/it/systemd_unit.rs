@@ -1,5 +1,6 @@
-//! The systemd unit `systemd/secintake.service`: `systemd-analyze verify` has nothing to say
-//! about it, `systemd-analyze security --offline=true` rates its exposure 2.0 or lower, and it
+//! The systemd units `systemd/secintake.service` and the per-list template
+//! `systemd/secintake@.service` (checked as the instance `secintake@example.service`):
+//! `systemd-analyze verify` has nothing to say about them, `systemd-analyze security --offline=true` rates its exposure 2.0 or lower, and it
 //! keeps the settings the daemon relies on. No running systemd is needed, only the
 //! `systemd-analyze` tool (Debian's `systemd` package; `scripts/setup-debian.sh` installs it).
 //!
@@ -13,12 +14,26 @@ use std::process::{Command, Output};
 const INSTALLED_BINARY: &str = "/usr/local/bin/secintake";
 const MAX_EXPOSURE: f64 = 2.0;
 
-fn unit_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/secintake.service")
+/// The units: (file in systemd/, the name it is checked as, the instance's config file).
+const UNITS: &[(&str, &str, &str)] = &[
+    (
+        "secintake.service",
+        "secintake.service",
+        "/etc/secintake/secintake.toml",
+    ),
+    (
+        "secintake@.service",
+        "secintake@example.service",
+        "/etc/secintake/%i.toml",
+    ),
+];
+
+fn unit_path(file: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd").join(file)
 }
 
-fn unit_text() -> String {
-    let path = unit_path();
+fn unit_text(file: &str) -> String {
+    let path = unit_path(file);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
@@ -54,7 +69,13 @@ fn unit_word(path: &str) -> String {
 
 #[test]
 fn verify_is_clean() {
-    let text = unit_text();
+    for (file, name, _) in UNITS {
+        verify_one(file, name);
+    }
+}
+
+fn verify_one(file: &str, name: &str) {
+    let text = unit_text(file);
     for key in ["ExecStartPre=", "ExecStart="] {
         assert!(
             text.contains(&format!("\n{key}{INSTALLED_BINARY} ")),
@@ -64,7 +85,7 @@ fn verify_is_clean() {
     let built = env!("CARGO_BIN_EXE_secintake");
     let copy = text.replace(INSTALLED_BINARY, &unit_word(built));
     let dir = tempfile::tempdir().expect("tempdir");
-    let copy_path = dir.path().join("secintake.service");
+    let copy_path = dir.path().join(name);
     std::fs::write(&copy_path, copy).expect("write the unit copy");
 
     let out = analyze(&[
@@ -75,6 +96,7 @@ fn verify_is_clean() {
     ]);
     let all = printed(&out);
     let about_unit: Vec<&str> = all.lines().filter(|l| l.contains("secintake")).collect();
+    let all = format!("{name}: {all}");
     assert!(
         about_unit.is_empty(),
         "systemd-analyze verify complains about the unit (paths {built} stand for {INSTALLED_BINARY}):\n{}",
@@ -86,13 +108,22 @@ fn verify_is_clean() {
         out.status
     );
     if !all.trim().is_empty() {
-        eprintln!("systemd-analyze verify printed (not about secintake.service):\n{all}");
+        eprintln!("systemd-analyze verify printed (not about {name}):\n{all}");
     }
 }
 
 #[test]
 fn exposure_is_at_most_2() {
-    let path = unit_path();
+    for (file, name, _) in UNITS {
+        exposure_one(file, name);
+    }
+}
+
+fn exposure_one(file: &str, name: &str) {
+    // A template is rated as one of its instances.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(name);
+    std::fs::write(&path, unit_text(file)).expect("write the unit copy");
     let out = analyze(&[
         "security",
         "--offline=true",
@@ -108,7 +139,7 @@ fn exposure_is_at_most_2() {
     // "→ Overall exposure level for secintake.service: 1.1 OK 🙂"
     let line = all
         .lines()
-        .find(|l| l.contains("Overall exposure level for secintake.service"))
+        .find(|l| l.contains(&format!("Overall exposure level for {name}")))
         .unwrap_or_else(|| panic!("no \"Overall exposure level\" line in:\n{all}"));
     let exposure: f64 = line
         .rsplit(": ")
@@ -118,7 +149,7 @@ fn exposure_is_at_most_2() {
         .unwrap_or_else(|| panic!("cannot read the exposure number in {line:?}"));
     assert!(
         exposure <= MAX_EXPOSURE,
-        "exposure {exposure} is above {MAX_EXPOSURE:.1}; the checks that still count:\n{}",
+        "{name}: exposure {exposure} is above {MAX_EXPOSURE:.1}; the checks that still count:\n{}",
         all.lines()
             .filter(|l| l.starts_with('✗'))
             .collect::<Vec<_>>()
@@ -129,18 +160,31 @@ fn exposure_is_at_most_2() {
 /// Hardening must not be bought by dropping what the daemon and the operator rely on.
 #[test]
 fn unit_keeps_what_the_daemon_needs() {
-    let text = unit_text();
+    for (file, _, config) in UNITS {
+        keeps_one(file, config);
+    }
+}
+
+fn keeps_one(file: &str, config: &str) {
+    let text = unit_text(file);
     let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    let (state, secrets) = if file.contains('@') {
+        ("StateDirectory=secintake/%i", "/etc/secintake/%i")
+    } else {
+        ("StateDirectory=secintake", "/etc/secintake")
+    };
+    let owned = [
+        state.to_string(),
+        format!("LoadCredential=imap-password:{secrets}/imap-password"),
+        format!("LoadCredential=smtp-password:{secrets}/smtp-password"),
+        format!("ExecStartPre=/usr/local/bin/secintake --config {config} check-config"),
+        format!("ExecStart=/usr/local/bin/secintake --config {config} run"),
+    ];
     let required = [
         "Type=notify",
         "Restart=on-failure",
         "DynamicUser=yes",
-        "StateDirectory=secintake",
         "ConfigurationDirectory=secintake",
-        "LoadCredential=imap-password:/etc/secintake/imap-password",
-        "LoadCredential=smtp-password:/etc/secintake/smtp-password",
-        "ExecStartPre=/usr/local/bin/secintake --config /etc/secintake/secintake.toml check-config",
-        "ExecStart=/usr/local/bin/secintake --config /etc/secintake/secintake.toml run",
         "ProtectSystem=strict",
         "ProtectHome=yes",
         "PrivateTmp=yes",
@@ -151,8 +195,9 @@ fn unit_keeps_what_the_daemon_needs() {
         "SystemCallFilter=@system-service",
         "MemoryDenyWriteExecute=yes",
     ];
-    let missing: Vec<&str> = required.iter().copied().filter(|r| !lines.contains(r)).collect();
-    assert!(missing.is_empty(), "the unit lost: {missing:?}");
+    let mut missing: Vec<&str> = required.iter().copied().filter(|r| !lines.contains(r)).collect();
+    missing.extend(owned.iter().map(String::as_str).filter(|r| !lines.contains(r)));
+    assert!(missing.is_empty(), "{file} lost: {missing:?}");
     assert!(
         lines.iter().any(|l| l.starts_with("WatchdogSec=")),
         "the unit lost WatchdogSec= (the daemon sends WATCHDOG=1)"
