@@ -6,7 +6,9 @@
 # SECONDS defaults to 60 per target; TARGETs default to all of them (see fuzz/fuzz_targets/):
 #   message_analysis  raw mail -> Incoming::parse, Analyzer::analyze, author, thread_ids, own_text
 #   commands          text -> command::parse_all -> lifecycle::apply (invariants checked)
-#   auth_results      text lines -> authority::parse and authority::judge (invariants checked)
+#   auth_results      text lines -> authentication::results::{parse, judge} (invariants checked)
+#   arc_headers       raw mail -> the ARC header reader (fields, instance_of, without_instances_after,
+#                     parse_arc_results, vouches_for; invariants checked)
 #
 # Targets run one after the other (one fuzzing process at a time). For each target this
 # first replays fuzz/regressions/<target>-*, then fuzzes for SECONDS starting from the
@@ -35,7 +37,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../fuzz"
 
-ALL_TARGETS=(message_analysis commands auth_results)
+ALL_TARGETS=(message_analysis commands auth_results arc_headers)
 SECONDS_PER_TARGET=60
 if [[ $# -gt 0 && $1 =~ ^[0-9]+$ ]]; then
     SECONDS_PER_TARGET=$1

@@ -2,7 +2,8 @@
 # Installs what secintake's demo and tests need on Debian (as root), if missing:
 # Dovecot (IMAP + LMTP), Python's aiosmtpd (the delivering SMTP front), openssl, sqlite3,
 # GNU time, systemd for systemd-analyze (tests/it/systemd_unit.rs checks the unit; systemd need not run),
-# and headless Chromium with a font (tests/it/report_html.rs renders `report --html` to a PNG).
+# headless Chromium with a font (tests/it/report_html.rs renders `report --html` to a PNG), and,
+# from PyPI, for the system Python: dkimpy, authres and PyNaCl (tests/it/arc.rs signs and seals with dkimpy).
 set -euo pipefail
 need=()
 command -v dovecot >/dev/null 2>&1 || need+=(dovecot-core dovecot-imapd dovecot-lmtpd)
@@ -12,6 +13,7 @@ command -v dovecot >/dev/null 2>&1 || need+=(dovecot-core dovecot-imapd dovecot-
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+/usr/bin/python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
 [ -x /usr/bin/time ] || need+=(time)   # GNU time: peak memory in tests/it/faults.rs and the benchmark
 command -v chromium >/dev/null 2>&1 || command -v chromium-headless-shell >/dev/null 2>&1 || need+=(chromium)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)   # the charts' text
@@ -20,6 +22,12 @@ if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+# dkimpy (DKIM and ARC signer, an independent implementation for the tests), authres (which
+# dkim.arc_sign needs) and PyNaCl (Ed25519 signatures).
+if ! /usr/bin/python3 -c 'import dkim, authres, nacl' >/dev/null 2>&1; then
+  echo "installing from PyPI: dkimpy authres pynacl"
+  /usr/bin/python3 -m pip install -q --break-system-packages 'dkimpy==1.1.8' 'authres==1.2.0' 'pynacl>=1.5' >/dev/null
 fi
 if ! command -v cargo >/dev/null 2>&1; then
   echo "cargo is missing: install Rust 1.95 or newer (https://rustup.rs), then run this again" >&2

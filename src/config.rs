@@ -347,6 +347,10 @@ pub struct TeamSettings {
     /// of a DNS lookup for that name.
     #[serde(default)]
     pub dkim_keys: Vec<String>,
+    /// ARC sealers (the `d=` of `ARC-Seal`) whose `ARC-Authentication-Results` are believed:
+    /// the list servers coordinators' mail passes through. Empty: ARC is ignored.
+    #[serde(default)]
+    pub trusted_arc_sealers: Vec<String>,
 }
 
 impl TeamSettings {
@@ -688,7 +692,25 @@ impl Settings {
             ));
         }
         for k in &self.team.dkim_keys {
-            crate::case::dkim::parse_pinned(k).map_err(|e| invalid("team.dkim_keys", e))?;
+            crate::authentication::dkim::parse_pinned(k).map_err(|e| invalid("team.dkim_keys", e))?;
+        }
+        for d in &self.team.trusted_arc_sealers {
+            let ok = !d.is_empty()
+                && d.len() <= 253
+                && d.split('.').count() >= 2
+                && d.split('.').all(|l| {
+                    !l.is_empty()
+                        && l.len() <= 63
+                        && !l.starts_with('-')
+                        && !l.ends_with('-')
+                        && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                });
+            if !ok {
+                return Err(invalid(
+                    "team.trusted_arc_sealers",
+                    format!("`{d}` is not a domain name like lists.example.org (the d= of ARC-Seal)"),
+                ));
+            }
         }
         let p = &self.policy.case_prefix;
         if p.is_empty() || p.len() > 10 || !p.chars().all(|c| c.is_ascii_uppercase()) {
@@ -775,6 +797,7 @@ pub const ENV_LIST_KEYS: &[&str] = &[
     "team.trusted_authserv_ids",
     "team.project_repos",
     "team.dkim_keys",
+    "team.trusted_arc_sealers",
     "policy.progress_updates",
     "policy.embargo_reminders",
     "policy.calendar.working_days",
@@ -1029,6 +1052,24 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("team.coordinators"), "{e}");
+        let s = Settings::load_with_env(
+            &p,
+            env(&[("SECINTAKE__TEAM__TRUSTED_ARC_SEALERS", "google.com,lists.example.org")]),
+        )
+        .unwrap();
+        assert_eq!(s.team.trusted_arc_sealers, vec!["google.com", "lists.example.org"]);
+        for bad in [
+            "localhost",
+            "-x.example",
+            "a..example",
+            "lists.example.org/x",
+            "with space.example",
+        ] {
+            let e = Settings::load_with_env(&p, env(&[("SECINTAKE__TEAM__TRUSTED_ARC_SEALERS", bad)]))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("team.trusted_arc_sealers"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@
 pub mod address;
 pub mod analysis;
 pub mod app;
+pub mod authentication;
 pub mod case;
 pub mod clock;
 pub mod config;

@@ -30,6 +30,8 @@ pub struct Incoming {
     pub from: Option<Mailbox>,
     pub reply_to: Option<Address>,
     pub x_original_from: Option<Address>,
+    /// `X-Original-Sender` (Google Groups names the author there when it rewrites From).
+    pub x_original_sender: Option<Address>,
     /// `Return-Path` as written (`<>` is the null sender), if present.
     pub return_path: Option<String>,
     pub to: Vec<Address>,
@@ -203,6 +205,9 @@ impl Incoming {
             x_original_from: text_header(&m, "X-Original-From")
                 .and_then(|s| Mailbox::parse(&s).ok())
                 .map(|mb| mb.address),
+            x_original_sender: text_header(&m, "X-Original-Sender")
+                .and_then(|s| Mailbox::parse(&s).ok())
+                .map(|mb| mb.address),
             return_path: text_header(&m, "Return-Path"),
             subject: m.subject().unwrap_or("").to_string(),
             date: m.date().and_then(|d| Utc.timestamp_opt(d.to_timestamp(), 0).single()),
@@ -342,16 +347,31 @@ impl Incoming {
         self
     }
 
-    /// The author of the report: Reply-To or X-Original-From when a list rewrote From.
+    /// Did a list rewrite From? From is the list's own address, or its display name says
+    /// `... via ...` (Google Groups, Mailman 3, groups.io).
+    pub fn from_rewritten(&self, list_address: &str) -> bool {
+        self.from.as_ref().is_some_and(|from| {
+            from.address.as_str().eq_ignore_ascii_case(list_address)
+                || from
+                    .name
+                    .as_deref()
+                    .is_some_and(|n| n.to_ascii_lowercase().contains(" via "))
+        })
+    }
+
+    /// The author a list names when it rewrote From: `X-Original-From`, else
+    /// `X-Original-Sender`. Only these can be authenticated (by a trusted ARC seal), never
+    /// Reply-To.
+    pub fn original_sender(&self) -> Option<&Address> {
+        self.x_original_from.as_ref().or(self.x_original_sender.as_ref())
+    }
+
+    /// The author of the report: `X-Original-From`, `X-Original-Sender` or Reply-To when a
+    /// list rewrote From.
     pub fn author(&self, list_address: &str) -> Option<Address> {
         let from = self.from.as_ref()?;
-        let rewritten = from.address.as_str().eq_ignore_ascii_case(list_address)
-            || from
-                .name
-                .as_deref()
-                .is_some_and(|n| n.to_ascii_lowercase().contains(" via "));
-        if rewritten {
-            if let Some(a) = self.x_original_from.clone().or_else(|| self.reply_to.clone()) {
+        if self.from_rewritten(list_address) {
+            if let Some(a) = self.original_sender().cloned().or_else(|| self.reply_to.clone()) {
                 return Some(a);
             }
         }
@@ -426,5 +446,12 @@ mod tests {
         let raw = b"From: \"Jane Doe via security\" <security@example.org>\r\nReply-To: jane@example.com\r\nSubject: x\r\n\r\nbody\r\n";
         let m = Incoming::parse(raw);
         assert_eq!(m.author("security@example.org").unwrap().as_str(), "jane@example.com");
+        assert_eq!(m.original_sender(), None);
+        // Google Groups names the author in X-Original-Sender; it wins over Reply-To.
+        let raw = b"From: \"'Jane Doe' via security\" <security@example.org>\r\nReply-To: list@example.org\r\nX-Original-Sender: jane@example.com\r\nSubject: x\r\n\r\nbody\r\n";
+        let m = Incoming::parse(raw);
+        assert!(m.from_rewritten("security@example.org"));
+        assert_eq!(m.author("security@example.org").unwrap().as_str(), "jane@example.com");
+        assert_eq!(m.original_sender().unwrap().as_str(), "jane@example.com");
     }
 }

@@ -55,12 +55,14 @@ pub fn route(
     let author = m.author(list_address);
     match thread {
         Some(c) => {
-            // Coordinators are recognised by the From header itself, never through a list's
-            // Reply-To/X-Original-From rewrite: those are not covered by the sender's signature.
+            // Coordinators are recognised by the From header, or, when a list rewrote From,
+            // by the X-Original-From/X-Original-Sender it added (which only a trusted ARC
+            // seal can authenticate, see `authentication`); never through Reply-To.
             let from = m.from.as_ref().map(|f| &f.address);
             let rewritten = author.as_ref() != from;
+            let named = !rewritten || author.as_ref() == m.original_sender();
             let sender = match &author {
-                Some(a) if !rewritten && is_coordinator(a) => Sender::Coordinator,
+                Some(a) if named && is_coordinator(a) => Sender::Coordinator,
                 Some(a) if a.as_str().eq_ignore_ascii_case(&c.reporter) => Sender::Reporter,
                 _ => Sender::Other,
             };
@@ -160,6 +162,22 @@ mod tests {
                 sender: Sender::Other
             }
         );
+    }
+
+    #[test]
+    fn a_list_rewritten_x_original_from_names_a_coordinator_to_be_authenticated() {
+        let c = case();
+        for h in ["X-Original-From", "X-Original-Sender"] {
+            let raw = format!("From: \"Alice via security\" <security@example.org>\r\n{h}: alice@example.org\r\nReply-To: security@example.org\r\nSubject: x\r\n\r\nb");
+            assert_eq!(
+                run(&raw, Some(&c)),
+                Route::InCase {
+                    case_id: c.id.clone(),
+                    sender: Sender::Coordinator
+                },
+                "{h}"
+            );
+        }
     }
 
     #[test]

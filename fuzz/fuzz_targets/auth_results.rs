@@ -3,14 +3,14 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use secintake::case::authority::{judge, parse};
+use secintake::authentication::results::{judge, parse};
 
 const TRUSTED: &str = "mx.example.org";
 const FROM_DOMAIN: &str = "example.org";
 
 /// The same header for an RFC 8601 reader: every `;` inside a quoted string (or a comment) is
 /// replaced by `,`. Quoted strings and comments are opaque, so this must not change the
-/// verdict. Quotes, comments and escapes are tracked exactly as `authority::strip_comments`
+/// verdict. Quotes, comments and escapes are tracked exactly as `authentication::results::strip_comments`
 /// tracks them, so only the meaning of `;` can differ. A line whose last quoted string is
 /// never closed is left as it is.
 fn neutralise_quoted(h: &str) -> String {

@@ -182,6 +182,8 @@ pub struct Confirmation {
     pub state: String,
     pub coordinator: Option<String>,
     pub usage: Vec<String>,
+    /// Why the message counted as the coordinator's (the authentication verdict).
+    pub authentication: String,
 }
 impl TemplateContext for Confirmation {
     const TEMPLATE: &'static str = "confirmation";

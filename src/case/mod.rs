@@ -1,8 +1,6 @@
 //! Pure case logic: identifiers, states, the lifecycle, coordinator commands and who may give them.
 
-pub mod authority;
 pub mod command;
-pub mod dkim;
 pub mod event;
 pub mod id;
 pub mod lifecycle;

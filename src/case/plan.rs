@@ -9,7 +9,6 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{json, Value};
 
-use super::authority::Verdict;
 use super::command::{self, Command, CommandError};
 use super::event::EventKind;
 use super::lifecycle::{self, Actor, CaseFile, Effect};
@@ -17,6 +16,7 @@ use super::mail::{self, AutoSubmitted, MailContext, MailKind, ProgressKind, Repo
 use super::{CaseId, State};
 use crate::address::Address;
 use crate::analysis::{Facts, Hint};
+use crate::authentication::Verdict;
 use crate::message::Incoming;
 use crate::routing::Sender;
 
@@ -522,6 +522,9 @@ pub struct Reply<'a> {
     pub sender: Sender,
     /// The coordinator's authentication (coordinators only; read before the transaction).
     pub verdict: Option<&'a Verdict>,
+    /// The author as routing recognised it, when it is not From: the X-Original-From or
+    /// X-Original-Sender of a list that rewrote From (the verdict is about this address).
+    pub author: Option<&'a Address>,
     pub commands: &'a CommandText,
 }
 
@@ -592,6 +595,7 @@ pub fn on_reply(case: &Case, r: &Reply, rules: &Rules) -> Plan {
             plan.mails.push(follow_up_notice(case, &from, r, rules));
         }
         Sender::Coordinator => {
+            let from = r.author.map(|a| a.to_string()).unwrap_or(from);
             let refused = Verdict::Refused("no authentication verdict".into());
             let verdict = r.verdict.unwrap_or(&refused);
             plan.events.push(event(
@@ -634,6 +638,7 @@ pub fn on_reply(case: &Case, r: &Reply, rules: &Rules) -> Plan {
                     state: after.state().as_str().to_string(),
                     coordinator: after.file.coordinator.clone(),
                     usage: command::USAGE.iter().map(|(_, u)| u.to_string()).collect(),
+                    authentication: verdict.reason().to_string(),
                 };
                 let mut refs = m.references.clone();
                 refs.extend(m.message_id.clone());
@@ -1064,6 +1069,7 @@ mod tests {
             facts: &f,
             sender,
             verdict,
+            author: None,
             commands: &text,
         };
         on_reply(case, &reply, rules)
@@ -1189,6 +1195,7 @@ mod properties {
             facts: &facts,
             sender: Sender::Coordinator,
             verdict: Some(verdict),
+            author: None,
             commands: &text,
         };
         on_reply(case, &reply, r)

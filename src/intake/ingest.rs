@@ -139,11 +139,15 @@ async fn ingest_one(
                 })
                 .collect();
             let existing = cases::existing(tx, &targets).await?;
+            let author = m
+                .author(app.list_address.as_str())
+                .filter(|a| Some(a) != m.from.as_ref().map(|f| &f.address));
             let reply = Reply {
                 message: m,
                 facts,
                 sender,
                 verdict: p.verdict.as_ref(),
+                author: author.as_ref(),
                 commands: &p.commands,
             };
             let plan = if history {

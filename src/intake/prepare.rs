@@ -1,21 +1,19 @@
 //! The prepare stage: everything CPU- or network-bound about a fetched message, done before
 //! the write transaction. Hash, MIME parse, analysis, the command text of the sender's own
-//! words, and for mail from a coordinator the authentication verdict (with `team.verify_dkim`,
-//! the message's own DKIM signature checked over DNS).
+//! words, and for mail from a coordinator the authentication verdict
+//! ([`crate::authentication::Authority::judge`]: trusted Authentication-Results, the
+//! message's own DKIM signature, a trusted list's ARC seal; keys over DNS or pinned).
 
 use chrono::{DateTime, Utc};
 
 use crate::analysis::Facts;
 use crate::app::App;
-use crate::case::authority::{self, Verdict};
+use crate::authentication::{self, Authority, Verdict};
 use crate::case::command;
 use crate::case::plan::CommandText;
 use crate::message::Incoming;
 use crate::quoting;
 use crate::store::intake::sha256_hex;
-
-/// Longest wait for a DKIM key over DNS.
-const DKIM_DNS_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// One message as fetched from IMAP.
 #[derive(Debug, Clone)]
@@ -39,7 +37,7 @@ pub struct Prepared {
     pub facts: Facts,
     /// The commands in the sender's own text.
     pub commands: CommandText,
-    /// The authentication verdict, for mail whose From is a configured coordinator.
+    /// The authentication verdict, for mail whose author is a configured coordinator.
     pub verdict: Option<Verdict>,
 }
 
@@ -50,14 +48,6 @@ impl Prepared {
             .message_id
             .clone()
             .unwrap_or_else(|| format!("sha256:{}", self.sha))
-    }
-
-    fn sender_domain(&self) -> String {
-        self.message
-            .from
-            .as_ref()
-            .map(|f| f.address.domain().to_string())
-            .unwrap_or_default()
     }
 }
 
@@ -97,53 +87,41 @@ fn own_text(m: &Incoming, raw: &[u8]) -> String {
     quoting::own_text(&m.text)
 }
 
-/// Hashes, parses, analyses and reads the commands of one message (CPU only); a
-/// coordinator's mail gets the verdict of its trusted Authentication-Results.
+/// Hashes, parses, analyses and reads the commands of one message (CPU only).
 pub fn prepare(app: &App, fetched: Fetched) -> Prepared {
     let sha = sha256_hex(&fetched.raw);
     // Parsing and analysis read hostile bytes: a panic there (a bug) must not become a
     // crash loop on the same message, so it is caught and the mail treated as unreadable.
     let (message, facts) = parse_and_analyze(app, &fetched.raw);
     let commands = CommandText::read(&own_text(&message, &fetched.raw));
-    let mut p = Prepared {
+    Prepared {
         fetched,
         sha,
         message,
         facts,
         commands,
         verdict: None,
-    };
-    let coordinator = p.message.from.as_ref().is_some_and(|f| app.is_coordinator(&f.address));
-    if coordinator {
-        p.verdict = Some(authority::judge(
-            &p.message.authentication_results,
-            &p.sender_domain(),
-            &app.settings.team.trusted_authserv_ids,
-        ));
     }
-    p
 }
 
-/// `team.verify_dkim`: a coordinator's message whose trusted Authentication-Results did not
-/// authenticate it may be authenticated by its own DKIM signature. Both reasons are kept
-/// when it is not. Runs before the write transaction (DNS may take seconds).
+/// Judges who wrote a coordinator's message (the author as routing reads it: From, or the
+/// X-Original-From/X-Original-Sender of a list that rewrote From). Runs before the write
+/// transaction: DNS may take seconds.
 pub async fn authenticate(app: &App, p: &mut Prepared) {
-    let Some(ar) = p.verdict.as_ref() else { return };
-    if ar.is_authenticated() || !app.settings.team.verify_dkim {
+    let m = &p.message;
+    let Some(author) = m.author(app.list_address.as_str()) else {
+        return;
+    };
+    let named = !m.from_rewritten(app.list_address.as_str()) || m.original_sender() == Some(&author);
+    if !named || !app.is_coordinator(&author) {
         return;
     }
-    let v = crate::case::dkim::verify_with_dns(
-        &p.fetched.raw,
-        &p.sender_domain(),
-        &app.settings.team.dkim_keys,
-        DKIM_DNS_LIMIT,
-    )
-    .await;
-    p.verdict = Some(if v.is_authenticated() {
-        v
-    } else {
-        Verdict::Refused(format!("{}; {}", ar.reason(), v.reason()))
-    });
+    let settings = authentication::Settings::from_team(&app.settings.team);
+    let message = authentication::Message {
+        raw: &p.fetched.raw,
+        incoming: m,
+    };
+    p.verdict = Some(Authority::judge(&message, &settings).await);
 }
 
 /// Prepares a batch on up to `threads` blocking threads, keeping its order, then

@@ -119,6 +119,7 @@ fn confirmation(applied: bool) -> Confirmation {
         state: "triage".into(),
         coordinator: Some("alice@example.org".into()),
         usage: vec!["/assign [me|ADDRESS]".into()],
+        authentication: "ARC i=1 sealed by lists.example.org: dmarc=pass for example.org".into(),
     }
 }
 

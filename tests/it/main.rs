@@ -5,6 +5,7 @@
 mod common;
 
 mod analysis_mail;
+mod arc;
 mod deadlines;
 mod faults;
 mod fixtures_corpus;

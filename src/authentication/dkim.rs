@@ -1,6 +1,6 @@
 //! Optional direct DKIM verification (`team.verify_dkim`), with the `mail-auth` crate.
 //!
-//! Off by default: the trusted `Authentication-Results` rule of [`super::authority`] is the
+//! Off by default: the trusted `Authentication-Results` rule of [`super::results`] is the
 //! primary check. When on, a message that rule refuses is still authenticated when one of
 //! its DKIM signatures verifies (key fetched from DNS, or preloaded into a [`KeyCache`]) and
 //! its `d=` is aligned with the From domain. A signature counts only when it signs the From
@@ -18,7 +18,7 @@ use mail_auth::common::parse::TxtRecordParser;
 use mail_auth::common::verify::DomainKey;
 use mail_auth::{AuthenticatedMessage, DkimResult, MessageAuthenticator, Parameters, ResolverCache, Txt};
 
-use super::authority::{aligned, Verdict};
+use super::results::{aligned, Verdict};
 
 /// DNS TXT answers (DKIM keys) by name, with an expiry: the cache mail-auth consults before
 /// asking DNS. Tests (and operators pinning keys) preload records with [`KeyCache::preload`].
@@ -158,7 +158,7 @@ pub async fn verify(auth: &MessageAuthenticator, cache: &KeyCache, raw: &[u8], f
 
 /// The process-wide resolver (system DNS configuration) and key cache with the pinned keys,
 /// made on first use.
-fn shared(pinned: &[String]) -> Result<&'static (MessageAuthenticator, KeyCache), String> {
+pub(crate) fn shared(pinned: &[String]) -> Result<&'static (MessageAuthenticator, KeyCache), String> {
     static SHARED: OnceLock<Result<(MessageAuthenticator, KeyCache), String>> = OnceLock::new();
     SHARED
         .get_or_init(|| {

@@ -1,9 +1,12 @@
-//! Is this message really from who it says? Reads `Authentication-Results` (RFC 8601).
+//! What a mail server says it checked: `Authentication-Results` (RFC 8601), read as an
+//! attacker could write it. Pure.
 //!
 //! Only the topmost header whose authserv-id we trust counts: our own border MX prepends
 //! it and strips look-alikes, so anything below it (or from another authserv-id) may be
 //! forged by the sender. The message is authenticated when that header says `dmarc=pass`,
 //! or `dkim=pass` with a signing domain (`header.d`) aligned with the From domain.
+//! [`vouches_for`] is the same reading for any results header (also a list's
+//! `ARC-Authentication-Results`), with the strictness the caller asks for.
 
 use serde::Serialize;
 
@@ -195,6 +198,87 @@ pub fn aligned(signing: &str, from_domain: &str) -> bool {
     }
 }
 
+/// How strictly [`vouches_for`] reads a results header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// Our own MX about the From header of this message: a `dmarc` result without
+    /// `header.from` is about the From domain; `dkim=pass` counts when aligned.
+    FromHeader,
+    /// A list about the message it received: `dmarc=pass` counts only with a
+    /// `header.from` that is the domain; `dkim=pass` counts when aligned.
+    ListSaw,
+    /// A list about the original sender of a message whose From it rewrote: `dmarc=pass`
+    /// only with `header.from` exactly that domain, `dkim=pass` only with `header.d`
+    /// exactly that domain.
+    OriginalSender,
+}
+
+/// What authenticated a domain in a results header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pass {
+    /// `dmarc=pass` for this From domain.
+    Dmarc(String),
+    /// `dkim=pass` with this signing domain.
+    Dkim(String),
+}
+
+/// Does `ar` authenticate `domain` under `rule`? Ok with what did, or Err saying what the
+/// header says instead (its values sanitised for mail and logs).
+pub fn vouches_for(ar: &AuthResults, domain: &str, rule: Rule) -> Result<Pass, String> {
+    let id = crate::sanitize::header_text(&ar.authserv_id);
+    let dmarc: Vec<&MethodResult> = ar.results.iter().filter(|r| r.method == "dmarc").collect();
+    if dmarc.len() > 1 && dmarc.iter().any(|d| d.result != dmarc[0].result) {
+        return Err(format!("{id} reports conflicting dmarc results"));
+    }
+    if let Some(d) = dmarc.first() {
+        if d.result == "pass" {
+            // DMARC judges the RFC 5322 From domain itself: a pass for another domain is
+            // about another message (or a different From header), so it does not count.
+            let hf = match rule {
+                Rule::FromHeader => d.prop("header.from").or(Some(domain)),
+                Rule::ListSaw | Rule::OriginalSender => d.prop("header.from"),
+            };
+            if let Some(hf) = hf {
+                if !domain.is_empty() && norm_domain(hf) == norm_domain(domain) {
+                    return Ok(Pass::Dmarc(norm_domain(domain)));
+                }
+            }
+        }
+    }
+    for r in ar.results.iter().filter(|r| r.method == "dkim" && r.result == "pass") {
+        let d = r
+            .prop("header.d")
+            .or_else(|| r.prop("header.i").map(|i| i.rsplit('@').next().unwrap_or(i)));
+        if let Some(d) = d {
+            let counts = match rule {
+                Rule::FromHeader | Rule::ListSaw => aligned(d, domain),
+                Rule::OriginalSender => !domain.is_empty() && norm_domain(d) == norm_domain(domain),
+            };
+            if counts {
+                return Ok(Pass::Dkim(norm_domain(d)));
+            }
+        }
+    }
+    let summary: Vec<String> = ar
+        .results
+        .iter()
+        .map(|r| crate::sanitize::header_text(&format!("{}={}", r.method, r.result)))
+        .collect();
+    let needs = match rule {
+        Rule::FromHeader | Rule::ListSaw => "dmarc=pass or dkim=pass aligned with",
+        Rule::OriginalSender => "dmarc=pass or dkim=pass for exactly",
+    };
+    Err(format!(
+        "{id} reports {} (needs {needs} {})",
+        if summary.is_empty() {
+            "nothing".to_string()
+        } else {
+            summary.join(" ")
+        },
+        crate::sanitize::header_text(domain)
+    ))
+}
+
 /// Judges a message from its raw A-R headers (topmost first) and From domain.
 pub fn judge(headers: &[String], from_domain: &str, trusted: &[String]) -> Verdict {
     if trusted.is_empty() {
@@ -207,44 +291,11 @@ pub fn judge(headers: &[String], from_domain: &str, trusted: &[String]) -> Verdi
     let Some(ar) = top else {
         return Verdict::Refused("no Authentication-Results header from a trusted server".into());
     };
-    let dmarc: Vec<&MethodResult> = ar.results.iter().filter(|r| r.method == "dmarc").collect();
-    if dmarc.len() > 1 && dmarc.iter().any(|d| d.result != dmarc[0].result) {
-        return Verdict::Refused(format!("{} reports conflicting dmarc results", ar.authserv_id));
+    match vouches_for(&ar, from_domain, Rule::FromHeader) {
+        Ok(Pass::Dmarc(_)) => Verdict::Authenticated(format!("dmarc=pass by {}", ar.authserv_id)),
+        Ok(Pass::Dkim(d)) => Verdict::Authenticated(format!("dkim=pass header.d={d} by {}", ar.authserv_id)),
+        Err(why) => Verdict::Refused(why),
     }
-    if let Some(d) = dmarc.first() {
-        if d.result == "pass" {
-            // DMARC judges the RFC 5322 From domain itself: a pass for another domain is
-            // about another message (or a different From header), so it does not count.
-            let hf = d.prop("header.from").unwrap_or(from_domain);
-            if !from_domain.is_empty() && norm_domain(hf) == norm_domain(from_domain) {
-                return Verdict::Authenticated(format!("dmarc=pass by {}", ar.authserv_id));
-            }
-        }
-    }
-    for r in ar.results.iter().filter(|r| r.method == "dkim" && r.result == "pass") {
-        let d = r
-            .prop("header.d")
-            .or_else(|| r.prop("header.i").map(|i| i.rsplit('@').next().unwrap_or(i)));
-        if let Some(d) = d {
-            if aligned(d, from_domain) {
-                return Verdict::Authenticated(format!("dkim=pass header.d={d} by {}", ar.authserv_id));
-            }
-        }
-    }
-    let summary: Vec<String> = ar
-        .results
-        .iter()
-        .map(|r| format!("{}={}", r.method, r.result))
-        .collect();
-    Verdict::Refused(format!(
-        "{} reports {} (needs dmarc=pass or dkim=pass aligned with {from_domain})",
-        ar.authserv_id,
-        if summary.is_empty() {
-            "nothing".to_string()
-        } else {
-            summary.join(" ")
-        }
-    ))
 }
 
 #[cfg(test)]
