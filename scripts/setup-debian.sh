@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what secintake's demo and tests need on Debian (as root), if missing:
 # Dovecot (IMAP + LMTP), Python's aiosmtpd (the delivering SMTP front), openssl, sqlite3,
-# GNU time, and systemd for systemd-analyze (tests/systemd_unit.rs checks the unit; systemd need not run).
+# GNU time, systemd for systemd-analyze (tests/systemd_unit.rs checks the unit; systemd need not run),
+# and the PyPI packages standardwebhooks and formatflowed (with pip).
 set -euo pipefail
 need=()
 command -v dovecot >/dev/null 2>&1 || need+=(dovecot-core dovecot-imapd dovecot-lmtpd)
@@ -12,11 +13,23 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 [ -x /usr/bin/time ] || need+=(time)   # GNU time: peak memory in tests/faults.rs and the benchmark
+# PyPI packages that play the other side in tests: standardwebhooks verifies our webhook
+# signatures (tests/channels.rs, the demo's receiver), formatflowed reads our flowed mail.
+pip_need=()
+/usr/bin/python3 -c 'import standardwebhooks' >/dev/null 2>&1 || pip_need+=("standardwebhooks>=1.1,<2")
+/usr/bin/python3 -c 'import formatflowed' >/dev/null 2>&1 || pip_need+=("formatflowed==2.0.0")
+if [ ${#pip_need[@]} -gt 0 ] && ! /usr/bin/python3 -m pip --version >/dev/null 2>&1; then
+  need+=(python3-pip)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+if [ ${#pip_need[@]} -gt 0 ]; then
+  echo "installing from PyPI: ${pip_need[*]}"
+  /usr/bin/python3 -m pip install -q --disable-pip-version-check --break-system-packages "${pip_need[@]}"
 fi
 if ! command -v cargo >/dev/null 2>&1; then
   echo "cargo is missing: install Rust 1.95 or newer (https://rustup.rs), then run this again" >&2

@@ -1,0 +1,400 @@
+//! Channel deliveries against a real HTTP server on 127.0.0.1 (scripts/webhook-receiver.py,
+//! Python's http.server); webhook signatures are checked there by the `standardwebhooks`
+//! library from PyPI, not by our code.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::{TimeZone, Utc};
+use chrono_tz::Tz;
+use secintake::channels::client::{HttpClient, Outcome};
+use secintake::channels::{Alert, Channel, ChannelSettings, Detail, EventKind};
+
+const PYTHON: &str = "/usr/bin/python3";
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn need_python_packages() {
+    let ok = Command::new(PYTHON)
+        .args(["-c", "import standardwebhooks"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(
+        ok,
+        "{PYTHON} with the PyPI package `standardwebhooks` is needed: run scripts/setup-debian.sh \
+         (or `{PYTHON} -m pip install --break-system-packages standardwebhooks`)"
+    );
+}
+
+/// The receiver, running; killed when dropped.
+struct Receiver {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Receiver {
+    fn start(extra: &[&str]) -> Receiver {
+        need_python_packages();
+        let dir = tempfile::tempdir().unwrap();
+        let port_file = dir.path().join("port");
+        let log = dir.path().join("requests.jsonl");
+        let child = Command::new(PYTHON)
+            .arg(root().join("scripts/webhook-receiver.py"))
+            .arg("--port-file")
+            .arg(&port_file)
+            .arg("--log")
+            .arg(&log)
+            .args(extra)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start scripts/webhook-receiver.py");
+        let started = Instant::now();
+        let port = loop {
+            if let Ok(p) = std::fs::read_to_string(&port_file) {
+                break p.trim().parse().unwrap();
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "the receiver did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        Receiver {
+            child,
+            port,
+            log,
+            _dir: dir,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Every request it got, in order.
+    fn requests(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn alert() -> Alert {
+    Alert {
+        event: EventKind::PrematureDisclosure,
+        case_id: "SEC-2026-0007".into(),
+        state: "new".into(),
+        flags: vec!["premature-disclosure".into()],
+        subject: Some("Prototype pollution in qs (see github.com/expressjs/express/issues/1)".into()),
+        detail: Detail::None,
+        at: Utc.with_ymd_and_hms(2026, 12, 3, 2, 58, 0).unwrap(),
+    }
+}
+
+/// A channel from its `[[channels]]` TOML, with its secret files in `dir`.
+fn channel(dir: &Path, toml_text: &str) -> Channel {
+    #[derive(serde::Deserialize)]
+    struct File {
+        channels: Vec<ChannelSettings>,
+    }
+    let f: File = toml::from_str(toml_text).expect("channel settings");
+    let read = |p: &Path| std::fs::read_to_string(dir.join(p)).map_err(|e| e.to_string());
+    f.channels[0].resolve(0, &read).expect("channel resolves")
+}
+
+fn client(timeout: Duration) -> HttpClient {
+    HttpClient::new(None, timeout).unwrap()
+}
+
+#[tokio::test]
+async fn a_signed_webhook_is_verified_by_standardwebhooks() {
+    let rx = Receiver::start(&["--secret", SECRET]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("secret"), format!("{SECRET}\n")).unwrap();
+    std::fs::write(dir.path().join("other"), "whsec_c2VjcmV0LW9mLWFub3RoZXItcmVjZWl2ZXI=").unwrap();
+    let good = channel(
+        dir.path(),
+        &format!(
+            "[[channels]]\nkind = \"webhook\"\nurl = \"{}\"\nsecret_file = \"secret\"",
+            rx.url("/hooks/secintake")
+        ),
+    );
+    let wrong = channel(
+        dir.path(),
+        &format!(
+            "[[channels]]\nkind = \"webhook\"\nurl = \"{}\"\nsecret_file = \"other\"",
+            rx.url("/hooks/secintake")
+        ),
+    );
+    let c = client(Duration::from_secs(10));
+    let now = Utc::now();
+    let out = c.send(&good.request("chd-1", &alert(), Tz::UTC, now)).await;
+    assert_eq!(out, Outcome::Delivered { status: 200 });
+    c.send(&wrong.request("chd-2", &alert(), Tz::UTC, now)).await;
+
+    let got = rx.requests();
+    assert_eq!(got.len(), 2, "{got:#?}");
+    assert_eq!(got[0]["verified"], true, "standardwebhooks said: {}", got[0]["error"]);
+    assert_eq!(got[0]["headers"]["webhook-id"], "chd-1");
+    assert_eq!(got[0]["path"], "/hooks/secintake");
+    let body: serde_json::Value = serde_json::from_str(got[0]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["type"], "case.premature-disclosure");
+    assert_eq!(body["data"]["case_id"], "SEC-2026-0007");
+    assert_eq!(body["data"]["state"], "new");
+    assert_eq!(body["data"]["flags"], serde_json::json!(["premature-disclosure"]));
+    assert_eq!(body["data"]["open"], "secintake case SEC-2026-0007");
+    assert!(
+        body["data"].get("subject").is_none(),
+        "no report text by default: {body}"
+    );
+    assert!(!got[0]["body"].as_str().unwrap().contains("Prototype"));
+    // The same receiver refuses a signature made with another secret.
+    assert_eq!(got[1]["verified"], false);
+}
+
+#[tokio::test]
+async fn slack_and_matrix_messages_arrive_as_their_apis_want() {
+    let rx = Receiver::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("slack-url"), rx.url("/services/T000/B000/XXXX")).unwrap();
+    std::fs::write(dir.path().join("matrix-token"), "syt_bot_token\n").unwrap();
+    let slack = channel(
+        dir.path(),
+        "[[channels]]\nkind = \"slack\"\nurl_file = \"slack-url\"\nevents = [\"premature-disclosure\"]\ninclude_subject = true",
+    );
+    let matrix = channel(
+        dir.path(),
+        &format!(
+            "[[channels]]\nkind = \"matrix\"\nhomeserver = \"{}\"\nroom = \"!team:example.org\"\ntoken_file = \"matrix-token\"",
+            rx.url("")
+        ),
+    );
+    let c = client(Duration::from_secs(10));
+    let now = Utc::now();
+    assert_eq!(
+        c.send(&slack.request("chd-3", &alert(), Tz::UTC, now)).await,
+        Outcome::Delivered { status: 200 }
+    );
+    // The same delivery twice (a retry): the same transaction id, which the homeserver
+    // deduplicates.
+    for _ in 0..2 {
+        assert_eq!(
+            c.send(&matrix.request("chd-4", &alert(), Tz::UTC, now)).await,
+            Outcome::Delivered { status: 200 }
+        );
+    }
+    let got = rx.requests();
+    assert_eq!(got.len(), 3);
+    assert_eq!(got[0]["method"], "POST");
+    assert_eq!(got[0]["path"], "/services/T000/B000/XXXX");
+    let slack_body: serde_json::Value = serde_json::from_str(got[0]["body"].as_str().unwrap()).unwrap();
+    let text = slack_body["text"].as_str().unwrap();
+    assert!(text.starts_with("Premature disclosure: SEC-2026-0007"), "{text}");
+    assert!(
+        text.contains("Subject: Prototype pollution in qs"),
+        "include_subject = true: {text}"
+    );
+    assert!(text.contains("secintake case SEC-2026-0007"));
+
+    for m in &got[1..] {
+        assert_eq!(m["method"], "PUT");
+        assert_eq!(
+            m["path"],
+            "/_matrix/client/v3/rooms/%21team%3Aexample.org/send/m.room.message/chd-4"
+        );
+        assert_eq!(m["headers"]["authorization"], "Bearer syt_bot_token");
+        let b: serde_json::Value = serde_json::from_str(m["body"].as_str().unwrap()).unwrap();
+        assert_eq!(b["msgtype"], "m.notice");
+        assert!(
+            !b["body"].as_str().unwrap().contains("Prototype"),
+            "no subject by default"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_500_is_retried_and_a_400_is_not() {
+    let rx = Receiver::start(&["--answers", "500,400,200"]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("secret"), SECRET).unwrap();
+    let hook = channel(
+        dir.path(),
+        &format!(
+            "[[channels]]\nkind = \"webhook\"\nurl = \"{}\"\nsecret_file = \"secret\"",
+            rx.url("/h")
+        ),
+    );
+    let c = client(Duration::from_secs(10));
+    let req = hook.request("chd-5", &alert(), Tz::UTC, Utc::now());
+    let first = c.send(&req).await;
+    assert!(
+        matches!(&first, Outcome::Retry { reason } if reason.starts_with("HTTP 500")),
+        "{first:?}"
+    );
+    let second = c.send(&req).await;
+    assert_eq!(
+        second,
+        Outcome::Failed {
+            reason: "HTTP 400: refused: status 400".into()
+        }
+    );
+    assert_eq!(c.send(&req).await, Outcome::Delivered { status: 200 });
+    assert_eq!(rx.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn a_receiver_that_is_down_or_hangs_means_retry() {
+    // Nobody listens on a port we just had and closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("url"), format!("http://127.0.0.1:{port}/x")).unwrap();
+    let down = channel(dir.path(), "[[channels]]\nkind = \"slack\"\nurl_file = \"url\"");
+    let c = client(Duration::from_millis(800));
+    let out = c.send(&down.request("chd-6", &alert(), Tz::UTC, Utc::now())).await;
+    assert!(
+        matches!(&out, Outcome::Retry { reason } if reason.contains("connect")),
+        "{out:?}"
+    );
+
+    let rx = Receiver::start(&["--answers", "delay:5"]);
+    std::fs::write(dir.path().join("url2"), rx.url("/slow")).unwrap();
+    let slow = channel(dir.path(), "[[channels]]\nkind = \"slack\"\nurl_file = \"url2\"");
+    let out = c.send(&slow.request("chd-7", &alert(), Tz::UTC, Utc::now())).await;
+    assert!(
+        matches!(&out, Outcome::Retry { reason } if reason.contains("no answer")),
+        "{out:?}"
+    );
+}
+
+/// A CA and a server certificate for 127.0.0.1, made with openssl.
+fn certificates(dir: &Path) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl is needed for the TLS test: apt-get install openssl (scripts/setup-debian.sh)");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca.key"]);
+    run(&[
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        "ca.key",
+        "-sha256",
+        "-days",
+        "30",
+        "-subj",
+        "/CN=channels test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign",
+        "-out",
+        "ca.pem",
+    ]);
+    run(&[
+        "ecparam",
+        "-name",
+        "prime256v1",
+        "-genkey",
+        "-noout",
+        "-out",
+        "server.ec",
+    ]);
+    run(&["pkcs8", "-topk8", "-nocrypt", "-in", "server.ec", "-out", "server.key"]);
+    run(&[
+        "req",
+        "-new",
+        "-key",
+        "server.key",
+        "-subj",
+        "/CN=localhost",
+        "-out",
+        "server.csr",
+    ]);
+    std::fs::write(
+        dir.join("server.ext"),
+        "basicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "30",
+        "-extfile",
+        "server.ext",
+        "-out",
+        "server.pem",
+    ]);
+}
+
+#[tokio::test]
+async fn https_with_rustls_and_a_private_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    certificates(dir.path());
+    let cert = dir.path().join("server.pem");
+    let key = dir.path().join("server.key");
+    let rx = Receiver::start(&[
+        "--secret",
+        SECRET,
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ]);
+    std::fs::write(dir.path().join("secret"), SECRET).unwrap();
+    let url = format!("https://localhost:{}/tls", rx.port);
+    let hook = channel(
+        dir.path(),
+        &format!("[[channels]]\nkind = \"webhook\"\nurl = \"{url}\"\nsecret_file = \"secret\""),
+    );
+    let req = hook.request("chd-8", &alert(), Tz::UTC, Utc::now());
+    // Without the private CA the certificate is not trusted: nothing is sent.
+    let public_only = HttpClient::new(None, Duration::from_secs(10)).unwrap();
+    let out = public_only.send(&req).await;
+    assert!(
+        matches!(&out, Outcome::Retry { reason } if reason.contains("certificate")),
+        "{out:?}"
+    );
+    assert!(rx.requests().is_empty());
+    let trusting = HttpClient::new(Some(&dir.path().join("ca.pem")), Duration::from_secs(10)).unwrap();
+    assert_eq!(trusting.send(&req).await, Outcome::Delivered { status: 200 });
+    let got = rx.requests();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["verified"], true, "{}", got[0]["error"]);
+}
