@@ -9,7 +9,10 @@ use std::time::{Duration, Instant};
 use chrono::{TimeZone, Utc};
 use chrono_tz::Tz;
 use secintake::channels::client::{HttpClient, Outcome};
+use secintake::channels::deliver::{Deliverer, Pass};
+use secintake::channels::queue;
 use secintake::channels::{Alert, Channel, ChannelSettings, Detail, EventKind};
+use secintake::clock::FixedClock;
 
 const PYTHON: &str = "/usr/bin/python3";
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -72,6 +75,13 @@ impl Receiver {
             log,
             _dir: dir,
         }
+    }
+
+    fn start_on(port: u16, extra: &[&str]) -> Receiver {
+        let p = port.to_string();
+        let mut args = vec!["--port", p.as_str()];
+        args.extend_from_slice(extra);
+        Receiver::start(&args)
     }
 
     fn url(&self, path: &str) -> String {
@@ -397,4 +407,156 @@ async fn https_with_rustls_and_a_private_ca() {
     let got = rx.requests();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0]["verified"], true, "{}", got[0]["error"]);
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn deliveries_wait_out_an_outage_and_arrive_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = secintake::store::Store::open(&dir.path().join("db.sqlite"))
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO cases (id, year, seq, reporter, subject, opened_at, updated_at, state_since)
+         VALUES ('SEC-2026-0007', 2026, 7, 'r@example.net', 's', 'x', 'x', 'x')",
+    )
+    .execute(&store.pool)
+    .await
+    .unwrap();
+    let port = free_port();
+    let refusing = Receiver::start(&["--answers", "400"]);
+    std::fs::write(dir.path().join("secret"), SECRET).unwrap();
+    std::fs::write(dir.path().join("chat-url"), refusing.url("/chat")).unwrap();
+    let hook = channel(
+        dir.path(),
+        &format!(
+            "[[channels]]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:{port}/h\"\nsecret_file = \"secret\"\n\
+             events = [\"premature-disclosure\", \"new-case\"]"
+        ),
+    );
+    let chat = channel(
+        dir.path(),
+        "[[channels]]\nkind = \"slack\"\nurl_file = \"chat-url\"\nevents = [\"new-case\"]",
+    );
+    let channels = vec![hook.clone(), chat.clone()];
+    let t0 = Utc::now();
+    let clock = FixedClock::new(t0);
+
+    // Three events in one write transaction, as their cause would write them.
+    let mut conn = store.pool.acquire().await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await.unwrap();
+    let mut queued = Vec::new();
+    for event in [EventKind::PrematureDisclosure, EventKind::NewCase, EventKind::Overdue] {
+        let a = Alert { event, ..alert() };
+        queued.extend(queue::enqueue(&mut conn, &channels, &a, t0).await.unwrap());
+    }
+    sqlx::query("COMMIT").execute(&mut *conn).await.unwrap();
+    drop(conn);
+    let on = |key: &str| queued.iter().filter(|q| q.channel == key).count();
+    assert_eq!(
+        (on(hook.key()), on(chat.key())),
+        (2, 1),
+        "overdue is wanted by neither: {queued:?}"
+    );
+
+    let d = Deliverer {
+        pool: store.pool.clone(),
+        channels: std::sync::Arc::new(channels),
+        client: client(Duration::from_secs(5)),
+        tz: Tz::UTC,
+        retry_initial: Duration::from_secs(5),
+        retry_max: Duration::from_secs(600),
+        lease: Duration::from_secs(60),
+    };
+    // The webhook's receiver is down; the chat refuses with a 400.
+    let p = d.flush(&clock).await.unwrap();
+    assert_eq!(
+        p,
+        Pass {
+            delivered: 0,
+            retried: 2,
+            failed: 1
+        }
+    );
+    let b = queue::backlog(&store.pool).await.unwrap();
+    assert_eq!((b.pending, b.failed), (2, 1));
+    assert_eq!(b.recent_failures[0].channel, chat.key());
+    assert_eq!(
+        b.recent_failures[0].last_error.as_deref(),
+        Some("HTTP 400: refused: status 400")
+    );
+    let (events,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM events WHERE case_id = 'SEC-2026-0007' AND kind = 'channel-failed'")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+    assert_eq!(events, 1);
+    // Not due again before the backoff.
+    assert_eq!(d.flush(&clock).await.unwrap(), Pass::default());
+
+    // The receiver comes back, answering its first request with a 500.
+    let rx = Receiver::start_on(port, &["--secret", SECRET, "--answers", "500"]);
+    clock.advance(chrono::Duration::seconds(5));
+    assert_eq!(
+        d.flush(&clock).await.unwrap(),
+        Pass {
+            delivered: 1,
+            retried: 1,
+            failed: 0
+        }
+    );
+    clock.advance(chrono::Duration::seconds(10));
+    assert_eq!(
+        d.flush(&clock).await.unwrap(),
+        Pass {
+            delivered: 1,
+            retried: 0,
+            failed: 0
+        }
+    );
+    clock.advance(chrono::Duration::hours(1));
+    assert_eq!(d.flush(&clock).await.unwrap(), Pass::default(), "nothing is sent twice");
+
+    let got = rx.requests();
+    assert_eq!(got.len(), 3, "{got:#?}");
+    let mut delivered: Vec<&str> = got
+        .iter()
+        .filter(|r| r["status"] == 200)
+        .map(|r| r["headers"]["webhook-id"].as_str().unwrap())
+        .collect();
+    delivered.sort();
+    let mut ids: Vec<&str> = queued
+        .iter()
+        .filter(|q| q.channel == hook.key())
+        .map(|q| q.delivery_id.as_str())
+        .collect();
+    ids.sort();
+    assert_eq!(delivered, ids, "each event delivered once");
+    assert!(got.iter().all(|r| r["verified"] == true), "{got:#?}");
+    assert_eq!(refusing.requests().len(), 1, "a 400 is not retried");
+
+    let view = queue::for_case(&store.pool, "SEC-2026-0007").await.unwrap();
+    let statuses: Vec<(&str, &str, &str)> = view
+        .iter()
+        .map(|v| (v.event.as_str(), v.channel.as_str(), v.status.as_str()))
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            ("premature-disclosure", hook.key(), "delivered"),
+            ("new-case", hook.key(), "delivered"),
+            ("new-case", chat.key(), "failed"),
+        ]
+    );
+    // Down once for both, then a 500 for one of them.
+    let mut attempts: Vec<i64> = view[..2].iter().map(|v| v.attempts).collect();
+    attempts.sort();
+    assert_eq!((attempts, view[2].attempts), (vec![2, 3], 1));
 }

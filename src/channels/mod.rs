@@ -8,7 +8,9 @@
 //! purely; [`client`] sends it and says whether it was delivered, is worth a retry, or failed.
 
 pub mod client;
+pub mod deliver;
 pub mod matrix;
+pub mod queue;
 pub mod slack;
 pub mod webhook;
 
