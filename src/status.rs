@@ -33,6 +33,8 @@ pub struct Status {
     pub mailbox_waiting: Option<usize>,
     pub mailbox_oldest_waiting_secs: Option<i64>,
     pub mailbox_check_error: Option<String>,
+    /// The team channels' deliveries: waiting, failed, the latest failures.
+    pub channels: crate::channels::queue::Backlog,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -79,6 +81,16 @@ pub fn problems(s: &Status, now: DateTime<Utc>, contact_limit: Duration) -> Vec<
                 s.outbox_backlog,
                 (now - t).num_minutes(),
                 s.last_send_error.clone().unwrap_or_default()
+            ));
+        }
+    }
+    if let Some(t) = s.channels.oldest_pending.as_deref().and_then(parse_stamp) {
+        if now - t > Duration::hours(1) {
+            let last = s.channels.last_error.clone().unwrap_or_default();
+            p.push(format!(
+                "{} team channel alert(s) waiting, the oldest for {} minutes: {last}",
+                s.channels.pending,
+                (now - t).num_minutes(),
             ));
         }
     }
@@ -180,6 +192,9 @@ pub async fn gather(store: &Store, app: &App, max_lag: Option<Duration>) -> Resu
         mailbox_waiting: None,
         mailbox_oldest_waiting_secs: None,
         mailbox_check_error: None,
+        channels: crate::channels::queue::backlog(&store.pool)
+            .await
+            .map_err(|crate::channels::queue::QueueError::Db(e)| StoreError::Db(e))?,
     };
     if let Some(max_lag) = max_lag {
         let last = s.cursor.as_ref().map(|c| c.last_uid as u32).unwrap_or(0);
@@ -236,6 +251,7 @@ mod tests {
             mailbox_waiting: None,
             mailbox_oldest_waiting_secs: None,
             mailbox_check_error: None,
+            channels: crate::channels::queue::Backlog::default(),
         }
     }
 

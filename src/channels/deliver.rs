@@ -25,7 +25,7 @@ pub fn retry_after(attempts: i64, initial: Duration, max: Duration) -> Duration 
 }
 
 /// What one flush did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Pass {
     pub delivered: usize,
     pub retried: usize,

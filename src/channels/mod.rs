@@ -11,6 +11,7 @@ pub mod client;
 pub mod deliver;
 pub mod matrix;
 pub mod queue;
+pub mod route;
 pub mod slack;
 pub mod webhook;
 

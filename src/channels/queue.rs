@@ -244,12 +244,14 @@ pub async fn for_case(pool: &SqlitePool, case_id: &str) -> Result<Vec<DeliveryVi
 }
 
 /// What `status` shows of the channels.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct Backlog {
     /// Not delivered yet, not failed.
     pub pending: i64,
     /// When the oldest pending one was written.
     pub oldest_pending: Option<String>,
+    /// Why the latest attempt of a pending one did not get through.
+    pub last_error: Option<String>,
     /// Failed for good (kept, visible here and in `case ID`).
     pub failed: i64,
     /// The latest failures, newest first (at most 10).
@@ -262,6 +264,12 @@ pub async fn backlog(pool: &SqlitePool) -> Result<Backlog> {
     )
     .fetch_one(pool)
     .await?;
+    let last_error: Option<(Option<String>,)> = sqlx::query_as(
+        "SELECT last_error FROM channel_deliveries
+         WHERE delivered_at IS NULL AND failed_at IS NULL AND last_error IS NOT NULL ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_optional(pool)
+    .await?;
     let (failed,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM channel_deliveries WHERE failed_at IS NOT NULL")
         .fetch_one(pool)
         .await?;
@@ -271,6 +279,7 @@ pub async fn backlog(pool: &SqlitePool) -> Result<Backlog> {
     Ok(Backlog {
         pending,
         oldest_pending,
+        last_error: last_error.and_then(|(e,)| e),
         failed,
         recent_failures,
     })
