@@ -96,6 +96,7 @@ impl App {
         let p = &self.settings.policy;
         Rules {
             now,
+            tz: self.policy.tz,
             team_name: self.from.name.as_deref().unwrap_or("Security Team"),
             notify: &self.notify,
             assign_within: p.assign_within,

@@ -222,6 +222,8 @@ impl CommandText {
 /// What the rules need from the settings and the world.
 pub struct Rules<'a> {
     pub now: DateTime<Utc>,
+    /// The zone people read times in (`policy.calendar.timezone`).
+    pub tz: chrono_tz::Tz,
     pub team_name: &'a str,
     /// `team.notify`
     pub notify: &'a Address,
@@ -425,15 +427,16 @@ pub fn on_report(id: CaseId, r: &Report, rules: &Rules) -> Plan {
             .map(|a| a.to_string())
             .unwrap_or_else(|| "(unknown sender)".into()),
         reporter_name,
-        opened_at: crate::clock::stamp(now),
+        opened_at: crate::text::when::moment(now, rules.tz),
         body_check: facts.body_check.as_str().to_string(),
         missing: missing.clone(),
         flags: facts.flags.clone(),
         hints: facts.hints.clone(),
         attachments: facts.attachments.clone(),
-        links: facts.links.clone(),
+        // Only well-formed links: never a PoC fragment such as `http://host/x/$(python3`.
+        links: crate::text::links::filter(&facts.links),
         premature_disclosure: public,
-        public_links: facts.public_links.clone(),
+        public_links: crate::text::links::filter(&facts.public_links),
         assign_within: mail::human_duration(rules.assign_within),
         acknowledge_within: mail::human_duration(rules.acknowledge_within),
         excerpt: facts.excerpt.clone(),
@@ -506,7 +509,7 @@ pub fn on_reply(case: &Case, r: &Reply, rules: &Rules) -> Plan {
                 let reason = "the sender is not a configured coordinator";
                 plan.then(refuse(case, &from, reason, &r.commands.lines, rules));
             }
-            plan.mails.push(follow_up_notice(case, &from, r, rules));
+            plan.mails.push(follow_up_notice(case, &from, false, r, rules));
         }
         Sender::Reporter => {
             plan.events
@@ -532,7 +535,7 @@ pub fn on_reply(case: &Case, r: &Reply, rules: &Rules) -> Plan {
                 let current = plan.case().cloned().unwrap_or_else(|| case.clone());
                 plan.then(on_commands(&current, &actor, &[Command::Assess], &[], true, rules).0);
             }
-            plan.mails.push(follow_up_notice(case, &from, r, rules));
+            plan.mails.push(follow_up_notice(case, &from, true, r, rules));
         }
         Sender::Coordinator => {
             let refused = Verdict::Refused("no authentication verdict".into());
@@ -616,7 +619,7 @@ fn acknowledge(c: &mut Case, actor: &str, now: DateTime<Utc>) -> Vec<Event> {
 }
 
 /// Tells the coordinator (or the team when nobody is assigned) that someone wrote in the case.
-fn follow_up_notice(case: &Case, from: &str, r: &Reply, rules: &Rules) -> MailIntent {
+fn follow_up_notice(case: &Case, from: &str, from_reporter: bool, r: &Reply, rules: &Rules) -> MailIntent {
     let to = case
         .file
         .coordinator
@@ -627,6 +630,7 @@ fn follow_up_notice(case: &Case, from: &str, r: &Reply, rules: &Rules) -> MailIn
         case_id: case.id.to_string(),
         subject: case.subject.clone(),
         sender: from.to_string(),
+        from_reporter,
         state: case.state().as_str().to_string(),
         attachments: r.facts.attachments.clone(),
         excerpt: r.facts.excerpt.clone(),
@@ -882,6 +886,7 @@ mod tests {
     ) -> Rules<'a> {
         Rules {
             now: t("2026-11-21T10:00:00Z"),
+            tz: chrono_tz::Tz::UTC,
             team_name: "Security Team",
             notify,
             assign_within: std::time::Duration::from_secs(24 * 3600),
