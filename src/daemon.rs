@@ -136,9 +136,8 @@ pub async fn run(app: Arc<App>, store: Store) -> anyhow::Result<()> {
     // The outbox stops last, so receipts of the last committed batch still go out.
     let (stop_outbox_tx, stop_outbox_rx) = watch::channel(false);
     let wake_outbox = Arc::new(Wake::new());
-    let channels = deliverer(&app, &store)?.map(|d| {
-        tokio::spawn(d.run(app.clock.clone(), stop_outbox_rx.clone(), wake_outbox.channels.clone()))
-    });
+    let channels = deliverer(&app, &store)?
+        .map(|d| tokio::spawn(d.run(app.clock.clone(), stop_outbox_rx.clone(), wake_outbox.channels.clone())));
     let smtp = Smtp::new(&app.settings.smtp)?;
     if let Some(listen) = app.settings.metrics.listen {
         crate::metrics::serve(&listen.to_string())?;

@@ -423,7 +423,11 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 }
                 let c = &s.channels;
                 if c.pending + c.failed > 0 {
-                    let oldest = c.oldest_pending.as_deref().map(|o| format!(" (oldest {o})")).unwrap_or_default();
+                    let oldest = c
+                        .oldest_pending
+                        .as_deref()
+                        .map(|o| format!(" (oldest {o})"))
+                        .unwrap_or_default();
                     println!("team channels:     {} waiting{oldest}, {} failed", c.pending, c.failed);
                     if let Some(e) = &c.last_error {
                         println!("last channel error: {e}");
@@ -529,7 +533,11 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 if !d.deliveries.is_empty() {
                     println!("\nteam channels:");
                     for c in &d.deliveries {
-                        let at = c.delivered_at.as_deref().or(c.failed_at.as_deref()).unwrap_or(&c.created_at);
+                        let at = c
+                            .delivered_at
+                            .as_deref()
+                            .or(c.failed_at.as_deref())
+                            .unwrap_or(&c.created_at);
                         let why = c.last_error.as_deref().map(|e| format!("  ({e})")).unwrap_or_default();
                         println!(
                             "  {at} {:<20} {:<18} {} after {} attempt(s){why}",

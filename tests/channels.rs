@@ -1,6 +1,9 @@
 //! Channel deliveries against a real HTTP server on 127.0.0.1 (scripts/webhook-receiver.py,
 //! Python's http.server); webhook signatures are checked there by the `standardwebhooks`
-//! library from PyPI, not by our code.
+//! library from PyPI, not by our code. The last test runs the whole daemon against the
+//! real mail stack (tests/common) and reads the mail it sent with a flowed-text reader.
+
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -559,4 +562,252 @@ async fn deliveries_wait_out_an_outage_and_arrive_once() {
     let mut attempts: Vec<i64> = view[..2].iter().map(|v| v.attempts).collect();
     attempts.sort();
     assert_eq!((attempts, view[2].attempts), (vec![2, 3], 1));
+}
+
+/// A mail as a flowed reader sees it: Python's email package undoes the transfer encoding,
+/// the PyPI `formatflowed` decoder (RFC 3676) joins soft breaks. Returns the Content-Type
+/// parameters, the wire lines of the body, and the decoded chunks (type, depth, text).
+fn read_flowed(raw: &[u8]) -> serde_json::Value {
+    let script = r#"
+import email, json, sys
+try:
+    import formatflowed
+except ImportError:
+    sys.exit("the PyPI package `formatflowed` is missing: run scripts/setup-debian.sh")
+msg = email.message_from_bytes(sys.stdin.buffer.read())
+part = next(p for p in msg.walk() if p.get_content_type() == "text/plain")
+body = part.get_payload(decode=True)
+charset = part.get_content_charset() or "us-ascii"
+names = {formatflowed.PARAGRAPH: "paragraph", formatflowed.FIXED: "fixed",
+         formatflowed.SIGNATURE_SEPARATOR: "signature"}
+chunks = [[names[i["type"]], i.get("quotedepth", 0), t]
+          for i, t in formatflowed.decode(body, character_set=charset,
+                                          delete_space=(part.get_param("delsp") or "").lower() == "yes")]
+print(json.dumps({"format": part.get_param("format"), "lines": body.decode(charset).split("\r\n"),
+                  "chunks": chunks}))
+"#;
+    use std::io::Write;
+    let mut child = Command::new(PYTHON)
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    child.stdin.take().unwrap().write_all(raw).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "flowed reader: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_premature_disclosure_reaches_the_signed_webhook_once_and_the_mail_reads_clean() {
+    use common::*;
+    need_python_packages();
+    let port = free_port();
+    let refusing = Receiver::start(&["--answers", "400"]);
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("webhook-secret");
+    std::fs::write(&secret, format!("{SECRET}\n")).unwrap();
+    let w = World::with(&format!(
+        r#"
+[[channels]]
+kind = "webhook"
+url = "http://127.0.0.1:{port}/hooks/secintake"
+secret_file = "{}"
+events = ["premature-disclosure", "new-case", "refused-commands"]
+
+[[channels]]
+kind = "slack"
+url = "{}"
+events = ["new-case"]
+"#,
+        secret.display(),
+        refusing.url("/services/T/B/X")
+    ));
+    let body = "Hello,\n\nexpress 4.21.1: the flights search is open to command injection, see the public issue https://github.com/expressjs/express/issues/6001 where I posted it by mistake.\n\nSteps to reproduce:\ncurl http://localhost:3000/flights/$(python3 -c 'print(1)')\n\nImpact: remote code execution as the server user.\n\nJane";
+    w.deliver(&report(
+        REPORTER,
+        "Command injection in flights search",
+        "<pd1@example.test>",
+        body,
+    ))
+    .await;
+
+    // The webhook's receiver is down, the chat answers 400.
+    w.once();
+    let status: serde_json::Value = serde_json::from_str(&w.run(&["status", "--json", "--offline"])).unwrap();
+    assert_eq!(status["channels"]["pending"], 2, "{status:#}");
+    assert_eq!(status["channels"]["failed"], 1, "{status:#}");
+    assert!(
+        status["channels"]["recent_failures"][0]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("HTTP 400"),
+        "{status:#}"
+    );
+    let text = String::from_utf8(w.output(&["status", "--offline"]).stdout).unwrap();
+    assert!(text.contains("team channels:     2 waiting"), "{text}");
+    assert!(text.contains("failed:") && text.contains("HTTP 400"), "{text}");
+
+    // It comes back, answers its first request with a 500, then takes everything.
+    let rx = Receiver::start_on(port, &["--secret", SECRET, "--answers", "500"]);
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(600));
+        w.once();
+        if rx.requests().iter().filter(|r| r["status"] == 200).count() == 2 {
+            break;
+        }
+    }
+    std::thread::sleep(Duration::from_millis(2500));
+    w.once();
+    let got = rx.requests();
+    let ok: Vec<&serde_json::Value> = got.iter().filter(|r| r["status"] == 200).collect();
+    assert_eq!(ok.len(), 2, "{got:#?}");
+    assert_eq!(got.len(), 3, "one 500, then each event once: {got:#?}");
+    let mut ids: Vec<&str> = ok
+        .iter()
+        .map(|r| r["headers"]["webhook-id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 2, "each event delivered once");
+    assert!(got.iter().all(|r| r["verified"] == true), "standardwebhooks: {got:#?}");
+    let types: Vec<String> = ok
+        .iter()
+        .map(|r| serde_json::from_str::<serde_json::Value>(r["body"].as_str().unwrap()).unwrap()["type"].to_string())
+        .collect();
+    assert!(
+        types.contains(&"\"case.premature-disclosure\"".to_string()),
+        "{types:?}"
+    );
+    for r in &got {
+        let b = r["body"].as_str().unwrap();
+        assert!(
+            !b.contains("Command injection") && !b.contains("python3"),
+            "no report text: {b}"
+        );
+    }
+    assert_eq!(refusing.requests().len(), 1, "a 400 is not retried");
+
+    let case = &w.cases()[0];
+    let id = case["id"].as_str().unwrap().to_string();
+    let detail = w.case(&id);
+    let deliveries: Vec<(String, String)> = detail["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["event"].as_str().unwrap().to_string(),
+                d["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String)> = [
+        ("premature-disclosure", "delivered"),
+        ("new-case", "delivered"),
+        ("new-case", "failed"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(deliveries, want);
+
+    // The receipt reads as clean paragraphs in a flowed reader.
+    let receipts = w.mailbox(REPORTER).await;
+    assert_eq!(receipts.len(), 1);
+    let r = read_flowed(&receipts[0].raw);
+    assert_eq!(r["format"], "flowed");
+    for l in r["lines"].as_array().unwrap() {
+        assert!(l.as_str().unwrap().chars().count() <= 78, "line over 78: {l}");
+    }
+    let chunks = r["chunks"].as_array().unwrap();
+    let thanks = chunks
+        .iter()
+        .find(|c| c[2].as_str().unwrap().starts_with("Thank you for your report."))
+        .expect("the first paragraph");
+    assert_eq!(thanks[0], "paragraph");
+    assert!(
+        thanks[2]
+            .as_str()
+            .unwrap()
+            .ends_with("or simply reply to this message."),
+        "{thanks}"
+    );
+    let reply_line = chunks
+        .iter()
+        .find(|c| c[2].as_str().unwrap().starts_with("- A member of the team"))
+        .unwrap();
+    assert_eq!(
+        reply_line[2],
+        "- A member of the team will reply to you personally within 48 hours."
+    );
+
+    // A stranger writes into the thread: named a third party, not "Reporter replied".
+    w.deliver(&reply(
+        "mallory@example.test",
+        LIST,
+        &format!("Re: [{id}] Command injection in flights search"),
+        "<pd2@example.test>",
+        "<pd1@example.test>",
+        "",
+        "I can confirm this.\n/accept",
+    ))
+    .await;
+    w.once();
+    let team = w.mailbox(TEAM).await;
+    let subjects: Vec<String> = team.iter().map(|m| m.subject()).collect();
+    assert!(
+        subjects.iter().any(|s| s.contains("Third party wrote: ")),
+        "{subjects:?}"
+    );
+    assert!(!subjects.iter().any(|s| s.contains("Reporter replied")), "{subjects:?}");
+
+    // The notice lists the public issue, not the PoC fragment.
+    let notice = team
+        .iter()
+        .find(|m| m.subject().contains("New report"))
+        .expect("new-case notice");
+    let n = read_flowed(&notice.raw);
+    let links: Vec<&str> = n["chunks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c[2].as_str().unwrap())
+        .filter(|t| t.starts_with("- http") || t.starts_with("    http"))
+        .collect();
+    assert!(
+        links
+            .iter()
+            .any(|l| l.contains("github.com/expressjs/express/issues/6001")),
+        "{links:?}"
+    );
+    assert!(!links.iter().any(|l| l.contains("$(")), "{links:?}");
+
+    // No RFC 3339 time in any mail meant for people.
+    let rfc3339 = regex::Regex::new(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}").unwrap();
+    for m in receipts.iter().chain(team.iter()) {
+        let body = read_flowed(&m.raw)["chunks"].to_string();
+        assert!(!rfc3339.is_match(&body), "{}: {body}", m.subject());
+    }
+    // The refused /accept reached the webhook as refused-commands, once more signed.
+    let mut seen = 0;
+    for _ in 0..10 {
+        seen = rx
+            .requests()
+            .iter()
+            .filter(|r| r["body"].as_str().unwrap().contains("case.refused-commands"))
+            .count();
+        if seen > 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        w.once();
+    }
+    assert_eq!(seen, 1);
 }

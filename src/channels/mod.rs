@@ -94,7 +94,7 @@ fn default_events() -> Vec<EventKind> {
 }
 
 /// One `[[channels]]` table, as written in the config file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelSettings {
     /// slack | matrix | webhook.
@@ -123,6 +123,23 @@ pub struct ChannelSettings {
     /// Put the report's subject into the message (default: no report text at all).
     #[serde(default)]
     pub include_subject: bool,
+}
+
+impl std::fmt::Debug for ChannelSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A Slack URL written inline is the secret itself: never shown.
+        f.debug_struct("ChannelSettings")
+            .field("kind", &self.kind)
+            .field("url", &self.url.as_ref().map(|_| "***"))
+            .field("url_file", &self.url_file)
+            .field("secret_file", &self.secret_file)
+            .field("homeserver", &self.homeserver)
+            .field("room", &self.room)
+            .field("token_file", &self.token_file)
+            .field("events", &self.events)
+            .field("include_subject", &self.include_subject)
+            .finish()
+    }
 }
 
 /// A `[[channels]]` entry that cannot be used; `key` names it (`channels[0].url`).
