@@ -4,6 +4,11 @@
 //!       (one `UID FETCH 1:* BODY.PEEK[]` on a plain socket, literals skipped, nothing parsed),
 //!   (a') the same fetch through async-imap (the IMAP library secintake itself uses), in
 //!       chunks of 200 UIDs: what a library-based client gets,
+//!   (f) the floor: the simplest program that does the work no intake can skip, on the same
+//!       messages in the same run: fetch (async-imap, batches of `imap.batch_size` = 50
+//!       UIDs, as ingest fetches), SHA-256 of the raw bytes, a full mail-parser parse, and
+//!       one durable SQLite transaction per batch (WAL, synchronous=NORMAL, as the store)
+//!       inserting the raw bytes and one row per message,
 //!   (b) `secintake run --once` ingesting all N (cases, analysis, outbox rows; no SMTP),
 //!   (c) the outbox delivering the receipts and notices over SMTP, and (c') the ceiling for
 //!       that: the simplest fast SMTP client sending copies of the receipts to the same server,
@@ -77,6 +82,88 @@ fn raw_fetch_all(port: u16) -> (usize, usize) {
     let got = exchange("a3", "UID FETCH 1:* BODY.PEEK[]");
     exchange("a4", "LOGOUT");
     got
+}
+
+/// The floor (f): fetch in batches of 50 UIDs, hash, parse, and store each batch durably in
+/// one transaction: raw bytes plus one row per message. Sequential and single-threaded: the
+/// simplest program doing only what no intake can skip. Returns the messages stored.
+async fn floor_ingest(port: u16, db_path: &Path) -> usize {
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+    use sqlx::ConnectOptions;
+    let _ = std::fs::remove_file(db_path);
+    let mut db = SqliteConnectOptions::new()
+        .filename(db_path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .connect()
+        .await
+        .unwrap();
+    sqlx::query(
+        "CREATE TABLE raw (id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE, bytes BLOB NOT NULL);
+         CREATE TABLE msg (id INTEGER PRIMARY KEY, raw_id INTEGER NOT NULL, uid INTEGER NOT NULL,
+                           message_id TEXT, subject TEXT, sender TEXT, parts INTEGER NOT NULL);",
+    )
+    .execute(&mut db)
+    .await
+    .unwrap();
+    let mut s = login(port, "security").await;
+    let exists = s.examine("INBOX").await.unwrap().exists;
+    let parser = mail_parser::MessageParser::default();
+    let mut stored = 0usize;
+    let mut start = 1u32;
+    while stored < exists as usize {
+        let set = format!("{}:{}", start, start + 49);
+        start += 50;
+        let batch: Vec<_> = futures::TryStreamExt::try_collect(s.uid_fetch(&set, "(UID BODY.PEEK[])").await.unwrap())
+            .await
+            .unwrap();
+        if batch.is_empty() {
+            break;
+        }
+        let mut rows = Vec::with_capacity(batch.len());
+        for f in &batch {
+            let raw = f.body().unwrap_or_default();
+            let sha = hex::encode(ring::digest::digest(&ring::digest::SHA256, raw));
+            let m = parser.parse(raw);
+            let (mid, subject, sender, parts) = match &m {
+                Some(m) => (
+                    m.message_id().map(str::to_owned),
+                    m.subject().map(str::to_owned),
+                    m.from()
+                        .and_then(|a| a.first())
+                        .and_then(|a| a.address())
+                        .map(str::to_owned),
+                    m.parts.len() as i64,
+                ),
+                None => (None, None, None, 0),
+            };
+            rows.push((f.uid.unwrap_or(0), raw, sha, mid, subject, sender, parts));
+        }
+        let mut tx = sqlx::Connection::begin(&mut db).await.unwrap();
+        for (uid, raw, sha, mid, subject, sender, parts) in rows {
+            let (raw_id,): (i64,) = sqlx::query_as("INSERT INTO raw (sha256, bytes) VALUES (?, ?) RETURNING id")
+                .bind(&sha)
+                .bind(raw)
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+            sqlx::query("INSERT INTO msg (raw_id, uid, message_id, subject, sender, parts) VALUES (?, ?, ?, ?, ?, ?)")
+                .bind(raw_id)
+                .bind(uid as i64)
+                .bind(mid)
+                .bind(subject)
+                .bind(sender)
+                .bind(parts)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            stored += 1;
+        }
+        tx.commit().await.unwrap();
+    }
+    let _ = s.logout().await;
+    stored
 }
 
 /// The ceiling for (c): the simplest fast SMTP client, one connection, one mail after the
@@ -317,6 +404,20 @@ async fn main() {
     let a2_secs = t.elapsed().as_secs_f64();
     let a2_rate = total as f64 / a2_secs;
 
+    // (f) the floor: the work no intake can skip (best of three, like (a)).
+    let mut f_secs = f64::MAX;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let stored = floor_ingest(imap, &dir.join("floor.db")).await;
+        f_secs = f_secs.min(t.elapsed().as_secs_f64());
+        assert_eq!(stored, total, "the floor stored every message");
+    }
+    let f_rate = total as f64 / f_secs;
+    let floor_db = std::fs::metadata(dir.join("floor.db")).map(|m| m.len()).unwrap_or(0)
+        + std::fs::metadata(dir.join("floor.db-wal"))
+            .map(|m| m.len())
+            .unwrap_or(0);
+
     // (b) secintake ingests everything; SMTP points at a closed port so nothing is sent yet.
     let dead = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -351,6 +452,11 @@ async fn main() {
         println!(
             "(b) secintake run --once ingest  {:8.2} s  {b_rate:9.1} msg/s  peak RSS {b_rss:.1} MB",
             b_time.as_secs_f64()
+        );
+        println!("(f) floor: fetch+hash+parse+store{f_secs:8.2} s  {f_rate:9.1} msg/s");
+        println!(
+            "ratio (b)/(f)                    {:8.2}   (target >= 0.5)",
+            b_rate / f_rate
         );
         println!("ratio (b)/(a)                    {:8.2}", b_rate / a_rate);
         return;
@@ -465,6 +571,23 @@ async fn main() {
         "(c') raw SMTP client (ceiling)   {:8.2} s  {c_ceiling:9.1} mail/s  ({} mails, one connection)",
         c_ceiling_time.as_secs_f64(),
         raws.len()
+    );
+    println!(
+        "(f) floor: fetch+hash+parse+store{f_secs:8.2} s  {f_rate:9.1} msg/s  (database {:.1} MB)",
+        floor_db as f64 / 1e6
+    );
+    let db_bytes = ["bench.db", "bench.db-wal"]
+        .iter()
+        .map(|f| std::fs::metadata(dir.join(f)).map(|m| m.len()).unwrap_or(0))
+        .sum::<u64>();
+    println!(
+        "database after (b)+(c)           {:8.1} MB  {:9.0} bytes per message stored",
+        db_bytes as f64 / 1e6,
+        db_bytes as f64 / total as f64
+    );
+    println!(
+        "ratio (b)/(f)                    {:8.2}   (target >= 0.5)",
+        b_rate / f_rate
     );
     println!("ratio (b)/(a)                    {:8.2}", b_rate / a_rate);
     println!("ratio (b)/(a')                   {:8.2}", b_rate / a2_rate);

@@ -113,4 +113,7 @@ echo; echo "== mail the reporters, the team and the coordinator received"
 for u in catchall triage alice; do scripts/mailtool.py show "$IMAP_PORT" "$u"; done
 echo; echo "== secintake status"
 "$bin" status || true
+echo; echo "== secintake report --html: the working group's report with charts (no report text, no addresses)"
+"$bin" report --html "$run/report.html"
+echo "open $run/report.html in a browser (self-contained: it loads nothing)"
 echo; echo "demo done: the daemon and the mail stack are stopped now; ./demo-run keeps the database and logs"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what secintake's demo and tests need on Debian (as root), if missing:
 # Dovecot (IMAP + LMTP), Python's aiosmtpd (the delivering SMTP front), openssl, sqlite3,
-# GNU time, systemd for systemd-analyze (tests/systemd_unit.rs checks the unit; systemd need not run),
+# GNU time, systemd for systemd-analyze (tests/it/systemd_unit.rs checks the unit; systemd need not run),
+# headless Chromium with a font (tests/it/report_html.rs renders `report --html` to a PNG),
 # and the PyPI packages standardwebhooks and formatflowed (with pip).
 set -euo pipefail
 need=()
@@ -12,9 +13,11 @@ command -v dovecot >/dev/null 2>&1 || need+=(dovecot-core dovecot-imapd dovecot-
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
-[ -x /usr/bin/time ] || need+=(time)   # GNU time: peak memory in tests/faults.rs and the benchmark
+[ -x /usr/bin/time ] || need+=(time)   # GNU time: peak memory in tests/it/faults.rs and the benchmark
+command -v chromium >/dev/null 2>&1 || command -v chromium-headless-shell >/dev/null 2>&1 || need+=(chromium)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)   # the charts' text
 # PyPI packages that play the other side in tests: standardwebhooks verifies our webhook
-# signatures (tests/channels.rs, the demo's receiver), formatflowed reads our flowed mail.
+# signatures (tests/it/channels.rs, the demo's receiver), formatflowed reads our flowed mail.
 pip_need=()
 /usr/bin/python3 -c 'import standardwebhooks' >/dev/null 2>&1 || pip_need+=("standardwebhooks>=1.1,<2")
 /usr/bin/python3 -c 'import formatflowed' >/dev/null 2>&1 || pip_need+=("formatflowed==2.0.0")

@@ -7,4 +7,7 @@ cd "$(dirname "$0")/.."
 scripts/setup-debian.sh
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
-cargo test --all-targets --locked
+# The integration tests are one binary (tests/it): everything but the fault tests first, then
+# the fault tests on their own, one at a time (their timing windows must not compete on 2 cores).
+cargo test --all-targets --locked -- --skip faults::
+cargo test --test it --locked faults:: -- --test-threads=1

@@ -62,6 +62,15 @@ enum Command {
         since: Option<chrono::NaiveDate>,
         #[arg(long)]
         json: bool,
+        /// With --json: every chart's numbers (what --html draws), not only the targets.
+        #[arg(long, requires = "json")]
+        charts: bool,
+        /// Write a self-contained HTML report with charts to FILE.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+        /// Put the cases' subjects in the report (for a private audience).
+        #[arg(long)]
+        with_subjects: bool,
     },
     /// Queue the daily digest to the team now.
     Digest,
@@ -325,14 +334,29 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 println!("{} open deadline(s)", d.len());
             }
         }
-        Command::Report { since, json } => {
+        Command::Report {
+            since,
+            json,
+            charts,
+            html,
+            with_subjects,
+        } => {
             let store = open_store(&settings).await?;
             let app = App::new(settings)?;
-            let tls: Vec<_> = store.all_clocks().await?.iter().map(|c| c.timeline()).collect();
-            let r = secintake::report::response_targets(&tls, &app.policy, app.clock.now(), since);
-            if json {
+            let cases = secintake::report::data::cases(&store).await?;
+            let now = app.clock.now();
+            let r = secintake::report::response_targets(&cases, &app.policy, now, since);
+            let c = secintake::report::Charts::build(&cases, &app.policy, now, since, with_subjects);
+            if let Some(path) = &html {
+                let page = secintake::report::html::page(&c, &app.policy, with_subjects);
+                std::fs::write(path, page).with_context(|| format!("writing {}", path.display()))?;
+                eprintln!("report written to {}", path.display());
+            }
+            if charts {
+                println!("{}", serde_json::to_string_pretty(&c)?);
+            } else if json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
-            } else {
+            } else if html.is_none() {
                 println!(
                     "{:<8} {:<18} {:>6} {:>5} {:>7} {:>10} {:>8}",
                     "MONTH", "TARGET", "CASES", "MET", "SHARE", "MEDIAN_H", "P90_H"

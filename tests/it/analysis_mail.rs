@@ -1,9 +1,7 @@
 //! Analysis through the real mail stack: robots get no answer, a link-only report is asked
 //! for the body, a premature disclosure is flagged at the top of the team notice.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::time::Duration;
 
 fn fixture(prefix: &str) -> Vec<u8> {

@@ -1,9 +1,7 @@
 //! What the reporter hears, and when, through the real mail stack: holding acknowledgements,
 //! configured progress updates, keep-informed status updates, credit, and templates.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::time::{Duration, Instant};
 
 fn fast(extra: &str) -> String {

@@ -1,9 +1,7 @@
 //! Deadlines through the real mail stack, with second-scale durations: reminders go out once,
 //! repeat while overdue, stop when the deadline is met, and survive restarts without duplicates.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::time::{Duration, Instant};
 
 const FAST: &str = "[policy]

@@ -3,8 +3,6 @@
 //! library from PyPI, not by our code. The last test runs the whole daemon against the
 //! real mail stack (tests/common) and reads the mail it sent with a flowed-text reader.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -20,7 +18,7 @@ use secintake::clock::FixedClock;
 const PYTHON: &str = "/usr/bin/python3";
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
-fn root() -> PathBuf {
+fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
@@ -52,7 +50,7 @@ impl Receiver {
         let port_file = dir.path().join("port");
         let log = dir.path().join("requests.jsonl");
         let child = Command::new(PYTHON)
-            .arg(root().join("scripts/webhook-receiver.py"))
+            .arg(repo_root().join("scripts/webhook-receiver.py"))
             .arg("--port-file")
             .arg(&port_file)
             .arg("--log")
@@ -606,7 +604,7 @@ print(json.dumps({"format": part.get_param("format"), "lines": body.decode(chars
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_premature_disclosure_reaches_the_signed_webhook_once_and_the_mail_reads_clean() {
-    use common::*;
+    use crate::common::*;
     need_python_packages();
     let port = free_port();
     let refusing = Receiver::start(&["--answers", "400"]);

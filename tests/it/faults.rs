@@ -1,9 +1,7 @@
 //! Fault injection against the real mail stack: crash loops, IMAP restarts and hangs, a full
 //! disk, and hostile mail. The guarantees of DESIGN.md as repeatable evidence.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -1,8 +1,6 @@
 //! Running as a service: graceful shutdown mid-batch, logs without secrets, status, metrics.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -1,8 +1,6 @@
 //! Coordinators drive cases by email, through the real mail stack; forged mail changes nothing.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;

@@ -1,8 +1,6 @@
 //! Intake end to end against a real Dovecot and SMTP server: report -> case -> receipt.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread")]

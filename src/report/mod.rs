@@ -1,10 +1,17 @@
 //! The response-target report: for the acknowledgement and the detailed response, per month,
 //! the share of cases that met the target, and the median and 90th percentile times. Pure.
+//! Its submodules make the HTML report with charts (`report --html`).
+
+pub mod charts;
+pub mod data;
+pub mod html;
+pub mod series;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
 
-use crate::policy::{Policy, Timeline};
+use crate::policy::Policy;
+pub use series::{CaseFacts, Charts};
 
 /// One target in one month.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -31,9 +38,10 @@ fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
 /// (name, clock start, answered at, target)
 type Target = (&'static str, Option<DateTime<Utc>>, Option<DateTime<Utc>>, Duration);
 
-/// Builds the report over the cases opened on or after `since`.
+/// Builds the report over the cases opened on or after `since` (months and dates in
+/// `policy.calendar.timezone`). Historical (imported) cases are not held to the targets.
 pub fn response_targets(
-    timelines: &[Timeline],
+    cases: &[CaseFacts],
     p: &Policy,
     now: DateTime<Utc>,
     since: Option<NaiveDate>,
@@ -41,11 +49,12 @@ pub fn response_targets(
     use std::collections::BTreeMap;
     // (month, target) -> (count, met, times)
     let mut acc: BTreeMap<(String, &'static str), (usize, usize, Vec<f64>)> = BTreeMap::new();
-    for t in timelines {
-        if since.is_some_and(|s| t.opened_at.date_naive() < s) {
+    for c in cases.iter().filter(|c| !c.is_historical()) {
+        let t = &c.timeline;
+        if since.is_some_and(|s| t.opened_at.with_timezone(&p.tz).date_naive() < s) {
             continue;
         }
-        let month = t.opened_at.format("%Y-%m").to_string();
+        let month = series::local_month(t.opened_at, &p.tz);
         let targets: [Target; 2] = [
             (
                 "acknowledgement",
@@ -106,9 +115,13 @@ mod tests {
     #[test]
     fn shares_and_percentiles_per_month() {
         let p = PolicySettings::default().compile().unwrap();
-        let case = |opened: &str, ack_h: Option<i64>| Timeline {
-            opened_at: t(opened),
-            acknowledged_at: ack_h.map(|h| t(opened) + Duration::hours(h)),
+        let case = |opened: &str, ack_h: Option<i64>| CaseFacts {
+            state: "triage".into(),
+            timeline: crate::policy::Timeline {
+                opened_at: t(opened),
+                acknowledged_at: ack_h.map(|h| t(opened) + Duration::hours(h)),
+                ..Default::default()
+            },
             ..Default::default()
         };
         let tls = vec![

@@ -1,9 +1,8 @@
 //! Test harness: a real local mail stack (Dovecot + delivering SMTP front, started by
 //! `scripts/mailstack.sh`), a real SQLite file, and the real `secintake` binary.
-#![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -28,10 +27,6 @@ pub struct Stack {
 }
 
 impl Stack {
-    pub fn start() -> Stack {
-        Self::start_with(&[])
-    }
-
     /// A stack started with `scripts/mailstack.sh` options (`MAILSTACK_*` variables).
     pub fn start_with(options: &[(&str, &str)]) -> Stack {
         for (bin, pkg) in [
@@ -344,10 +339,6 @@ impl Daemon {
         }
     }
 
-    pub fn pid(&self) -> u32 {
-        self.child.as_ref().unwrap().id()
-    }
-
     /// SIGTERM, then wait; returns the exit status and how long it took.
     pub fn terminate(&mut self) -> (std::process::ExitStatus, Duration) {
         let mut c = self.child.take().unwrap();
@@ -506,8 +497,4 @@ pub fn reply(
 /// The A-R header our trusted border MX would add for an authenticated coordinator.
 pub fn authenticated(domain: &str) -> String {
     format!("Authentication-Results: {TRUSTED}; dkim=pass header.d={domain} header.s=sel; spf=pass smtp.mailfrom={domain}; dmarc=pass header.from={domain}\r\n")
-}
-
-pub fn path_exists(p: &Path) -> bool {
-    p.exists()
 }

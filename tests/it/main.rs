@@ -1,0 +1,18 @@
+//! The integration tests, one binary (common is compiled once): each module drives the real
+//! `secintake` binary against a real local mail stack (Dovecot + SMTP) and a real SQLite file.
+//! `scripts/test.sh` runs the `faults` module on its own, one test at a time.
+
+mod common;
+
+mod analysis_mail;
+mod channels;
+mod deadlines;
+mod faults;
+mod fixtures_corpus;
+mod intake;
+mod lifecycle;
+mod mail_text;
+mod report_html;
+mod reporter;
+mod service;
+mod systemd_unit;
