@@ -220,7 +220,7 @@ async fn remind(
             },
             at: now,
         };
-        crate::channels::queue::enqueue(&mut **tx, &app.settings.resolved_channels, &alert, now)
+        crate::channels::queue::enqueue(tx, &app.settings.resolved_channels, &alert, now)
             .await
             .map_err(|crate::channels::queue::QueueError::Db(e)| StoreError::Db(e))?;
     }

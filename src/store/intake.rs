@@ -253,7 +253,7 @@ pub async fn save_plan(
     }
     // The team channels' deliveries, in the same transaction as their cause.
     for a in crate::channels::route::alerts(plan, now) {
-        crate::channels::queue::enqueue(&mut **tx, sending.channels, &a, now)
+        crate::channels::queue::enqueue(tx, sending.channels, &a, now)
             .await
             .map_err(|crate::channels::queue::QueueError::Db(e)| crate::store::StoreError::Db(e))?;
     }
