@@ -20,9 +20,18 @@ scripts/mailstack.sh start "$run/stack" > "$run/stack.env"
 source "$run/stack.env"
 cleanup() {
   [ -n "${daemon_pid:-}" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
+  [ -n "${hook_pid:-}" ] && kill "$hook_pid" 2>/dev/null && wait "$hook_pid" 2>/dev/null
   scripts/mailstack.sh stop "$run/stack" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
+
+echo "== starting a local webhook receiver (the team's chat bridge; it checks signatures with the standardwebhooks library)"
+printf 'whsec_%s\n' "$(head -c 24 /dev/urandom | base64)" > "$run/webhook-secret"
+/usr/bin/python3 scripts/webhook-receiver.py --port-file "$run/hook.port" --log "$run/hook.jsonl" \
+  --secret "$(cat "$run/webhook-secret")" &
+hook_pid=$!
+for _ in $(seq 1 100); do [ -s "$run/hook.port" ] && break; sleep 0.1; done
+HOOK_PORT=$(cat "$run/hook.port")
 
 cat > "$run/secintake.toml" <<TOML
 [imap]
@@ -48,6 +57,11 @@ project_repos = ["github.com/expressjs"]
 [policy]
 sweep_interval = "2s"
 digest_hour = "off"    # the demo asks for the digest by hand, once there are cases
+[[channels]]
+kind = "webhook"
+url = "http://127.0.0.1:$HOOK_PORT/secintake"
+secret_file = "$run/webhook-secret"
+events = ["premature-disclosure"]
 TOML
 export SECINTAKE_CONFIG=$run/secintake.toml
 "$bin" check-config --connect
@@ -74,11 +88,25 @@ echo; echo "== the history became quiet cases (secintake cases --state historica
 sleep 2
 "$bin" cases --state historical
 
-echo "== the list receives four mails: a complete report, a link-only report, an HTML-only report, an out-of-office reply"
+echo "== the list receives five mails: a complete report, a link-only report, an HTML-only report, an out-of-office reply, a report that links a public issue (premature disclosure)"
+f=tests/fixtures
+sent_at=$(date +%s.%N)
 scripts/mailtool.py append "$IMAP_PORT" security \
   "$f/01-complete-redos-path-regex.eml" "$f/10-link-only-gist.eml" \
-  "$f/23-html-only-rich-text-table.eml" "$f/36-auto-reply-vacation-rfc3834.eml"
+  "$f/23-html-only-rich-text-table.eml" "$f/36-auto-reply-vacation-rfc3834.eml" \
+  "$f/47-premature-public-issue.eml"
 sleep 3
+
+echo; echo "== what the webhook receiver got (signature checked by standardwebhooks)"
+python3 - "$run/hook.jsonl" "$sent_at" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    body = json.loads(r["body"])
+    print(f'{body["type"]}  {body["data"]["case_id"]}  signature verified: {r["verified"]}  '
+          f'{r["at"] - float(sys.argv[2]):.2f} s after the mail reached the list')
+    print("  " + body["data"]["text"].replace("\n", "\n  "))
+PY
 
 echo; echo "== secintake cases"
 "$bin" cases

@@ -3,7 +3,8 @@
 # Dovecot (IMAP + LMTP), Python's aiosmtpd (the delivering SMTP front), openssl, sqlite3,
 # GNU time, systemd for systemd-analyze (tests/it/systemd_unit.rs checks the unit; systemd need not run),
 # headless Chromium with a font (tests/it/report_html.rs renders `report --html` to a PNG), and,
-# from PyPI, for the system Python: dkimpy, authres and PyNaCl (tests/it/arc.rs signs and seals with dkimpy).
+# from PyPI, for the system Python: dkimpy, authres and PyNaCl (tests/it/arc.rs signs and seals with dkimpy),
+# standardwebhooks and formatflowed (tests/it/channels.rs, tests/it/mail_text.rs).
 set -euo pipefail
 need=()
 command -v dovecot >/dev/null 2>&1 || need+=(dovecot-core dovecot-imapd dovecot-lmtpd)
@@ -17,6 +18,14 @@ command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 [ -x /usr/bin/time ] || need+=(time)   # GNU time: peak memory in tests/it/faults.rs and the benchmark
 command -v chromium >/dev/null 2>&1 || command -v chromium-headless-shell >/dev/null 2>&1 || need+=(chromium)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)   # the charts' text
+# PyPI packages that play the other side in tests: standardwebhooks verifies our webhook
+# signatures (tests/it/channels.rs, the demo's receiver), formatflowed reads our flowed mail.
+pip_need=()
+/usr/bin/python3 -c 'import standardwebhooks' >/dev/null 2>&1 || pip_need+=("standardwebhooks>=1.1,<2")
+/usr/bin/python3 -c 'import formatflowed' >/dev/null 2>&1 || pip_need+=("formatflowed==2.0.0")
+if [ ${#pip_need[@]} -gt 0 ] && ! /usr/bin/python3 -m pip --version >/dev/null 2>&1; then
+  need+=(python3-pip)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -28,6 +37,10 @@ fi
 if ! /usr/bin/python3 -c 'import dkim, authres, nacl' >/dev/null 2>&1; then
   echo "installing from PyPI: dkimpy authres pynacl"
   /usr/bin/python3 -m pip install -q --break-system-packages 'dkimpy==1.1.8' 'authres==1.2.0' 'pynacl>=1.5' >/dev/null
+fi
+if [ ${#pip_need[@]} -gt 0 ]; then
+  echo "installing from PyPI: ${pip_need[*]}"
+  /usr/bin/python3 -m pip install -q --disable-pip-version-check --break-system-packages "${pip_need[@]}"
 fi
 if ! command -v cargo >/dev/null 2>&1; then
   echo "cargo is missing: install Rust 1.95 or newer (https://rustup.rs), then run this again" >&2

@@ -113,6 +113,7 @@ impl App {
         Sending {
             identity: &self.identity,
             daily_cap: self.settings.policy.auto_reply_daily_cap,
+            channels: &self.settings.resolved_channels,
         }
     }
 

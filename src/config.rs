@@ -575,6 +575,12 @@ pub struct Settings {
     /// only read the database.
     #[serde(skip)]
     pub offline: bool,
+    /// `[[channels]]`: team chat and webhooks that hear about case events.
+    #[serde(default)]
+    pub channels: Vec<crate::channels::ChannelSettings>,
+    /// The channels with their secrets read (filled by `load`).
+    #[serde(skip)]
+    pub resolved_channels: Vec<crate::channels::Channel>,
 }
 
 impl Settings {
@@ -645,6 +651,14 @@ impl Settings {
     }
 
     fn resolve_secrets(&mut self) -> Result<(), ConfigError> {
+        let read = |f: &Path| read_secret_file(f).map_err(|e| e.to_string());
+        self.resolved_channels = self
+            .channels
+            .iter()
+            .enumerate()
+            .map(|(i, c)| c.resolve(i, &read))
+            .collect::<Result<_, _>>()
+            .map_err(|e| invalid(&e.key, e.problem))?;
         self.imap.secret = resolve_secret(
             "imap.password",
             self.imap.password.take(),
@@ -836,20 +850,30 @@ fn split_env(env: std::collections::HashMap<String, String>) -> (config::Map<Str
     (scalars, lists)
 }
 
+/// Reads a `*_file` secret; a relative name is looked up in systemd's credentials
+/// directory first.
+/// Where a secret file is: a relative name is looked up in systemd's credentials directory.
+fn secret_path(f: &Path) -> PathBuf {
+    match std::env::var_os("CREDENTIALS_DIRECTORY") {
+        Some(dir) if f.is_relative() => PathBuf::from(dir).join(f),
+        _ => f.to_path_buf(),
+    }
+}
+
+fn read_secret_file(f: &Path) -> Result<String, String> {
+    let path = secret_path(f);
+    std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
 fn resolve_secret(key: &str, value: Option<String>, file: Option<PathBuf>) -> Result<Secret, ConfigError> {
     match (value.filter(|v| !v.is_empty()), file) {
         (Some(_), Some(_)) => Err(invalid(key, format!("set either {key} or {key}_file, not both"))),
         (Some(v), None) => Ok(Secret(v)),
         (None, Some(f)) => {
-            // A relative name is looked up in systemd's credentials directory first.
-            let path = match std::env::var_os("CREDENTIALS_DIRECTORY") {
-                Some(dir) if f.is_relative() => PathBuf::from(dir).join(&f),
-                _ => f.clone(),
-            };
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| invalid(&format!("{key}_file"), format!("cannot read {}: {e}", path.display())))?;
+            let text = read_secret_file(&f).map_err(|e| invalid(&format!("{key}_file"), e))?;
             let text = text.trim_end_matches(['\r', '\n']);
             if text.is_empty() {
+                let path = secret_path(&f);
                 return Err(invalid(
                     &format!("{key}_file"),
                     format!("{} is empty (write the password into it)", path.display()),

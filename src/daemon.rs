@@ -7,6 +7,8 @@ use std::time::Duration;
 use tokio::sync::{watch, Notify};
 
 use crate::app::App;
+use crate::channels::client::{HttpClient, DEFAULT_TIMEOUT};
+use crate::channels::deliver::{Deliverer, Pass};
 use crate::delivery::{flush, FlushStats};
 use crate::intake::{self, Connection};
 use crate::outbox::sender::Smtp;
@@ -18,12 +20,50 @@ const INTAKE_STOP_LIMIT: Duration = Duration::from_secs(4);
 /// How long the outbox's last flush may take when stopping.
 const OUTBOX_STOP_LIMIT: Duration = Duration::from_secs(4);
 
+/// Wakes the senders after a commit: the mail outbox and the team channels' deliveries.
+pub struct Wake {
+    outbox: Notify,
+    channels: Arc<Notify>,
+}
+
+impl Wake {
+    fn new() -> Wake {
+        Wake {
+            outbox: Notify::new(),
+            channels: Arc::new(Notify::new()),
+        }
+    }
+
+    fn notify_one(&self) {
+        self.outbox.notify_one();
+        self.channels.notify_one();
+    }
+}
+
+/// The team channels' delivery task's parts, when channels are configured.
+pub fn deliverer(app: &App, store: &Store) -> anyhow::Result<Option<Deliverer>> {
+    if app.settings.resolved_channels.is_empty() {
+        return Ok(None);
+    }
+    let client = HttpClient::new(None, DEFAULT_TIMEOUT)?;
+    Ok(Some(Deliverer {
+        pool: store.pool.clone(),
+        channels: Arc::new(app.settings.resolved_channels.clone()),
+        client,
+        tz: app.policy.tz,
+        retry_initial: app.settings.smtp.retry_initial,
+        retry_max: app.settings.smtp.retry_max,
+        lease: DEFAULT_TIMEOUT * 3,
+    }))
+}
+
 /// What `run --once` did.
 #[derive(Debug, Default, serde::Serialize)]
 pub struct PassReport {
     pub intake: BatchOutcome,
     pub reminders: usize,
     pub outbox: FlushStats,
+    pub channels: Pass,
 }
 
 fn notify_systemd(state: &[sd_notify::NotifyState]) {
@@ -64,6 +104,18 @@ pub async fn run_once(app: &Arc<App>, store: &Store) -> anyhow::Result<PassRepor
             first_err.get_or_insert(e.into());
         }
     }
+    match deliverer(app, store) {
+        Ok(Some(d)) => match d.flush(&*app.clock).await {
+            Ok(p) => report.channels = p,
+            Err(e) => {
+                first_err.get_or_insert(e.into());
+            }
+        },
+        Ok(None) => {}
+        Err(e) => {
+            first_err.get_or_insert(e);
+        }
+    }
     match first_err {
         Some(e) => Err(e),
         None => Ok(report),
@@ -83,7 +135,9 @@ pub async fn run(app: Arc<App>, store: Store) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     // The outbox stops last, so receipts of the last committed batch still go out.
     let (stop_outbox_tx, stop_outbox_rx) = watch::channel(false);
-    let wake_outbox = Arc::new(Notify::new());
+    let wake_outbox = Arc::new(Wake::new());
+    let channels = deliverer(&app, &store)?
+        .map(|d| tokio::spawn(d.run(app.clock.clone(), stop_outbox_rx.clone(), wake_outbox.channels.clone())));
     let smtp = Smtp::new(&app.settings.smtp)?;
     if let Some(listen) = app.settings.metrics.listen {
         crate::metrics::serve(&listen.to_string())?;
@@ -146,6 +200,9 @@ pub async fn run(app: Arc<App>, store: Store) -> anyhow::Result<()> {
     if !outbox.is_finished() {
         let _ = tokio::time::timeout(OUTBOX_STOP_LIMIT + Duration::from_millis(500), &mut outbox).await;
     }
+    if let Some(c) = channels {
+        let _ = tokio::time::timeout(Duration::from_secs(6), c).await;
+    }
     store.pool.close().await;
     if let Some((task, _)) = failed {
         anyhow::bail!("the {task} task stopped unexpectedly");
@@ -186,7 +243,7 @@ fn alive(status: &str) {
     notify_systemd(&[sd_notify::NotifyState::Status(status), sd_notify::NotifyState::Watchdog]);
 }
 
-async fn intake_task(app: Arc<App>, store: Store, mut stop: watch::Receiver<bool>, wake_outbox: Arc<Notify>) {
+async fn intake_task(app: Arc<App>, store: Store, mut stop: watch::Receiver<bool>, wake_outbox: Arc<Wake>) {
     let s = &app.settings.imap;
     // Failed attempts since the last successful intake pass. A login alone does not reset
     // it: an error that strikes after every login (database full or read-only) must back
@@ -311,7 +368,7 @@ async fn intake_task(app: Arc<App>, store: Store, mut stop: watch::Receiver<bool
     }
 }
 
-async fn outbox_task(app: Arc<App>, store: Store, smtp: Smtp, mut stop: watch::Receiver<bool>, wake: Arc<Notify>) {
+async fn outbox_task(app: Arc<App>, store: Store, smtp: Smtp, mut stop: watch::Receiver<bool>, wake: Arc<Wake>) {
     loop {
         if *stop.borrow() {
             // The intake has stopped: one last bounded flush, then leave.
@@ -336,14 +393,14 @@ async fn outbox_task(app: Arc<App>, store: Store, smtp: Smtp, mut stop: watch::R
             }
         }
         tokio::select! {
-            _ = wake.notified() => {},
+            _ = wake.outbox.notified() => {},
             _ = tokio::time::sleep(wait) => {},
             _ = stop.changed() => {}
         }
     }
 }
 
-async fn sweeper_task(app: Arc<App>, store: Store, mut stop: watch::Receiver<bool>, wake: Arc<Notify>) {
+async fn sweeper_task(app: Arc<App>, store: Store, mut stop: watch::Receiver<bool>, wake: Arc<Wake>) {
     loop {
         match crate::sweeper::sweep(&store, &app).await {
             Ok(n) if n > 0 => {

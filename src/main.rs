@@ -606,6 +606,27 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 if let Some(d) = s.max_delay_24h_seconds {
                     println!("longest delay 24h: {d} s (arrival to stored)");
                 }
+                let c = &s.channels;
+                if c.pending + c.failed > 0 {
+                    let oldest = c
+                        .oldest_pending
+                        .as_deref()
+                        .map(|o| format!(" (oldest {o})"))
+                        .unwrap_or_default();
+                    println!("team channels:     {} waiting{oldest}, {} failed", c.pending, c.failed);
+                    if let Some(e) = &c.last_error {
+                        println!("last channel error: {e}");
+                    }
+                    for f in &c.recent_failures {
+                        println!(
+                            "  failed: {} {} to {}: {}",
+                            f.failed_at.as_deref().unwrap_or("-"),
+                            f.event,
+                            f.channel,
+                            f.last_error.as_deref().unwrap_or("-")
+                        );
+                    }
+                }
                 println!("open cases:        {}", s.open_cases);
                 println!("automatic mail without a case (24 h): {}", s.automatic_without_case_24h);
                 println!("overdue deadlines: {}", s.overdue_deadlines);
@@ -693,6 +714,21 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 println!("\nevents:");
                 for e in &d.events {
                     println!("  {} {:<22} {}", e.at, e.kind, e.actor);
+                }
+                if !d.deliveries.is_empty() {
+                    println!("\nteam channels:");
+                    for c in &d.deliveries {
+                        let at = c
+                            .delivered_at
+                            .as_deref()
+                            .or(c.failed_at.as_deref())
+                            .unwrap_or(&c.created_at);
+                        let why = c.last_error.as_deref().map(|e| format!("  ({e})")).unwrap_or_default();
+                        println!(
+                            "  {at} {:<20} {:<18} {} after {} attempt(s){why}",
+                            c.event, c.channel, c.status, c.attempts
+                        );
+                    }
                 }
             }
         }

@@ -39,6 +39,8 @@ pub struct Status {
     /// The longest time from reaching the mailbox to being stored, over the mail stored in
     /// the last 24 hours, in seconds (None when nothing was stored).
     pub max_delay_24h_seconds: Option<i64>,
+    /// The team channels' deliveries: waiting, failed, the latest failures.
+    pub channels: crate::channels::queue::Backlog,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -85,6 +87,16 @@ pub fn problems(s: &Status, now: DateTime<Utc>, contact_limit: Duration) -> Vec<
                 s.outbox_backlog,
                 (now - t).num_minutes(),
                 s.last_send_error.clone().unwrap_or_default()
+            ));
+        }
+    }
+    if let Some(t) = s.channels.oldest_pending.as_deref().and_then(parse_stamp) {
+        if now - t > Duration::hours(1) {
+            let last = s.channels.last_error.clone().unwrap_or_default();
+            p.push(format!(
+                "{} team channel alert(s) waiting, the oldest for {} minutes: {last}",
+                s.channels.pending,
+                (now - t).num_minutes(),
             ));
         }
     }
@@ -201,6 +213,9 @@ pub async fn gather(store: &Store, app: &App, max_lag: Option<Duration>) -> Resu
         mailbox_check_error: None,
         intake_lag_seconds: None,
         max_delay_24h_seconds: max_delay.map(|d| d.max(0.0).round() as i64),
+        channels: crate::channels::queue::backlog(&store.pool)
+            .await
+            .map_err(|crate::channels::queue::QueueError::Db(e)| StoreError::Db(e))?,
     };
     if let Some(max_lag) = max_lag {
         let last = s.cursor.as_ref().map(|c| c.last_uid as u32).unwrap_or(0);
@@ -260,6 +275,7 @@ mod tests {
             mailbox_check_error: None,
             intake_lag_seconds: None,
             max_delay_24h_seconds: None,
+            channels: crate::channels::queue::Backlog::default(),
         }
     }
 

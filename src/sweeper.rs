@@ -172,7 +172,7 @@ async fn remind(
     let since = policy::deadlines(&c.timeline(), &app.policy, now)
         .into_iter()
         .find(|d| d.kind == r.kind)
-        .map(|d| stamp(d.since))
+        .map(|d| crate::text::when::moment(d.since, app.policy.tz))
         .unwrap_or_default();
     let reminder = ctx::Reminder {
         case_id: c.id.clone(),
@@ -182,7 +182,7 @@ async fn remind(
         distance: distance(r.due, now),
         overdue: now >= r.due,
         embargo_ends,
-        due: stamp(r.due),
+        due: crate::text::when::moment(r.due, app.policy.tz),
         what: r.kind.what().to_string(),
         deadline: r.kind.as_str().to_string(),
         state: c.state.clone(),
@@ -193,6 +193,24 @@ async fn remind(
     };
     let intent = to_team(Some(&c.id), MailKind::Reminder, to, MailContext::Reminder(reminder));
     let q = app.queue(tx, &intent, now).await?;
+    if r.stage.starts_with("overdue") {
+        // The team channels hear of it too, in this transaction.
+        let alert = crate::channels::Alert {
+            event: crate::channels::EventKind::Overdue,
+            case_id: c.id.clone(),
+            state: c.state.clone(),
+            flags: vec![],
+            subject: Some(c.subject.clone()),
+            detail: crate::channels::Detail::Overdue {
+                deadline: r.kind.label().to_string(),
+                due: r.due,
+            },
+            at: now,
+        };
+        crate::channels::queue::enqueue(tx, &app.settings.resolved_channels, &alert, now)
+            .await
+            .map_err(|crate::channels::queue::QueueError::Db(e)| StoreError::Db(e))?;
+    }
     if let Queued::Row { id, .. } = q {
         set_reminder_outbox(tx, &c.id, r.kind.as_str(), r.due, &r.stage, id).await?;
     }
@@ -295,7 +313,7 @@ pub async fn daily_digest(
             let row = ctx::DigestDeadline {
                 case_id: c.id.clone(),
                 label: d.kind.label().to_string(),
-                due: stamp(d.due),
+                due: crate::text::when::deadline(d.due, now, app.policy.tz),
                 coordinator: c.coordinator.clone().unwrap_or_else(|| "unassigned".into()),
             };
             match d.status {
@@ -310,7 +328,9 @@ pub async fn daily_digest(
         .filter(|c| c.state == "needs-info")
         .map(|c| ctx::Waiting {
             case_id: c.id.clone(),
-            since: c.state_since.clone(),
+            since: crate::clock::parse_stamp(&c.state_since)
+                .map(|t| crate::text::when::event(t, now, app.policy.tz))
+                .unwrap_or_else(|| c.state_since.clone()),
             subject: c.subject.clone(),
         })
         .collect();

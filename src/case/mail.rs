@@ -163,6 +163,9 @@ pub struct FollowUpNotice {
     pub case_id: String,
     pub subject: String,
     pub sender: String,
+    /// The sender is the case's reporter; otherwise a third party (neither the reporter
+    /// nor a coordinator) wrote into the thread, and the notice says so.
+    pub from_reporter: bool,
     pub state: String,
     pub attachments: Vec<Attachment>,
     pub excerpt: String,

@@ -441,15 +441,16 @@ pub fn on_report(id: CaseId, r: &Report, rules: &Rules) -> Plan {
             .map(|a| a.to_string())
             .unwrap_or_else(|| "(unknown sender)".into()),
         reporter_name,
-        opened_at: crate::clock::stamp(arrived),
+        opened_at: crate::text::when::moment(arrived, *rules.tz),
         body_check: facts.body_check.as_str().to_string(),
         missing: missing.clone(),
         flags: facts.flags.clone(),
         hints: facts.hints.clone(),
         attachments: facts.attachments.clone(),
-        links: facts.links.clone(),
+        // Only well-formed links: never a PoC fragment such as `http://host/x/$(python3`.
+        links: crate::text::links::filter(&facts.links),
         premature_disclosure: public,
-        public_links: facts.public_links.clone(),
+        public_links: crate::text::links::filter(&facts.public_links),
         assign_within: mail::human_duration(rules.assign_within),
         acknowledge_within: mail::human_duration(rules.acknowledge_within),
         excerpt: facts.excerpt.clone(),
@@ -566,7 +567,7 @@ pub fn on_reply(case: &Case, r: &Reply, rules: &Rules) -> Plan {
                 let reason = "the sender is not a configured coordinator";
                 plan.then(refuse(case, &from, reason, &r.commands.lines, rules));
             }
-            plan.mails.push(follow_up_notice(case, &from, r, rules));
+            plan.mails.push(follow_up_notice(case, &from, false, r, rules));
         }
         Sender::Reporter => {
             plan.events
@@ -592,7 +593,7 @@ pub fn on_reply(case: &Case, r: &Reply, rules: &Rules) -> Plan {
                 let current = plan.case().cloned().unwrap_or_else(|| case.clone());
                 plan.then(on_commands(&current, &actor, &[Command::Assess], &[], true, rules).0);
             }
-            plan.mails.push(follow_up_notice(case, &from, r, rules));
+            plan.mails.push(follow_up_notice(case, &from, true, r, rules));
         }
         Sender::Coordinator => {
             let from = r.author.map(|a| a.to_string()).unwrap_or(from);
@@ -678,7 +679,7 @@ fn acknowledge(c: &mut Case, actor: &str, now: DateTime<Utc>) -> Vec<Event> {
 }
 
 /// Tells the coordinator (or the team when nobody is assigned) that someone wrote in the case.
-fn follow_up_notice(case: &Case, from: &str, r: &Reply, rules: &Rules) -> MailIntent {
+fn follow_up_notice(case: &Case, from: &str, from_reporter: bool, r: &Reply, rules: &Rules) -> MailIntent {
     let to = case
         .file
         .coordinator
@@ -689,6 +690,7 @@ fn follow_up_notice(case: &Case, from: &str, r: &Reply, rules: &Rules) -> MailIn
         case_id: case.id.to_string(),
         subject: case.subject.clone(),
         sender: from.to_string(),
+        from_reporter,
         state: case.state().as_str().to_string(),
         attachments: r.facts.attachments.clone(),
         excerpt: r.facts.excerpt.clone(),

@@ -82,44 +82,10 @@ pub fn tagged_subject(tag: &str, subject: &str) -> String {
     }
 }
 
-/// Rewraps text to lines under 78 characters as RFC 3676 format=flowed: soft breaks end
-/// in a space, lines starting with a space, `>` or `From ` are space-stuffed.
+/// The body as RFC 3676 format=flowed (see [`crate::text::flowed`]): each line of the
+/// rendered template is a paragraph, sent with soft breaks at 72 characters.
 pub fn flowed(body: &str) -> String {
-    let mut out = String::with_capacity(body.len() + body.len() / 20);
-    for line in body.lines() {
-        let line = line.trim_end();
-        if line == "--" {
-            out.push_str("-- \r\n");
-            continue;
-        }
-        let stuff = |l: &str| -> String {
-            if l.starts_with(' ') || l.starts_with('>') || l.starts_with("From ") {
-                format!(" {l}")
-            } else {
-                l.to_string()
-            }
-        };
-        if line.chars().count() <= 76 {
-            out.push_str(&stuff(line));
-            out.push_str("\r\n");
-            continue;
-        }
-        let indent: String = line.chars().take_while(|c| *c == ' ').collect();
-        let opts = textwrap::Options::new(76)
-            .subsequent_indent(&indent)
-            .break_words(false)
-            .word_separator(textwrap::WordSeparator::AsciiSpace);
-        let pieces = textwrap::wrap(line, opts);
-        let n = pieces.len();
-        for (i, p) in pieces.into_iter().enumerate() {
-            out.push_str(&stuff(&p));
-            if i + 1 < n {
-                out.push(' '); // soft break
-            }
-            out.push_str("\r\n");
-        }
-    }
-    out
+    crate::text::flowed::encode(body)
 }
 
 /// Who we send as: the From, where replies go, our loop id and the domain of our Message-IDs.
@@ -287,7 +253,8 @@ mod tests {
         let f = flowed("a ".repeat(100).trim());
         assert!(f.lines().all(|l| l.chars().count() <= 78));
         assert!(f.lines().next().unwrap().ends_with(' '));
-        assert_eq!(flowed("From me\n>x\n--"), " From me\r\n >x\r\n-- \r\n");
+        // `>` starts a quote (depth 1), kept on every piece of a long quoted line.
+        assert_eq!(flowed("From me\n>x\n--"), " From me\r\n> x\r\n-- \r\n");
     }
 
     #[test]

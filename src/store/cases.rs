@@ -163,6 +163,8 @@ pub struct CaseDetail {
     pub duplicates: Vec<String>,
     pub messages: Vec<TimelineMessage>,
     pub events: Vec<EventRow>,
+    /// The team channels' deliveries about this case (delivered, pending or failed).
+    pub deliveries: Vec<crate::channels::queue::DeliveryView>,
 }
 
 const CASE_COLUMNS: &str = "id, state, reporter, reporter_name, subject, opened_at, updated_at, coordinator,
@@ -415,6 +417,9 @@ impl Store {
             duplicates: duplicates.into_iter().map(|(d,)| d).collect(),
             messages,
             events,
+            deliveries: crate::channels::queue::for_case(&self.pool, id)
+                .await
+                .map_err(|crate::channels::queue::QueueError::Db(e)| super::StoreError::Db(e))?,
         })
     }
 }

@@ -208,6 +208,8 @@ pub struct Outgoing {
 pub struct Sending<'a> {
     pub identity: &'a Identity,
     pub daily_cap: u32,
+    /// The team channels the plan's alerts go to.
+    pub channels: &'a [crate::channels::Channel],
 }
 
 fn record(tx: &mut crate::store::WriteTx, e: &Event, message: Option<i64>, now: DateTime<Utc>) {
@@ -267,6 +269,12 @@ pub async fn save_plan(
                 record(tx, e, mid, now);
             }
         }
+    }
+    // The team channels' deliveries, in the same transaction as their cause.
+    for a in crate::channels::route::alerts(plan, now) {
+        crate::channels::queue::enqueue(tx, sending.channels, &a, now)
+            .await
+            .map_err(|crate::channels::queue::QueueError::Db(e)| crate::store::StoreError::Db(e))?;
     }
     Ok(mid)
 }

@@ -6,12 +6,14 @@ mod common;
 
 mod analysis_mail;
 mod arc;
+mod channels;
 mod deadlines;
 mod faults;
 mod fixtures_corpus;
 mod history;
 mod intake;
 mod lifecycle;
+mod mail_text;
 mod operator;
 mod report_html;
 mod reporter;

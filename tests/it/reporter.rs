@@ -381,7 +381,7 @@ async fn the_default_progress_updates_on_the_full_valid_path() {
             "no /note text reaches the reporter: {body}"
         );
         assert!(!body.contains(REPORTER), "no address in the text: {body}");
-        for line in body.lines() {
+        for line in m.wire_body().lines() {
             assert!(
                 line.chars().count() <= 78 || line.contains("http"),
                 "line over 78 characters in {subject}: {line:?}"

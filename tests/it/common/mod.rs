@@ -407,8 +407,25 @@ impl Mail {
     pub fn message_id(&self) -> String {
         format!("<{}>", self.parsed().message_id().unwrap_or(""))
     }
-    pub fn body(&self) -> String {
+    /// The text part as it is on the wire (transfer encoding undone; soft breaks kept).
+    pub fn wire_body(&self) -> String {
         self.parsed().body_text(0).map(|b| b.into_owned()).unwrap_or_default()
+    }
+
+    /// The text as a mail client shows it: a format=flowed body with its soft breaks joined.
+    pub fn body(&self) -> String {
+        use mail_parser::MimeHeaders;
+        let p = self.parsed();
+        let text = p.body_text(0).map(|b| b.into_owned()).unwrap_or_default();
+        let flowed = p
+            .content_type()
+            .and_then(|c| mail_parser::ContentType::attribute(c, "format"))
+            .is_some_and(|f| f.eq_ignore_ascii_case("flowed"));
+        if flowed {
+            secintake::text::flowed::decode(&text).join("\n")
+        } else {
+            text
+        }
     }
 }
 
