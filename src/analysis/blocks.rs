@@ -35,14 +35,18 @@ pub struct Block<'a> {
 
 /// Headings (and "Label:" lines) that open a section whose code is not an attack.
 static FIX_HEADING: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(?:workarounds?|mitigations?|remediation|recommendations?|recommended\s+fix|suggested\s+(?:fix|patch|change)|proposed\s+(?:fix|patch)|possible\s+fix|(?:the\s+)?fix(?:es)?|patch(?:es|ed)?|how\s+to\s+fix|solutions?|temporary\s+fix)\b").unwrap()
+    super::re(
+        r"(?i)^(?:workarounds?|mitigations?|remediation|recommendations?|recommended\s+fix|suggested\s+(?:fix|patch|change)|proposed\s+(?:fix|patch)|possible\s+fix|(?:the\s+)?fix(?:es)?|patch(?:es|ed)?|how\s+to\s+fix|solutions?|temporary\s+fix)\b",
+    )
 });
 /// "Label:" lines that open an ordinary section (a bare "Use this:" does not end a workaround).
 static OTHER_HEADING: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(?:impact|details?|summary|description|overview|reproduc\w*|steps?\b|how\s+to\s+reproduce|poc|proof|exploit\w*|affected|versions?|severity|root\s+cause|analysis|environment|expected|actual|result|vulnerability|affected\s+versions?|package|type|cause)").unwrap()
+    super::re(
+        r"(?i)^(?:impact|details?|summary|description|overview|reproduc\w*|steps?\b|how\s+to\s+reproduce|poc|proof|exploit\w*|affected|versions?|severity|root\s+cause|analysis|environment|expected|actual|result|vulnerability|affected\s+versions?|package|type|cause)",
+    )
 });
 static REFERENCES_HEADING: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)^(?:references?|links?|credits?|timeline)\b").unwrap());
+    LazyLock::new(|| super::re(r"(?i)^(?:references?|links?|credits?|timeline)\b"));
 
 /// The text of a heading line without its markup (`### Impact`, `**Impact:**`, `Impact:`),
 /// or None when the line is not a heading.

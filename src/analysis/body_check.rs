@@ -30,15 +30,21 @@ impl BodyCheck {
 }
 
 static POINTS_TO_ATTACHMENT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\battach|\benclos|\bin\s+the\s+(?:pdf|zip|document|file|archive|screenshot)|\bsee\s+the\s+(?:pdf|zip|document|file|screenshot)|\b(?:pdf|zip|docx?)\s+(?:file\s+)?(?:contains|has|with)|添付|附件|adjunt|anexo|anhang|pièce\s+jointe").unwrap()
+    super::re(
+        r"(?i)\battach|\benclos|\bin\s+the\s+(?:pdf|zip|document|file|archive|screenshot)|\bsee\s+the\s+(?:pdf|zip|document|file|screenshot)|\b(?:pdf|zip|docx?)\s+(?:file\s+)?(?:contains|has|with)|添付|附件|adjunt|anexo|anhang|pièce\s+jointe",
+    )
 });
 
 static POINTS_TO_LINK: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:see|find|read|check|view|visit|at|here|link|below|following|gist|pastebin|drive|docs|blog|write[-\s]?up|repo(?:sitory)?|report)\b|リンク|链接|enlace").unwrap()
+    super::re(
+        r"(?i)\b(?:see|find|read|check|view|visit|at|here|link|below|following|gist|pastebin|drive|docs|blog|write[-\s]?up|repo(?:sitory)?|report)\b|リンク|链接|enlace",
+    )
 });
 
 static URL_OR_GREETING: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?im)\b(?:https?://|www\.|github\.com/|gist\.github\.com/)[^\s<>"'`\])}]+|^\s*(?:hi|hello|hey|dear|greetings|good\s+(?:morning|afternoon|evening))\b[^\n]{0,40}$|^\s*(?:thanks?(?:\s+you)?|thank\s+you|many\s+thanks|best(?:\s+regards)?|kind\s+regards|regards|cheers|sincerely|br|thx)\b[^\n]{0,40}$"#).unwrap()
+    super::re(
+        r#"(?im)\b(?:https?://|www\.|github\.com/|gist\.github\.com/)[^\s<>"'`\])}]+|^\s*(?:hi|hello|hey|dear|greetings|good\s+(?:morning|afternoon|evening))\b[^\n]{0,40}$|^\s*(?:thanks?(?:\s+you)?|thank\s+you|many\s+thanks|best(?:\s+regards)?|kind\s+regards|regards|cheers|sincerely|br|thx)\b[^\n]{0,40}$"#,
+    )
 });
 
 /// Image attachments that are signature decoration, not evidence.
@@ -108,8 +114,7 @@ const BARE_CLASS_CHARS: usize = 60;
 
 /// Signs of something technical (code, a call, a path), so that a body without any
 /// checklist item still says something concrete.
-static TECHNICAL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\(\)|`|\w\.\w+\(|\b(?:req|res|app)\.\w+|\w/\w+/").unwrap());
+static TECHNICAL: LazyLock<Regex> = LazyLock::new(|| super::re(r"\(\)|`|\w\.\w+\(|\b(?:req|res|app)\.\w+|\w/\w+/"));
 
 /// Judges the body. `found` are the checklist items the body itself carries.
 pub fn judge(a: &Analyzer, own: &str, links: &[String], attachments: &[Attachment], found: &[Missing]) -> BodyCheck {

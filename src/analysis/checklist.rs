@@ -124,44 +124,52 @@ pub const IMPACT: &[&str] = &[
 
 /// A code block's content that reads as something to run or send.
 static CODE_MARKER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?m)\b(?:require|import)\s*\(|^\s*import\s+[\w{*]|\b(?:const|let|var|function|def|class|async)\s+\w|=>|\bcurl\s|\bwget\s|\bnode\s+(?:-e|-p|\S+\.m?[jt]s)|\bnpm\s+(?:i|install|run|start|exec|test)\b|\bnpx\s+\S|\bpython3?\s+\S|\bprintf\s|\bnc\s+\S|\becho\s|\bfetch\s*\(|\brequests\.\w+\s*\(|^\s*[$>]\s+(?:curl|wget|node|npx|python3?|printf|nc|echo|mkdir|touch|ab|wrk|for|while)\b|^\s*(?:GET|POST|PUT|DELETE|PATCH|HEAD|OPTIONS|TRACE|CONNECT)\s+\S+\s+HTTP/\d|<script|\bmkdir\s|\btouch\s|\bfor\s+\w+\s+in\b|\w\.\w+\s*\([^)\n]*\)\s*;?\s*$|\$\{"#).unwrap()
+    super::re(
+        r#"(?m)\b(?:require|import)\s*\(|^\s*import\s+[\w{*]|\b(?:const|let|var|function|def|class|async)\s+\w|=>|\bcurl\s|\bwget\s|\bnode\s+(?:-e|-p|\S+\.m?[jt]s)|\bnpm\s+(?:i|install|run|start|exec|test)\b|\bnpx\s+\S|\bpython3?\s+\S|\bprintf\s|\bnc\s+\S|\becho\s|\bfetch\s*\(|\brequests\.\w+\s*\(|^\s*[$>]\s+(?:curl|wget|node|npx|python3?|printf|nc|echo|mkdir|touch|ab|wrk|for|while)\b|^\s*(?:GET|POST|PUT|DELETE|PATCH|HEAD|OPTIONS|TRACE|CONNECT)\s+\S+\s+HTTP/\d|<script|\bmkdir\s|\btouch\s|\bfor\s+\w+\s+in\b|\w\.\w+\s*\([^)\n]*\)\s*;?\s*$|\$\{"#,
+    )
 });
 
 /// A stack frame line (`    at parse (/app/x.js:1:2)`) or the error line opening a trace.
 static STACK_LINE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\s*(?:at\s+\S|\w*(?:Error|Exception)\b[^\n]*:|\.\.\.\s*\d+\s+more)").unwrap());
+    LazyLock::new(|| super::re(r"^\s*(?:at\s+\S|\w*(?:Error|Exception)\b[^\n]*:|\.\.\.\s*\d+\s+more)"));
 
 /// Output of a command that only inspects (`npm ls`), not one that reproduces.
 static INSPECT_COMMAND: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*[$>]?\s*(?:npm\s+(?:ls|list|audit|outdated|view|info|-v|--version)|node\s+(?:-v|--version)|yarn\s+(?:why|list|audit))\b").unwrap()
+    super::re(
+        r"^\s*[$>]?\s*(?:npm\s+(?:ls|list|audit|outdated|view|info|-v|--version)|node\s+(?:-v|--version)|yarn\s+(?:why|list|audit))\b",
+    )
 });
 
 /// An inline code span that is an input to send: an attack string, a header, a URL, JSON,
 /// or a call with a literal argument.
 static SPAN_PAYLOAD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)__proto__\s*[\x22'\]\[.=:]|[\[.]\s*__proto__|constructor\s*[\[.]\s*[\x22']?prototype|<\s*/?\s*[a-z]+[\s>/]|\bon(?:error|load)\s*=|javascript:|\.\./|\.\.\\|%[0-9a-f]{2}|\\r\\n|\.repeat\s*\(|['"]\s*\*\s*\d{2,}|\$\{|\?[\w.\[\]]+=|\w\[[^\]\s]*\]\s*=|(?-i:^\s*[A-Z][A-Za-z0-9]+(?:-[A-Za-z0-9]+)*:(?:\s|$))|https?://[^\s/]+/\S|^\s*['"]?(?://|\\\\)|[\[{]{3,}|^\s*\{\s*"|\b[a-z_$][\w$.]*\s*\(\s*(?:['"`\[{]|-?\d)|\b(?:curl|wget)\s|\bnode\s+-e\b|\b(?:GET|POST|PUT|DELETE)\s+/"#).unwrap()
+    super::re(
+        r#"(?i)__proto__\s*[\x22'\]\[.=:]|[\[.]\s*__proto__|constructor\s*[\[.]\s*[\x22']?prototype|<\s*/?\s*[a-z]+[\s>/]|\bon(?:error|load)\s*=|javascript:|\.\./|\.\.\\|%[0-9a-f]{2}|\\r\\n|\.repeat\s*\(|['"]\s*\*\s*\d{2,}|\$\{|\?[\w.\[\]]+=|\w\[[^\]\s]*\]\s*=|(?-i:^\s*[A-Z][A-Za-z0-9]+(?:-[A-Za-z0-9]+)*:(?:\s|$))|https?://[^\s/]+/\S|^\s*['"]?(?://|\\\\)|[\[{]{3,}|^\s*\{\s*"|\b[a-z_$][\w$.]*\s*\(\s*(?:['"`\[{]|-?\d)|\b(?:curl|wget)\s|\bnode\s+-e\b|\b(?:GET|POST|PUT|DELETE)\s+/"#,
+    )
 });
 /// A span that only imports a module (`require('node:url')`): not an input.
-static SPAN_IMPORT_ONLY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"^\s*(?:require|import)\s*\(\s*['"][^'"]*['"]\s*\)(?:\.\w+)*\s*(?:\(\s*\))?\s*$"#).unwrap()
-});
+static SPAN_IMPORT_ONLY: LazyLock<Regex> =
+    LazyLock::new(|| super::re(r#"^\s*(?:require|import)\s*\(\s*['"][^'"]*['"]\s*\)(?:\.\w+)*\s*(?:\(\s*\))?\s*$"#));
 
 /// A heading or label that opens the steps to reproduce.
 static REPRO_HEADING: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:steps?\s+(?:to\s+)?reproduc\w*|to\s+reproduce|how\s+to\s+reproduce|reproduc(?:e|tion|ing)(?:\s+steps?)?|repro|proof[-\s]+of[-\s]+concept|poc|exploit)\b|再現|手順|复现|重现|步骤|pasos\s+para\s+reproducir|reproducir|passos\s+para\s+reproduzir|reproduzir|reproduire|reproduzieren|reproduktion").unwrap()
+    super::re(
+        r"(?i)\b(?:steps?\s+(?:to\s+)?reproduc\w*|to\s+reproduce|how\s+to\s+reproduce|reproduc(?:e|tion|ing)(?:\s+steps?)?|repro|proof[-\s]+of[-\s]+concept|poc|exploit)\b|再現|手順|复现|重现|步骤|pasos\s+para\s+reproducir|reproducir|passos\s+para\s+reproduzir|reproduzir|reproduire|reproduzieren|reproduktion",
+    )
 });
 /// A concrete input in a step: a URL, an absolute path, a call with arguments, an HTML tag.
-static STEP_INPUT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"https?://\S+|(?:^|[\s'"=(])/[\w%.?=&\[\]:-]+|\w\.\w+\s*\([^)\s]|<[a-z]+\s"#).unwrap()
-});
+static STEP_INPUT: LazyLock<Regex> =
+    LazyLock::new(|| super::re(r#"https?://\S+|(?:^|[\s'"=(])/[\w%.?=&\[\]:-]+|\w\.\w+\s*\([^)\s]|<[a-z]+\s"#));
 
 /// Text after an "Impact" heading that says nothing.
 static PLACEHOLDER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)^\W*(?:tbd|tba|todo|n/?a|none|unknown|\?+|-+|xxx)?\W*$").unwrap());
+    LazyLock::new(|| super::re(r"(?i)^\W*(?:tbd|tba|todo|n/?a|none|unknown|\?+|-+|xxx)?\W*$"));
 
 /// IPv4 addresses, and version numbers that follow the name of a runtime, OS, browser or tool.
 static NOT_PROJECT_VERSION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b\d{1,3}(?:\.\d{1,3}){3}\b|\b(?:node(?:\.?js)?|nodejs|npm|yarn|pnpm|deno|bun|v8|llhttp|chrome|chromium|firefox|safari|edge|opera|python3?|ruby|go|java|php|ubuntu|debian|alpine|centos|fedora|macos|windows|win|ios|android|openssl|curl|wget|nginx|haproxy|apache|docker|kernel|linux|typescript|tsc|cvss)(?:\s+|\s*[@:=/]\s*)?(?:v(?:ersion)?\s*)?\d+(?:\.(?:\d+|x))*\b").unwrap()
+    super::re(
+        r"(?i)\b\d{1,3}(?:\.\d{1,3}){3}\b|\b(?:node(?:\.?js)?|nodejs|npm|yarn|pnpm|deno|bun|v8|llhttp|chrome|chromium|firefox|safari|edge|opera|python3?|ruby|go|java|php|ubuntu|debian|alpine|centos|fedora|macos|windows|win|ios|android|openssl|curl|wget|nginx|haproxy|apache|docker|kernel|linux|typescript|tsc|cvss)(?:\s+|\s*[@:=/]\s*)?(?:v(?:ersion)?\s*)?\d+(?:\.(?:\d+|x))*\b",
+    )
 });
 
 /// One item's patterns: the built-in structural judgement, or the configured regexes.
@@ -206,7 +214,9 @@ fn compile_all(key: &str, sources: &[&str]) -> Result<Regex, (String, String)> {
 
 fn rule(key: &str, custom: &[String], builtin: &[&str]) -> Result<Rule, (String, String)> {
     if custom.is_empty() {
-        Ok(Rule::Builtin(compile_all(key, builtin)?))
+        let b: Vec<String> = builtin.iter().map(|p| super::ascii_boundaries(p)).collect();
+        let b: Vec<&str> = b.iter().map(String::as_str).collect();
+        Ok(Rule::Builtin(compile_all(key, &b)?))
     } else {
         let c: Vec<&str> = custom.iter().map(String::as_str).collect();
         Ok(Rule::Custom(compile_all(key, &c)?))
@@ -301,11 +311,15 @@ fn reproduction(prose: &Regex, text: &str, blocks: &[Block]) -> Option<Range<usi
     let mut in_prose = None;
     let mut from = 0;
     while let Some(m) = prose.find_at(text, from) {
-        if blocks::at(blocks, m.start()).is_some_and(|b| b.kind == Kind::Prose && counts(b)) {
-            in_prose = Some(m.range());
-            break;
+        match blocks::at(blocks, m.start()) {
+            Some(b) if b.kind == Kind::Prose && counts(b) => {
+                in_prose = Some(m.range());
+                break;
+            }
+            // Skip the rest of a block that does not count (a workaround, a code block).
+            Some(b) => from = b.end.max(next_char(text, m.start())),
+            None => break,
         }
-        from = next_char(text, m.start());
     }
     // Inline code spans that hold an input.
     let span = blocks

@@ -22,6 +22,18 @@ pub use checklist::Missing;
 pub use loops::AutoKind;
 pub use scope::{Hint, HintRule};
 
+/// `pattern` with ASCII word boundaries. A Unicode `\b` makes the regex crate's fast engines
+/// (the lazy DFA) give up on any text with a non-ASCII character and fall back to a much
+/// slower one; the built-in patterns only need `\b` next to ASCII words.
+pub(crate) fn ascii_boundaries(pattern: &str) -> String {
+    pattern.replace(r"\b", r"(?-u:\b)")
+}
+
+/// A built-in pattern, compiled with ASCII word boundaries.
+pub(crate) fn re(pattern: &str) -> regex::Regex {
+    regex::Regex::new(&ascii_boundaries(pattern)).expect("a built-in pattern compiles")
+}
+
 /// `[analysis]` settings: thresholds and patterns, all optional.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
