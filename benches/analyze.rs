@@ -46,7 +46,7 @@ fn per_fixture(analyzer: &Analyzer, label: &str, mails: &[(String, Vec<u8>)]) {
         .map(|(n, raw)| (time_one(analyzer, raw), n.as_str(), raw.len()))
         .collect();
     let mean = t.iter().map(|x| x.0).sum::<Duration>() / t.len() as u32;
-    t.sort_by(|a, b| b.0.cmp(&a.0));
+    t.sort_by_key(|x| std::cmp::Reverse(x.0));
     let max_small = t.iter().find(|x| x.2 < 1 << 20).unwrap();
     eprintln!(
         "{label}: {} messages, mean {:.1} µs a message (target < 100 µs: {:.2}x), slowest under 1 MB {:.1} µs {} (target < 500 µs: {:.2}x)",
