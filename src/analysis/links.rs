@@ -3,9 +3,8 @@
 use regex::Regex;
 use std::sync::LazyLock;
 
-static URL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)\b(?:https?://|www\.|github\.com/|gist\.github\.com/)[^\s<>"'`\])}]+"#).unwrap()
-});
+static URL: LazyLock<Regex> =
+    LazyLock::new(|| super::re(r#"(?i)\b(?:https?://|www\.|github\.com/|gist\.github\.com/)[^\s<>"'`\])}]+"#));
 
 /// Longest list of links kept per message.
 pub const MAX_LINKS: usize = 200;

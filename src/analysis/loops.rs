@@ -24,7 +24,9 @@ impl AutoKind {
 }
 
 static BOUNCE_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)undeliver|delivery\s+status\s+notification|delivery\s+(?:has\s+)?fail|failure\s+notice|returned\s+mail|mail\s+delivery\s+(?:failed|subsystem|system)|non[-\s]?delivery|could\s+not\s+be\s+delivered|delivery\s+incomplete|message\s+not\s+delivered").unwrap()
+    super::re(
+        r"(?i)undeliver|delivery\s+status\s+notification|delivery\s+(?:has\s+)?fail|failure\s+notice|returned\s+mail|mail\s+delivery\s+(?:failed|subsystem|system)|non[-\s]?delivery|could\s+not\s+be\s+delivered|delivery\s+incomplete|message\s+not\s+delivered",
+    )
 });
 
 /// An auto-reply subject: the phrase starts the subject and is a whole word (followed by
@@ -32,7 +34,9 @@ static BOUNCE_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
 /// "Out of Office: ...", "Abwesenheitsnotiz: ..."). Words like "Absence" or "Vacation" are
 /// not enough: "Absence of CSRF protection in ..." is a report.
 static AUTO_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\s*(?:auto\s*:|(?:auto(?:matic)?[-\s]*(?:reply|response|antwort)|automatische\s+antwort|autoreply|out\s+of\s+(?:the\s+)?office|abwesenheit(?:snotiz|smeldung)?|abwesend|r[ée]ponse\s+automatique|respuesta\s+autom[áa]tica|resposta\s+autom[áa]tica|risposta\s+automatica|自動応答|自動返信|不在)(?:\s*[:：]|\s+[-–]\s|\s+(?:re|aw|fw|fwd|wg|tr|rv)\s*:|\s*$))").unwrap()
+    super::re(
+        r"(?i)^\s*(?:auto\s*:|(?:auto(?:matic)?[-\s]*(?:reply|response|antwort)|automatische\s+antwort|autoreply|out\s+of\s+(?:the\s+)?office|abwesenheit(?:snotiz|smeldung)?|abwesend|r[ée]ponse\s+automatique|respuesta\s+autom[áa]tica|resposta\s+autom[áa]tica|risposta\s+automatica|自動応答|自動返信|不在)(?:\s*[:：]|\s+[-–]\s|\s+(?:re|aw|fw|fwd|wg|tr|rv)\s*:|\s*$))",
+    )
 });
 
 /// The local part of an automatic sender: exact names only, so `bouncer@` or
@@ -56,7 +60,9 @@ const ROBOT_LOCAL_PARTS: &[&str] = &[
 /// Well-known VERP and tagged shapes of robot senders: `bounce+tag@`, `bounces-123@`,
 /// `noreply-github@`, `no-reply+abc@`, `list-bounces@`, `list-bounces+jane=example.com@`.
 static ROBOT_SHAPE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(?:bounces?[-+=]|(?:noreply|no-reply|no_reply|donotreply|do-not-reply|mailer-daemon)[-+=._])|[-+._]bounces?(?:[-+=]|$)").unwrap()
+    super::re(
+        r"(?i)^(?:bounces?[-+=]|(?:noreply|no-reply|no_reply|donotreply|do-not-reply|mailer-daemon)[-+=._])|[-+._]bounces?(?:[-+=]|$)",
+    )
 });
 
 /// Is `local` (the local part of From) an automatic sender?

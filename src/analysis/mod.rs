@@ -4,6 +4,7 @@
 //! already public (`premature-disclosure`), does it look out of scope (hints), and is it an
 //! automatic mail that must never be answered (`auto`).
 
+pub mod blocks;
 pub mod body_check;
 pub mod checklist;
 pub mod links;
@@ -11,6 +12,7 @@ pub mod loops;
 pub mod scope;
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 use crate::message::{Attachment, Incoming};
 use crate::quoting;
@@ -19,6 +21,18 @@ pub use body_check::BodyCheck;
 pub use checklist::Missing;
 pub use loops::AutoKind;
 pub use scope::{Hint, HintRule};
+
+/// `pattern` with ASCII word boundaries. A Unicode `\b` makes the regex crate's fast engines
+/// (the lazy DFA) give up on any text with a non-ASCII character and fall back to a much
+/// slower one; the built-in patterns only need `\b` next to ASCII words.
+pub(crate) fn ascii_boundaries(pattern: &str) -> String {
+    pattern.replace(r"\b", r"(?-u:\b)")
+}
+
+/// A built-in pattern, compiled with ASCII word boundaries.
+pub(crate) fn re(pattern: &str) -> regex::Regex {
+    regex::Regex::new(&ascii_boundaries(pattern)).expect("a built-in pattern compiles")
+}
 
 /// `[analysis]` settings: thresholds and patterns, all optional.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -98,6 +112,10 @@ impl AnalysisSettings {
 pub struct Facts {
     pub body_check: BodyCheck,
     pub missing: Vec<Missing>,
+    /// For each checklist item judged present, the phrase of the body that made it count
+    /// (folded, control characters removed, at most `checklist::EVIDENCE_CHARS` characters).
+    #[serde(default)]
+    pub evidence: BTreeMap<Missing, String>,
     /// `premature-disclosure`, `html-only`, `unknown-charset`, `parse-error`, `large-message`
     /// (only the first 4 MiB were analysed).
     pub flags: Vec<String>,
@@ -156,7 +174,8 @@ impl Analyzer {
             .filter(|l| links::is_public_tracker_item(l, &self.project_repos))
             .cloned()
             .collect();
-        let found = self.checklist.found(own);
+        let judged = self.checklist.judge(own);
+        let found = &judged.found;
         let missing: Vec<Missing> = Missing::ALL.iter().copied().filter(|k| !found.contains(k)).collect();
         let attachments: Vec<Attachment> = m
             .attachments
@@ -164,12 +183,12 @@ impl Analyzer {
             .filter(|a| !body_check::is_decoration(a))
             .cloned()
             .collect();
-        let body_check = body_check::judge(self, own, &links, &attachments, found.len());
-        let missing = if body_check == BodyCheck::Ok {
-            missing
+        let body_check = body_check::judge(self, own, &links, &attachments, found);
+        let (missing, evidence) = if body_check == BodyCheck::Ok {
+            (missing, judged.evidence)
         } else {
             // Details behind a link or attachment, or a body too short: ask for all of it.
-            Missing::ALL.to_vec()
+            (Missing::ALL.to_vec(), BTreeMap::new())
         };
         let mut flags = Vec::new();
         if !public_links.is_empty() {
@@ -191,6 +210,7 @@ impl Analyzer {
         Facts {
             body_check,
             missing,
+            evidence,
             flags,
             hints,
             links,
@@ -219,7 +239,9 @@ mod config_tests {
         App::new(Settings::load(&p).unwrap()).unwrap()
     }
 
-    const SHORT_REPORT: &str = "From: jane@example.com\r\nSubject: XSS\r\n\r\nres.send(req.query.x) reflects HTML, an attacker can run script.\r\n";
+    // Nothing of the checklist, but something technical: too short under 200 characters.
+    const SHORT_REPORT: &str =
+        "From: jane@example.com\r\nSubject: XSS\r\n\r\nres.send(req.query.x) reflects HTML back to the client.\r\n";
     const LAMBDA_REPORT: &str =
         "From: jane@example.com\r\nSubject: x\r\n\r\nOn AWS Lambda with Node 16.20.2 the handler leaks the event.\r\n";
 

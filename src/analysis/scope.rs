@@ -3,7 +3,7 @@
 //! Hints are flags for coordinators with an explanation they can reuse; they never close
 //! a case by themselves.
 
-use regex::{Regex, RegexBuilder};
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::{Deserialize, Serialize};
 use std::sync::LazyLock;
 
@@ -28,8 +28,8 @@ pub struct Hint {
 fn rule(label: &str, pattern: &str, also: Option<&str>, explanation: &str) -> HintRule {
     HintRule {
         label: label.into(),
-        pattern: pattern.into(),
-        also: also.map(Into::into),
+        pattern: super::ascii_boundaries(pattern),
+        also: also.map(super::ascii_boundaries),
         explanation: explanation.into(),
     }
 }
@@ -190,7 +190,9 @@ const MAX_PACKAGE_CANDIDATES: usize = 8;
 /// Compiled scope rules.
 #[derive(Debug, Clone)]
 pub struct Scope {
-    rules: Vec<(HintRule, Regex, Option<Regex>)>,
+    rules: Vec<(HintRule, Option<Regex>)>,
+    /// Every rule's `pattern`, in the order of `rules`: one pass over the text says which match.
+    patterns: RegexSet,
     project_packages: Vec<String>,
     eol_node_majors: Vec<u32>,
 }
@@ -220,13 +222,18 @@ impl Scope {
         .chain(extra.iter().cloned())
         .collect();
         for r in all {
-            let p = compile(&r.pattern).map_err(|e| ("hints".to_string(), format!("{}: {e}", r.label)))?;
+            compile(&r.pattern).map_err(|e| ("hints".to_string(), format!("{}: {e}", r.label)))?;
             let a = match &r.also {
                 Some(a) => Some(compile(a).map_err(|e| ("hints".to_string(), format!("{}: {e}", r.label)))?),
                 None => None,
             };
-            rules.push((r, p, a));
+            rules.push((r, a));
         }
+        let patterns = RegexSetBuilder::new(rules.iter().map(|(r, _)| r.pattern.as_str()))
+            .case_insensitive(true)
+            .size_limit(1 << 26)
+            .build()
+            .map_err(|e| ("hints".to_string(), format!("the patterns together are too big: {e}")))?;
         let project_packages = if packages.is_empty() {
             PROJECT_PACKAGES.iter().map(|s| s.to_string()).collect()
         } else {
@@ -234,6 +241,7 @@ impl Scope {
         };
         Ok(Scope {
             rules,
+            patterns,
             project_packages,
             eol_node_majors: eol_node_majors.to_vec(),
         })
@@ -251,12 +259,13 @@ impl Scope {
                 });
             }
         };
-        for (r, p, a) in &self.rules {
+        let matched = self.patterns.matches(&text);
+        for (i, (r, a)) in self.rules.iter().enumerate() {
             if r.label == "third-party-module" && self.names_foreign_package(subject, own) {
                 push(&r.label, &r.explanation);
                 continue;
             }
-            if p.is_match(&text)
+            if matched.matched(i)
                 && a.as_ref().is_none_or(|a| a.is_match(&text))
                 // Also seen on a maintained Node.js: the old runtime is not the point.
                 && !(r.label == "eol-runtime" && self.supported_node_affected(&text))
@@ -265,7 +274,7 @@ impl Scope {
             }
         }
         // keep the rules' order stable regardless of which branch fired
-        let order: Vec<&str> = self.rules.iter().map(|(r, _, _)| r.label.as_str()).collect();
+        let order: Vec<&str> = self.rules.iter().map(|(r, _)| r.label.as_str()).collect();
         out.sort_by_key(|h| order.iter().position(|l| *l == h.label).unwrap_or(usize::MAX));
         out
     }
@@ -274,13 +283,17 @@ impl Scope {
     /// is unaffected: "tested on Node.js v18.19.0 and v20.11.0" is, "I could not reproduce
     /// it on Node 20 or 22" is not.
     fn supported_node_affected(&self, text: &str) -> bool {
-        static SENTENCE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[.!?](?:\s|$)|\n\s*\n|;").unwrap());
+        static SENTENCE: LazyLock<Regex> = LazyLock::new(|| super::re(r"[.!?](?:\s|$)|\n\s*\n|;"));
         static NODE_LIST: LazyLock<Regex> = LazyLock::new(|| {
-            Regex::new(r"(?i)\bnode(?:\.?js)?\s*(?:v|version\s*)?(\d+(?:\.\d+){0,2}(?:\s*(?:,|/|&|\band\b|\bor\b)\s*v?\d+(?:\.\d+){0,2})*)\b").unwrap()
+            super::re(
+                r"(?i)\bnode(?:\.?js)?\s*(?:v|version\s*)?(\d+(?:\.\d+){0,2}(?:\s*(?:,|/|&|\band\b|\bor\b)\s*v?\d+(?:\.\d+){0,2})*)\b",
+            )
         });
-        static MAJOR: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?:^|[^\d.])v?(\d+)").unwrap());
+        static MAJOR: LazyLock<Regex> = LazyLock::new(|| super::re(r"(?:^|[^\d.])v?(\d+)"));
         static NEGATED: LazyLock<Regex> = LazyLock::new(|| {
-            Regex::new(r"(?i)\b(?:not|cannot|can't|couldn't|didn't|doesn't|don't|isn't|unable|never|no\s+longer|unaffected|fixed|works?\s+(?:fine|correctly|as\s+expected))\b|n't\b").unwrap()
+            super::re(
+                r"(?i)\b(?:not|cannot|can't|couldn't|didn't|doesn't|don't|isn't|unable|never|no\s+longer|unaffected|fixed|works?\s+(?:fine|correctly|as\s+expected))\b|n't\b",
+            )
         });
         SENTENCE.split(text).any(|sentence| {
             !NEGATED.is_match(sentence)
@@ -297,8 +310,8 @@ impl Scope {
     /// hyphenated name the body requires, installs or gives a version of).
     fn names_foreign_package(&self, subject: &str, body: &str) -> bool {
         static AT_VERSION: LazyLock<Regex> =
-            LazyLock::new(|| Regex::new(r"(?i)(@?[a-z0-9][a-z0-9._-]*(?:/[a-z0-9._-]+)?)@v?\d").unwrap());
-        static HYPHENATED: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)\b[a-z0-9]+(?:-[a-z0-9]+)+\b").unwrap());
+            LazyLock::new(|| super::re(r"(?i)(@?[a-z0-9][a-z0-9._-]*(?:/[a-z0-9._-]+)?)@v?\d"));
+        static HYPHENATED: LazyLock<Regex> = LazyLock::new(|| super::re(r"(?i)\b[a-z0-9]+(?:-[a-z0-9]+)+\b"));
         let foreign = |n: &str| {
             let n = n.trim_matches(['.', '-']);
             n.len() > 2 && !self.project_packages.iter().any(|p| p == n) && !NODE_BUILTINS.contains(&n)

@@ -133,6 +133,13 @@ impl ReporterMail for StatusUpdate {
     const TEMPLATE: &'static str = "status_update";
 }
 
+/// A checklist item judged present, and the phrase of the report that made it count.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evidence {
+    pub item: String,
+    pub phrase: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct NewCaseNotice {
     pub case_id: String,
@@ -142,6 +149,8 @@ pub struct NewCaseNotice {
     pub opened_at: String,
     pub body_check: String,
     pub missing: Vec<String>,
+    /// Why each present item counted (the phrase of the report), in checklist order.
+    pub evidence: Vec<Evidence>,
     pub flags: Vec<String>,
     pub hints: Vec<Hint>,
     pub attachments: Vec<Attachment>,

@@ -115,6 +115,8 @@ pub fn credit(anonymous: bool, chosen: Option<&str>, display_name: Option<&str>)
 pub struct Opening {
     pub body_check: String,
     pub missing: Vec<String>,
+    /// Item -> the phrase of the report that made it count as present.
+    pub evidence: std::collections::BTreeMap<String, String>,
     pub flags: Vec<String>,
     pub hints: Vec<Hint>,
 }
@@ -444,6 +446,14 @@ pub fn on_report(id: CaseId, r: &Report, rules: &Rules) -> Plan {
         opened_at: crate::text::when::moment(arrived, *rules.tz),
         body_check: facts.body_check.as_str().to_string(),
         missing: missing.clone(),
+        evidence: facts
+            .evidence
+            .iter()
+            .map(|(item, phrase)| mail::Evidence {
+                item: item.as_str().to_string(),
+                phrase: phrase.clone(),
+            })
+            .collect(),
         flags: facts.flags.clone(),
         hints: facts.hints.clone(),
         attachments: facts.attachments.clone(),
@@ -466,6 +476,11 @@ pub fn on_report(id: CaseId, r: &Report, rules: &Rules) -> Plan {
     let opening = Opening {
         body_check: facts.body_check.as_str().to_string(),
         missing,
+        evidence: facts
+            .evidence
+            .iter()
+            .map(|(item, phrase)| (item.as_str().to_string(), phrase.clone()))
+            .collect(),
         flags: facts.flags.clone(),
         hints: facts.hints.clone(),
     };

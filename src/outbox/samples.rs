@@ -157,6 +157,10 @@ pub fn all() -> Vec<(&'static str, Vec<Value>)> {
             opened_at: "2026-11-21T10:00:00Z".into(),
             body_check: "link-only".into(),
             missing: vec!["affected-versions".into()],
+            evidence: vec![crate::case::mail::Evidence {
+                item: "impact".into(),
+                phrase: "an attacker can block the event loop".into(),
+            }],
             flags: vec!["premature-disclosure".into()],
             hints: vec![Hint {
                 label: "third-party-module".into(),

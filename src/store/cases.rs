@@ -24,6 +24,7 @@ pub struct CaseRow {
     pub detailed_response_at: Option<String>,
     pub body_check: String,
     pub missing: String,
+    pub evidence: String,
     pub flags: String,
     pub hints: String,
     pub severity: Option<String>,
@@ -159,6 +160,9 @@ pub struct CaseDetail {
     #[serde(flatten)]
     pub summary: CaseSummary,
     pub hint_details: serde_json::Value,
+    /// For each checklist item judged present, the phrase of the report that made it count
+    /// (`{"affected-versions": "express 4.21.2 ...", ...}`).
+    pub evidence: serde_json::Value,
     /// The cases marked `/duplicate` of this one (their `duplicate_of` is this id).
     pub duplicates: Vec<String>,
     pub messages: Vec<TimelineMessage>,
@@ -168,7 +172,7 @@ pub struct CaseDetail {
 }
 
 const CASE_COLUMNS: &str = "id, state, reporter, reporter_name, subject, opened_at, updated_at, coordinator,
-    acknowledged_at, detailed_response_at, body_check, missing, flags, hints, severity, cvss_vector,
+    acknowledged_at, detailed_response_at, body_check, missing, evidence, flags, hints, severity, cvss_vector,
     cvss_score, cve, ghsa, affected_versions, patched_versions, embargo_date, duplicate_of, credit,
     anonymous, state_since, last_reporter_mail_at, closed_at, close_reason";
 
@@ -295,8 +299,8 @@ pub async fn save(tx: &mut crate::store::WriteTx, w: &CaseWrite) -> Result<()> {
     if let CaseWrite::Open(_, o) = w {
         sqlx::query(
             "INSERT INTO cases (id, year, seq, state, reporter, reporter_name, subject, opened_at, updated_at,
-                body_check, missing, flags, hints, state_since, decided_at, closed_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                body_check, missing, evidence, flags, hints, state_since, decided_at, closed_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(c.id.to_string())
         .bind(c.id.year)
@@ -309,6 +313,7 @@ pub async fn save(tx: &mut crate::store::WriteTx, w: &CaseWrite) -> Result<()> {
         .bind(stamp(c.updated_at))
         .bind(&o.body_check)
         .bind(json_text(&o.missing))
+        .bind(json_text(&o.evidence))
         .bind(json_text(&o.flags))
         .bind(json_text(&o.hints))
         .bind(stamp(c.state_since))
@@ -411,9 +416,11 @@ impl Store {
                 .await?;
         let n = messages.iter().filter(|m| m.direction == "in").count() as i64;
         let hint_details = serde_json::from_str(&row.hints).unwrap_or(serde_json::Value::Null);
+        let evidence = serde_json::from_str(&row.evidence).unwrap_or_else(|_| serde_json::json!({}));
         Ok(CaseDetail {
             summary: row.summary(n),
             hint_details,
+            evidence,
             duplicates: duplicates.into_iter().map(|(d,)| d).collect(),
             messages,
             events,

@@ -193,6 +193,24 @@ async fn a_link_only_report_is_asked_for_the_body_and_public_links_are_flagged()
     );
     assert_eq!(cases[1]["body_check"], "ok");
     assert_eq!(cases[1]["flags"], serde_json::json!(["premature-disclosure"]));
+    // Why nothing was asked: the phrase behind each item, in `case ID --json`.
+    let complete = w.case(cases[1]["id"].as_str().unwrap());
+    assert_eq!(
+        complete["evidence"]["affected-versions"], "I found a ReDoS in the path matching of express 4.21.1.",
+        "{complete}"
+    );
+    assert!(
+        complete["evidence"]["reproduction"]
+            .as_str()
+            .is_some_and(|e| e.contains("curl 'http://localhost:3000/'")),
+        "{complete}"
+    );
+    assert!(complete["evidence"]["impact"].is_string(), "{complete}");
+    // A link-only report carries nothing in its body.
+    assert_eq!(
+        w.case(cases[0]["id"].as_str().unwrap())["evidence"],
+        serde_json::json!({})
+    );
 
     let receipt = w
         .wait_mail("reporter", 1, Duration::from_secs(5))
@@ -227,6 +245,14 @@ async fn a_link_only_report_is_asked_for_the_body_and_public_links_are_flagged()
         "at the top: {public}"
     );
     assert!(public.contains("https://github.com/expressjs/express/issues/6123"));
+    // (the notice is format=flowed: a long line may be wrapped at a space)
+    let folded = public.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        folded.contains(
+            "Present, because the report says: - affected-versions: \"I found a ReDoS in the path matching of express 4.21.1.\" - reproduction: \"2. curl 'http://localhost:3000/'"
+        ),
+        "the notice quotes the evidence: {public}"
+    );
     let link_only = notices
         .iter()
         .find(|n| !n.subject().contains("also filed"))
@@ -236,6 +262,7 @@ async fn a_link_only_report_is_asked_for_the_body_and_public_links_are_flagged()
         link_only.contains("Body check:  link-only") && link_only.contains("gist.github.com"),
         "{link_only}"
     );
+    assert!(!link_only.contains("Present, because"), "{link_only}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -180,3 +180,79 @@ fn bounces_point_at_our_receipt() {
         );
     }
 }
+
+/// The real-text corpus (tests/fixtures/real): reports written in our own words after real,
+/// public vulnerability reports, each labelled by a careful reader. Prints the agreement per
+/// judgement; each must be at least 95 %.
+#[test]
+fn real_reports_agree_with_a_careful_reader() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/real");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= 100,
+        "the real corpus has at least 100 fixtures, found {}",
+        files.len()
+    );
+    let a = analyzer();
+    let judgements = ["body_check", "affected-versions", "reproduction", "impact"];
+    let mut agree: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut wrong: Vec<String> = Vec::new();
+    for f in &files {
+        let labels: Value = serde_json::from_str(
+            &std::fs::read_to_string(f.with_extension("labels.json")).expect("every fixture has its labels"),
+        )
+        .unwrap();
+        let facts = a.analyze(&Incoming::parse(&std::fs::read(f).unwrap()));
+        let name = f.file_stem().unwrap().to_string_lossy().to_string();
+        for j in judgements {
+            let got = if j == "body_check" {
+                facts.body_check.as_str().to_string()
+            } else if facts.missing.iter().any(|m| m.as_str() == j) {
+                "missing".to_string()
+            } else {
+                "present".to_string()
+            };
+            let want = labels[j].as_str().unwrap();
+            if got == want {
+                *agree.entry(j).or_default() += 1;
+            } else {
+                let why = secintake::analysis::Missing::parse(j)
+                    .and_then(|m| facts.evidence.get(&m))
+                    .map(|e| format!(" (evidence: {e:?})"))
+                    .unwrap_or_default();
+                wrong.push(format!(
+                    "{name}: {j} got {got}, a reader says {want}{why} -- {}",
+                    labels["reason"].as_str().unwrap()
+                ));
+            }
+        }
+    }
+    let n = files.len();
+    eprintln!("real corpus: agreement with a careful reader over {n} reports");
+    let mut total = 0;
+    let mut low = Vec::new();
+    for j in judgements {
+        let ok = agree.get(j).copied().unwrap_or(0);
+        total += ok;
+        let pct = 100.0 * ok as f64 / n as f64;
+        eprintln!("  {j:<18} {ok:>3}/{n} = {pct:5.1} %");
+        if pct < 95.0 {
+            low.push(format!("{j} {pct:.1} %"));
+        }
+    }
+    eprintln!(
+        "  {:<18} {total:>3}/{} = {:5.1} %",
+        "overall",
+        n * judgements.len(),
+        100.0 * total as f64 / (n * judgements.len()) as f64
+    );
+    for w in &wrong {
+        eprintln!("  disagree: {w}");
+    }
+    assert!(low.is_empty(), "below 95 %: {}", low.join(", "));
+}
