@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use secintake::search::similar::{explain, kinds, score, shared_terms, Idf, Profile, THRESHOLD};
+use secintake::search::similar::{explain, kinds, score, shared_terms, Idf, Profile, MAX_TEXT_BYTES, THRESHOLD};
+use secintake::search::text;
 
 struct Pair {
     a: String,
@@ -78,10 +79,12 @@ fn similar_reports_are_found_with_high_precision() {
         "the labelled set needs at least 40 pairs, has {}",
         pairs.len()
     );
-    // The IDF comes from every report, as it would from the earlier cases in a database.
+    // Each report is read as the daemon reads a new one (its own words, or the forwarded
+    // report under a covering note); the IDF comes from every report, as it would from the
+    // earlier cases in a database.
     let profiles: BTreeMap<&str, Profile> = reports
         .iter()
-        .map(|(k, (s, t))| (k.as_str(), Profile::new(s, t)))
+        .map(|(k, (s, t))| (k.as_str(), Profile::new(s, &text::for_similarity(t, MAX_TEXT_BYTES))))
         .collect();
     let idf = Idf::new(profiles.values());
     let get = |name: &str| {

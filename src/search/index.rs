@@ -23,6 +23,14 @@ pub const CREATE_TABLE: &str = "CREATE VIRTUAL TABLE IF NOT EXISTS search_index 
     tokenize = 'unicode61 remove_diacritics 2'
 )";
 
+/// What the similar-case scorer reads of each case: its subject and the report's own text
+/// (bounded by the writer), one row per case, read by key for a handful of candidates.
+pub const CREATE_REPORT_TEXT: &str = "CREATE TABLE IF NOT EXISTS report_text (
+    case_id TEXT PRIMARY KEY REFERENCES cases(id),
+    subject TEXT NOT NULL,
+    text    TEXT NOT NULL
+)";
+
 /// Marks around each hit in a snippet (literal in [`SNIPPETS`]).
 pub const HIT_START: &str = "**";
 pub const HIT_END: &str = "**";
@@ -154,6 +162,48 @@ pub async fn set_subject(
     .await
 }
 
+/// Saves (or replaces) what the similar-case scorer reads of a case.
+pub async fn save_report_text(
+    conn: &mut SqliteConnection,
+    case_id: &str,
+    subject: &str,
+    text: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT OR REPLACE INTO report_text (case_id, subject, text) VALUES (?, ?, ?)")
+        .bind(case_id)
+        .bind(subject)
+        .bind(text)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// (case id, subject, text) of the given cases, in no particular order.
+pub async fn report_texts(
+    conn: &mut SqliteConnection,
+    case_ids: &[String],
+) -> Result<Vec<(String, String, String)>, sqlx::Error> {
+    let ids = serde_json::to_string(case_ids).unwrap_or_else(|_| "[]".into());
+    sqlx::query_as("SELECT case_id, subject, text FROM report_text WHERE case_id IN (SELECT value FROM json_each(?))")
+        .bind(ids)
+        .fetch_all(conn)
+        .await
+}
+
+/// (case id, subject, text) of the `n` most recently saved cases other than `exclude`: a
+/// background sample for the scorer's word weights.
+pub async fn recent_report_texts(
+    conn: &mut SqliteConnection,
+    exclude: &str,
+    n: u32,
+) -> Result<Vec<(String, String, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT case_id, subject, text FROM report_text WHERE case_id <> ? ORDER BY rowid DESC LIMIT ?")
+        .bind(exclude)
+        .bind(i64::from(n))
+        .fetch_all(conn)
+        .await
+}
+
 /// Which cases a search may return.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
@@ -274,6 +324,7 @@ mod tests {
     async fn db() -> SqliteConnection {
         let mut conn = SqliteConnection::connect("sqlite::memory:").await.unwrap();
         conn.execute(CREATE_TABLE).await.unwrap();
+        conn.execute(CREATE_REPORT_TEXT).await.unwrap();
         conn.execute(
             "CREATE TABLE cases (id TEXT PRIMARY KEY, state TEXT, opened_at TEXT, reporter TEXT, subject TEXT)",
         )
@@ -426,6 +477,28 @@ mod tests {
         assert_eq!(candidates(&mut c, &words, "SEC-9", 5).await.unwrap(), vec!["SEC-1"]);
         assert!(candidates(&mut c, &words, "SEC-1", 5).await.unwrap().is_empty());
         assert!(candidates(&mut c, &[], "SEC-1", 5).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn report_texts_are_read_by_case() {
+        let mut c = corpus().await;
+        for (id, text) in [("SEC-1", "one"), ("SEC-2", "two"), ("SEC-3", "three")] {
+            save_report_text(&mut c, id, "s", text).await.unwrap();
+        }
+        save_report_text(&mut c, "SEC-2", "s2", "two again").await.unwrap();
+        let mut got = report_texts(&mut c, &["SEC-2".into(), "SEC-3".into(), "SEC-9".into()])
+            .await
+            .unwrap();
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                ("SEC-2".into(), "s2".into(), "two again".into()),
+                ("SEC-3".into(), "s".into(), "three".into())
+            ]
+        );
+        let recent = recent_report_texts(&mut c, "SEC-2", 1).await.unwrap();
+        assert_eq!(recent[0].0, "SEC-3");
     }
 
     fn junk() -> impl Strategy<Value = String> {

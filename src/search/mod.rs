@@ -3,3 +3,4 @@
 pub mod index;
 pub mod query;
 pub mod similar;
+pub mod text;

@@ -408,6 +408,14 @@ pub fn best_matches<K: Clone>(
     out
 }
 
+/// The earlier reports like `new` above [`THRESHOLD`], best first, at most [`MAX_SIMILAR`]:
+/// `candidates` are the ones to score, `background` more earlier reports that only weigh
+/// the features (so a word common to every report about one package weighs little).
+pub fn similar_to<K: Clone>(new: &Profile, candidates: &[(K, Profile)], background: &[Profile]) -> Vec<(K, f64)> {
+    let idf = Idf::new(candidates.iter().map(|(_, p)| p).chain(background).chain([new]));
+    best_matches(new, candidates, &idf, THRESHOLD, MAX_SIMILAR)
+}
+
 /// Lower-cased words of `text` without stop words; CJK runs become character pairs.
 fn words(text: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -564,6 +572,23 @@ mod tests {
         assert!(m.windows(2).all(|w| w[0].1 >= w[1].1));
         assert!(!m.iter().any(|(k, _)| *k == 2));
         assert!(m.iter().all(|(_, s)| (0.0..=1.0).contains(s)));
+    }
+
+    #[test]
+    fn similar_to_uses_the_background_for_weights_but_lists_only_candidates() {
+        let new = profile("qs.parse pollutes Object.prototype through a[__proto__][x]=1 in express");
+        let candidates = vec![
+            (
+                "SEC-1",
+                profile("prototype pollution: qs.parse('a[__proto__][x]=1') sets Object.prototype.x"),
+            ),
+            ("SEC-2", profile("express res.redirect open redirect")),
+        ];
+        let background = vec![profile("express crash"), profile("express cookie bug")];
+        let found = similar_to(&new, &candidates, &background);
+        assert_eq!(found.iter().map(|(k, _)| *k).collect::<Vec<_>>(), vec!["SEC-1"]);
+        assert!(found[0].1 >= THRESHOLD && found[0].1 <= 1.0);
+        assert!(similar_to::<&str>(&new, &[], &background).is_empty());
     }
 
     #[test]
