@@ -41,6 +41,10 @@ pub struct Prepared {
     pub commands: CommandText,
     /// The authentication verdict, for mail whose From is a configured coordinator.
     pub verdict: Option<Verdict>,
+    /// The sender's own words, for the full-text index.
+    pub search_text: String,
+    /// What the similar-case scorer reads of it, should it open a case.
+    pub report_text: String,
 }
 
 impl Prepared {
@@ -106,7 +110,11 @@ pub fn prepare(app: &App, fetched: Fetched) -> Prepared {
         facts,
         commands,
         verdict: None,
+        search_text: String::new(),
+        report_text: String::new(),
     };
+    p.search_text = crate::search::text::indexed(&p.message.text);
+    p.report_text = crate::search::text::for_similarity(&p.message.text, crate::search::similar::MAX_TEXT_BYTES);
     let coordinator = p.message.from.as_ref().is_some_and(|f| app.is_coordinator(&f.address));
     if coordinator {
         p.verdict = Some(authority::judge(

@@ -11,5 +11,6 @@ mod fixtures_corpus;
 mod intake;
 mod lifecycle;
 mod reporter;
+mod search;
 mod service;
 mod systemd_unit;
