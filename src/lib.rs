@@ -24,6 +24,7 @@ pub mod quoting;
 pub mod report;
 pub mod routing;
 pub mod sanitize;
+pub mod search;
 pub mod status;
 pub mod store;
 pub mod sweeper;

@@ -49,6 +49,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Full-text search over every case: subjects, messages' own text, notes. QUERY takes
+    /// words, "phrases", prefixes (redir*), AND, OR, NOT and parentheses.
+    Search {
+        query: String,
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        state: Option<String>,
+        /// Only cases opened on or after this date (YYYY-MM-DD).
+        #[arg(long)]
+        since: Option<chrono::NaiveDate>,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
     /// Ingest .eml files as if the list had delivered them (deduplicated like any mail); with
     /// --history, .eml files, Maildir folders and mbox files as history: stored and threaded,
     /// never answered.
@@ -414,6 +428,50 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     );
                 }
                 println!("{} case(s)", cases.len());
+            }
+        }
+        Command::Search {
+            query,
+            json,
+            state,
+            since,
+            limit,
+        } => {
+            let q = match secintake::search::query::Query::parse(&query) {
+                Ok(q) => q,
+                Err(e) => {
+                    eprintln!("secintake: search: {e}");
+                    return Ok(std::process::ExitCode::from(2));
+                }
+            };
+            if let Some(s) = &state {
+                if secintake::case::State::parse(s).is_none() {
+                    anyhow::bail!("unknown state `{s}`");
+                }
+            }
+            let store = open_store(&settings).await?;
+            let filter = secintake::search::index::Filter {
+                state,
+                since: since.map(|d| format!("{d}T00:00:00.000Z")),
+                limit: limit.clamp(1, 1000),
+            };
+            let mut conn = store.pool.acquire().await?;
+            let hits = secintake::search::index::search(&mut conn, &q, &filter).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&hits)?);
+            } else {
+                for h in &hits {
+                    println!(
+                        "{:<15} {:<10} {:<10} {:<28} {}",
+                        h.case_id,
+                        h.state,
+                        h.opened_at.get(..10).unwrap_or(&h.opened_at),
+                        trunc(&h.sender, 28),
+                        trunc(&h.subject, 60)
+                    );
+                    println!("    {} {}", h.source.as_str(), h.snippet);
+                }
+                println!("{} case(s)", hits.len());
             }
         }
         Command::Import { history: true, files } => {

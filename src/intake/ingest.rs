@@ -193,6 +193,8 @@ async fn ingest_one(
         case_id: case_id.as_deref(),
         received_at: arrived,
         stored_at: now,
+        search_text: &p.search_text,
+        report_text: &p.report_text,
     };
     app.save_plan(tx, &plan, Some(&message), now).await?;
     if let Some(c) = &case_id {

@@ -39,6 +39,10 @@ pub struct Prepared {
     pub commands: CommandText,
     /// The authentication verdict, for mail whose author is a configured coordinator.
     pub verdict: Option<Verdict>,
+    /// The sender's own words, for the full-text index.
+    pub search_text: String,
+    /// What the similar-case scorer reads of it, should it open a case.
+    pub report_text: String,
 }
 
 impl Prepared {
@@ -94,6 +98,8 @@ pub fn prepare(app: &App, fetched: Fetched) -> Prepared {
     // crash loop on the same message, so it is caught and the mail treated as unreadable.
     let (message, facts) = parse_and_analyze(app, &fetched.raw);
     let commands = CommandText::read(&own_text(&message, &fetched.raw));
+    let search_text = crate::search::text::indexed(&message.text);
+    let report_text = crate::search::text::for_similarity(&message.text, crate::search::similar::MAX_TEXT_BYTES);
     Prepared {
         fetched,
         sha,
@@ -101,6 +107,8 @@ pub fn prepare(app: &App, fetched: Fetched) -> Prepared {
         facts,
         commands,
         verdict: None,
+        search_text,
+        report_text,
     }
 }
 

@@ -143,6 +143,10 @@ pub struct NewMessage<'a> {
     pub received_at: DateTime<Utc>,
     /// When it is stored (now).
     pub stored_at: DateTime<Utc>,
+    /// The sender's own words, for the full-text index (computed before the transaction).
+    pub search_text: &'a str,
+    /// What the similar-case scorer reads of a report that opens a case.
+    pub report_text: &'a str,
 }
 
 /// Stores a message (in case `case_id`) and its Message-ID's thread entry.
@@ -226,6 +230,65 @@ fn record(tx: &mut crate::store::WriteTx, e: &Event, message: Option<i64>, now: 
 /// Saves a plan in the caller's transaction: the case row, then the message (when there is
 /// one, in the plan's case), the events, and the mails (already rendered, in the plan's
 /// order). Returns the stored message's row id.
+/// The full-text index rows of what the plan saves, in the same transaction: a new case's
+/// subject and report text, and the message's own words.
+async fn index_plan(
+    tx: &mut crate::store::WriteTx,
+    plan: &Plan,
+    message: Option<&NewMessage<'_>>,
+    case_id: Option<&str>,
+    mid: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    use crate::search::index;
+    if let Some(crate::case::plan::CaseWrite::Open(c, _)) = &plan.case {
+        let id = c.id.to_string();
+        let opened = stamp(c.opened_at);
+        index::set_subject(tx, &id, &opened, &c.file.reporter, &c.subject).await?;
+        if let Some(n) = message {
+            index::save_report_text(tx, &id, &c.subject, n.report_text).await?;
+        }
+    }
+    if let (Some(n), Some(case_id)) = (message, case_id) {
+        if n.kind != "own" && !n.search_text.trim().is_empty() {
+            let sender = n
+                .message
+                .from
+                .as_ref()
+                .map(|f| f.address.to_string())
+                .unwrap_or_default();
+            let e = index::Entry {
+                case_id: case_id.to_string(),
+                source: index::Source::Message,
+                source_id: mid,
+                at: stamp(n.received_at),
+                sender,
+                subject: crate::sanitize::header_text(&n.message.subject),
+                body: n.search_text.to_string(),
+            };
+            index::insert(tx, &e).await?;
+        }
+    }
+    for e in &plan.events {
+        let text = e.detail.get("text").and_then(|t| t.as_str()).unwrap_or("");
+        if e.kind == crate::case::event::EventKind::Change("note") && !text.trim().is_empty() {
+            if let Some(case) = e.case.as_deref().or(case_id) {
+                let note = index::Entry {
+                    case_id: case.to_string(),
+                    source: index::Source::Note,
+                    source_id: None,
+                    at: stamp(now),
+                    sender: e.actor.clone(),
+                    subject: String::new(),
+                    body: text.to_string(),
+                };
+                index::insert(tx, &note).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
 pub async fn save_plan(
     tx: &mut crate::store::WriteTx,
     plan: &Plan,
@@ -245,6 +308,7 @@ pub async fn save_plan(
         Some(n) => Some(insert_message(tx, case_id.as_deref(), n).await?),
         None => None,
     };
+    index_plan(tx, plan, message, case_id.as_deref(), mid, now).await?;
     for e in &plan.events {
         record(tx, e, mid, now);
     }

@@ -17,5 +17,6 @@ mod mail_text;
 mod operator;
 mod report_html;
 mod reporter;
+mod search;
 mod service;
 mod systemd_unit;

@@ -1,0 +1,538 @@
+//! The full-text index (SQLite FTS5) of every case: its SQL, and the writes and reads on it.
+//!
+//! One row per piece of text a case is made of: its subject, each message's own text (quotes
+//! and signature left out), each note, each advisory description. Rows name their case; a
+//! search ranks rows with BM25 and keeps each case's best row, for its snippet. Nothing here
+//! decides what text goes in: the caller (the prepare stage) computes it.
+
+use sqlx::sqlite::SqliteConnection;
+use sqlx::Row;
+
+use super::query::Query;
+
+/// The index table. `case_id`, `source`, `source_id`, `at` and `sender` are stored, not
+/// searched; `subject` and `body` are searched (subject hits weigh more).
+pub const CREATE_TABLE: &str = "CREATE VIRTUAL TABLE IF NOT EXISTS search_index USING fts5(
+    case_id UNINDEXED,
+    source UNINDEXED,
+    source_id UNINDEXED,
+    at UNINDEXED,
+    sender UNINDEXED,
+    subject,
+    body,
+    tokenize = 'unicode61 remove_diacritics 2'
+)";
+
+/// What the similar-case scorer reads of each case: its subject and the report's own text
+/// (bounded by the writer), one row per case, read by key for a handful of candidates.
+pub const CREATE_REPORT_TEXT: &str = "CREATE TABLE IF NOT EXISTS report_text (
+    case_id TEXT PRIMARY KEY REFERENCES cases(id),
+    subject TEXT NOT NULL,
+    text    TEXT NOT NULL
+)";
+
+/// Marks around each hit in a snippet (literal in [`SNIPPETS`]).
+pub const HIT_START: &str = "**";
+pub const HIT_END: &str = "**";
+
+// BM25 column weights below are in column order; the unindexed columns never match, the
+// subject weighs three times the body.
+
+/// Each matching case's best row (SQLite returns the bare `row` of the min(rank) row), with
+/// the case's summary, filtered and limited. ?1 MATCH text, ?2 state, ?3 since, ?4 limit.
+const SEARCH: &str = "WITH hits AS MATERIALIZED (
+         SELECT rowid AS row, case_id, bm25(search_index, 0.0, 0.0, 0.0, 0.0, 0.0, 3.0, 1.0) AS rank
+         FROM search_index WHERE search_index MATCH ?1
+     ), best AS (
+         SELECT case_id, min(rank) AS rank, row FROM hits GROUP BY case_id
+     )
+     SELECT b.case_id, b.rank, b.row, c.state, c.opened_at, c.reporter, c.subject
+     FROM best b JOIN cases c ON c.id = b.case_id
+     WHERE (?2 IS NULL OR c.state = ?2) AND (?3 IS NULL OR c.opened_at >= ?3)
+     ORDER BY b.rank, c.opened_at DESC
+     LIMIT ?4";
+
+/// Snippets (16 words of context) of the given rows only: snippet() is the expensive part.
+/// ?1 MATCH text, ?2 JSON array of rowids.
+const SNIPPETS: &str = "SELECT rowid, source, at, sender,
+         snippet(search_index, -1, '**', '**', '…', 16) AS snippet
+     FROM search_index
+     WHERE search_index MATCH ?1 AND rowid IN (SELECT value FROM json_each(?2))";
+
+/// Cases whose rows match, best first. ?1 MATCH text, ?2 case to leave out, ?3 limit.
+const CANDIDATES: &str = "WITH hits AS MATERIALIZED (
+         SELECT case_id, bm25(search_index, 0.0, 0.0, 0.0, 0.0, 0.0, 3.0, 1.0) AS rank
+         FROM search_index WHERE search_index MATCH ?1
+     )
+     SELECT case_id, min(rank) AS rank FROM hits WHERE case_id <> ?2
+     GROUP BY case_id ORDER BY rank LIMIT ?3";
+
+/// Where an index row's text comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    /// The case's subject (one row per case).
+    Subject,
+    /// A message's own text (`source_id` = messages.id).
+    Message,
+    /// A `/note` (`source_id` = events.id).
+    Note,
+    /// An advisory description (`source_id` = events.id).
+    Advisory,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Subject => "subject",
+            Source::Message => "message",
+            Source::Note => "note",
+            Source::Advisory => "advisory",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Source> {
+        Some(match s {
+            "subject" => Source::Subject,
+            "message" => Source::Message,
+            "note" => Source::Note,
+            "advisory" => Source::Advisory,
+            _ => return None,
+        })
+    }
+}
+
+/// One row to index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub case_id: String,
+    pub source: Source,
+    /// messages.id or events.id; None for the subject row.
+    pub source_id: Option<i64>,
+    /// RFC 3339.
+    pub at: String,
+    /// The sender's address ('' when unknown).
+    pub sender: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// Adds one row (inside the caller's transaction).
+pub async fn insert(conn: &mut SqliteConnection, e: &Entry) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO search_index (case_id, source, source_id, at, sender, subject, body)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&e.case_id)
+    .bind(e.source.as_str())
+    .bind(e.source_id)
+    .bind(&e.at)
+    .bind(&e.sender)
+    .bind(&e.subject)
+    .bind(&e.body)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Replaces a case's subject row (the subject can change).
+pub async fn set_subject(
+    conn: &mut SqliteConnection,
+    case_id: &str,
+    at: &str,
+    sender: &str,
+    subject: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM search_index WHERE case_id = ? AND source = 'subject'")
+        .bind(case_id)
+        .execute(&mut *conn)
+        .await?;
+    insert(
+        conn,
+        &Entry {
+            case_id: case_id.to_string(),
+            source: Source::Subject,
+            source_id: None,
+            at: at.to_string(),
+            sender: sender.to_string(),
+            subject: subject.to_string(),
+            body: String::new(),
+        },
+    )
+    .await
+}
+
+/// Saves (or replaces) what the similar-case scorer reads of a case.
+pub async fn save_report_text(
+    conn: &mut SqliteConnection,
+    case_id: &str,
+    subject: &str,
+    text: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT OR REPLACE INTO report_text (case_id, subject, text) VALUES (?, ?, ?)")
+        .bind(case_id)
+        .bind(subject)
+        .bind(text)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// (case id, subject, text) of the given cases, in no particular order.
+pub async fn report_texts(
+    conn: &mut SqliteConnection,
+    case_ids: &[String],
+) -> Result<Vec<(String, String, String)>, sqlx::Error> {
+    let ids = serde_json::to_string(case_ids).unwrap_or_else(|_| "[]".into());
+    sqlx::query_as("SELECT case_id, subject, text FROM report_text WHERE case_id IN (SELECT value FROM json_each(?))")
+        .bind(ids)
+        .fetch_all(conn)
+        .await
+}
+
+/// (case id, subject, text) of the `n` most recently saved cases other than `exclude`: a
+/// background sample for the scorer's word weights.
+pub async fn recent_report_texts(
+    conn: &mut SqliteConnection,
+    exclude: &str,
+    n: u32,
+) -> Result<Vec<(String, String, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT case_id, subject, text FROM report_text WHERE case_id <> ? ORDER BY rowid DESC LIMIT ?")
+        .bind(exclude)
+        .bind(i64::from(n))
+        .fetch_all(conn)
+        .await
+}
+
+/// Which cases a search may return.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// Only cases in this state.
+    pub state: Option<String>,
+    /// Only cases opened at or after this RFC 3339 time.
+    pub since: Option<String>,
+    pub limit: u32,
+}
+
+/// One case found, best first.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Hit {
+    pub case_id: String,
+    pub state: String,
+    pub opened_at: String,
+    pub reporter: String,
+    pub subject: String,
+    /// BM25 of the case's best row (lower is better, FTS5's sign).
+    pub rank: f64,
+    /// The best row: where it comes from, when and from whom.
+    pub source: Source,
+    pub at: String,
+    pub sender: String,
+    /// Text around the hits, each hit between [`HIT_START`] and [`HIT_END`].
+    pub snippet: String,
+}
+
+/// Cases matching `query`, best BM25 first, at most `filter.limit`. Needs the `cases` table
+/// (id, state, opened_at, reporter, subject).
+pub async fn search(conn: &mut SqliteConnection, query: &Query, filter: &Filter) -> Result<Vec<Hit>, sqlx::Error> {
+    let fts = query.fts5();
+    let rows = sqlx::query(SEARCH)
+        .bind(&fts)
+        .bind(filter.state.as_deref())
+        .bind(filter.since.as_deref())
+        .bind(i64::from(filter.limit))
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut hits = Vec::with_capacity(rows.len());
+    let mut row_ids = Vec::with_capacity(rows.len());
+    for r in rows {
+        row_ids.push(r.try_get::<i64, _>("row")?);
+        hits.push(Hit {
+            case_id: r.try_get("case_id")?,
+            state: r.try_get("state")?,
+            opened_at: r.try_get("opened_at")?,
+            reporter: r.try_get("reporter")?,
+            subject: r.try_get("subject")?,
+            rank: r.try_get("rank")?,
+            source: Source::Subject,
+            at: String::new(),
+            sender: String::new(),
+            snippet: String::new(),
+        });
+    }
+    if hits.is_empty() {
+        return Ok(hits);
+    }
+    let ids = serde_json::to_string(&row_ids).unwrap_or_else(|_| "[]".into());
+    let rows = sqlx::query(SNIPPETS).bind(&fts).bind(ids).fetch_all(&mut *conn).await?;
+    for r in rows {
+        let id: i64 = r.try_get("rowid")?;
+        if let Some(i) = row_ids.iter().position(|&x| x == id) {
+            let h = &mut hits[i];
+            h.source = Source::parse(&r.try_get::<String, _>("source")?).unwrap_or(Source::Message);
+            h.at = r.try_get("at")?;
+            h.sender = r.try_get("sender")?;
+            h.snippet = r
+                .try_get::<String, _>("snippet")?
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+        }
+    }
+    Ok(hits)
+}
+
+/// Up to `limit` cases whose text shares the most distinctive words with `words` (an OR of
+/// them, BM25 order), for the similar-case scorer to look at more closely: a bounded,
+/// index-driven read instead of every case's text. `exclude` is the new case itself.
+pub async fn candidates(
+    conn: &mut SqliteConnection,
+    words: &[String],
+    exclude: &str,
+    limit: u32,
+) -> Result<Vec<String>, sqlx::Error> {
+    let terms: Vec<String> = words
+        .iter()
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+        .map(|w| {
+            Query::Term {
+                text: w.clone(),
+                prefix: false,
+            }
+            .fts5()
+        })
+        .collect();
+    if terms.is_empty() {
+        return Ok(Vec::new());
+    }
+    let fts = terms.join(" OR ");
+    let rows = sqlx::query(CANDIDATES)
+        .bind(fts)
+        .bind(exclude)
+        .bind(i64::from(limit))
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(|r| r.try_get("case_id")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use sqlx::{Connection, Executor};
+
+    async fn db() -> SqliteConnection {
+        let mut conn = SqliteConnection::connect("sqlite::memory:").await.unwrap();
+        conn.execute(CREATE_TABLE).await.unwrap();
+        conn.execute(CREATE_REPORT_TEXT).await.unwrap();
+        conn.execute(
+            "CREATE TABLE cases (id TEXT PRIMARY KEY, state TEXT, opened_at TEXT, reporter TEXT, subject TEXT)",
+        )
+        .await
+        .unwrap();
+        conn
+    }
+
+    async fn add_case(conn: &mut SqliteConnection, id: &str, state: &str, opened: &str, subject: &str, body: &str) {
+        sqlx::query("INSERT INTO cases VALUES (?, ?, ?, ?, ?)")
+            .bind(id)
+            .bind(state)
+            .bind(opened)
+            .bind("r@example.net")
+            .bind(subject)
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        set_subject(conn, id, opened, "r@example.net", subject).await.unwrap();
+        let e = Entry {
+            case_id: id.into(),
+            source: Source::Message,
+            source_id: Some(1),
+            at: opened.into(),
+            sender: "r@example.net".into(),
+            subject: String::new(),
+            body: body.into(),
+        };
+        insert(conn, &e).await.unwrap();
+    }
+
+    async fn find(conn: &mut SqliteConnection, q: &str, filter: Filter) -> Vec<Hit> {
+        let q = Query::parse(q).unwrap();
+        search(conn, &q, &Filter { limit: 10, ..filter }).await.unwrap()
+    }
+
+    fn ids(hits: &[Hit]) -> Vec<&str> {
+        hits.iter().map(|h| h.case_id.as_str()).collect()
+    }
+
+    async fn corpus() -> SqliteConnection {
+        let mut c = db().await;
+        add_case(
+            &mut c,
+            "SEC-1",
+            "new",
+            "2026-01-01T00:00:00.000Z",
+            "Open redirect in res.redirect",
+            "res.redirect('//evil.example') sends users away. Needs basic-auth.",
+        )
+        .await;
+        add_case(
+            &mut c,
+            "SEC-2",
+            "invalid",
+            "2026-02-01T00:00:00.000Z",
+            "qs prototype pollution",
+            "qs.parse with __proto__ keys pollutes Object.prototype",
+        )
+        .await;
+        add_case(
+            &mut c,
+            "SEC-3",
+            "triage",
+            "2026-03-01T00:00:00.000Z",
+            "ReDoS",
+            "path-to-regexp backtracking; unrelated to redirects, but mentions basic auth",
+        )
+        .await;
+        c
+    }
+
+    #[tokio::test]
+    async fn finds_phrases_prefixes_and_hyphenated_words() {
+        let mut c = corpus().await;
+        assert_eq!(
+            ids(&find(&mut c, "res.redirect", Filter::default()).await),
+            vec!["SEC-1"]
+        );
+        assert_eq!(
+            ids(&find(&mut c, "\"prototype pollution\"", Filter::default()).await),
+            vec!["SEC-2"]
+        );
+        assert_eq!(
+            ids(&find(&mut c, "redirect*", Filter::default()).await),
+            vec!["SEC-1", "SEC-3"]
+        );
+        // `basic-auth` is the phrase "basic auth": both spellings match.
+        let hits = find(&mut c, "basic-auth", Filter::default()).await;
+        let mut both = ids(&hits);
+        both.sort();
+        assert_eq!(both, vec!["SEC-1", "SEC-3"]);
+        assert_eq!(
+            ids(&find(&mut c, "redirect* NOT regexp", Filter::default()).await),
+            vec!["SEC-1"]
+        );
+        assert_eq!(
+            ids(&find(&mut c, "(qs OR regexp) AND backtracking", Filter::default()).await),
+            vec!["SEC-3"]
+        );
+    }
+
+    #[tokio::test]
+    async fn subject_hits_rank_first_and_snippets_mark_hits() {
+        let mut c = corpus().await;
+        let hits = find(&mut c, "redirect*", Filter::default()).await;
+        // SEC-1 has it in the subject and body, SEC-3 once in the body.
+        assert_eq!(hits[0].case_id, "SEC-1");
+        assert!(hits[0].rank < hits[1].rank);
+        assert_eq!(
+            hits[1].snippet,
+            "path-to-regexp backtracking; unrelated to **redirects**, but mentions basic auth"
+        );
+        assert_eq!(hits[1].source, Source::Message);
+        assert_eq!(hits[1].sender, "r@example.net");
+    }
+
+    #[tokio::test]
+    async fn filters_by_state_and_date_and_limits() {
+        let mut c = corpus().await;
+        let state = Filter {
+            state: Some("triage".into()),
+            ..Filter::default()
+        };
+        assert_eq!(ids(&find(&mut c, "redirect*", state).await), vec!["SEC-3"]);
+        let since = Filter {
+            since: Some("2026-02-15T00:00:00.000Z".into()),
+            ..Filter::default()
+        };
+        assert_eq!(ids(&find(&mut c, "redirect*", since).await), vec!["SEC-3"]);
+        let q = Query::parse("redirect*").unwrap();
+        let one = search(
+            &mut c,
+            &q,
+            &Filter {
+                limit: 1,
+                ..Filter::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(ids(&one), vec!["SEC-1"]);
+        assert!(find(&mut c, "nothingmatches", Filter::default()).await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn candidates_are_cases_sharing_words_except_the_new_one() {
+        let mut c = corpus().await;
+        let words = vec!["redirect".to_string(), "evil".to_string(), "--".to_string()];
+        assert_eq!(candidates(&mut c, &words, "SEC-9", 5).await.unwrap(), vec!["SEC-1"]);
+        assert!(candidates(&mut c, &words, "SEC-1", 5).await.unwrap().is_empty());
+        assert!(candidates(&mut c, &[], "SEC-1", 5).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn report_texts_are_read_by_case() {
+        let mut c = corpus().await;
+        for (id, text) in [("SEC-1", "one"), ("SEC-2", "two"), ("SEC-3", "three")] {
+            save_report_text(&mut c, id, "s", text).await.unwrap();
+        }
+        save_report_text(&mut c, "SEC-2", "s2", "two again").await.unwrap();
+        let mut got = report_texts(&mut c, &["SEC-2".into(), "SEC-3".into(), "SEC-9".into()])
+            .await
+            .unwrap();
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                ("SEC-2".into(), "s2".into(), "two again".into()),
+                ("SEC-3".into(), "s".into(), "three".into())
+            ]
+        );
+        let recent = recent_report_texts(&mut c, "SEC-2", 1).await.unwrap();
+        assert_eq!(recent[0].0, "SEC-3");
+    }
+
+    fn junk() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            4 => "[a-zA-Z0-9]{1,6}",
+            2 => proptest::sample::select(vec![
+                "AND", "OR", "NOT", "NEAR", "(", ")", "\"", "*", "-", ":", "^", "+", "'", "\\", ";", "\u{0}",
+                "{", "}", "col:", "NEAR(", "é", "日本", " ", "  ", "\t", "\n", ",", ".", "%", "_", "$", "''",
+            ])
+            .prop_map(String::from),
+            1 => any::<char>().prop_map(String::from),
+        ];
+        proptest::collection::vec(piece, 0..12).prop_map(|v| v.join(""))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        /// Whatever is typed, the query is refused with a QueryError or runs in FTS5 without
+        /// an SQL error.
+        #[test]
+        fn junk_never_reaches_fts5_as_an_error(input in junk()) {
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            rt.block_on(async {
+                let mut c = corpus().await;
+                if let Ok(q) = Query::parse(&input) {
+                    let r = search(&mut c, &q, &Filter { limit: 5, ..Filter::default() }).await;
+                    prop_assert!(r.is_ok(), "query {:?} -> {} -> {:?}", input, q.fts5(), r.err());
+                }
+                let words: Vec<String> = input.split_whitespace().map(String::from).collect();
+                let r = candidates(&mut c, &words, "SEC-0", 5).await;
+                prop_assert!(r.is_ok(), "candidates {:?} -> {:?}", words, r.err());
+                Ok(())
+            })?;
+        }
+    }
+}

@@ -1,0 +1,621 @@
+//! How alike two vulnerability reports are, so a new case can say "looks like SEC-...".
+//!
+//! A report is reduced to a [`Profile`] of three kinds of evidence, each compared on its own
+//! and then combined:
+//! - identifiers: package and API names (`path-to-regexp`, `qs.parse`, `res.redirect()`,
+//!   `outputFunctionName`, `__proto__`) and version numbers: what two people describing one bug
+//!   name whatever language they write in;
+//! - code: 5-character shingles of code-like tokens (payloads, PoC lines such as
+//!   `a[__proto__][polluted]=yes` or `..%5c..%5cwindows`), so a curl line and a Python script
+//!   carrying the same payload meet;
+//! - words: the remaining words (stop words and report boilerplate left out).
+//!
+//! Each kind is a TF-IDF vector (IDF from the reports being compared, see [`Idf`]); the score
+//! is a weighted mean of the cosines of the kinds both reports have, in 0..=1. Two reports
+//! that each name a kind of bug (open redirect, XSS, ReDoS, path traversal, ...; in several
+//! languages) but no kind in common are rarely the same bug: their score is halved.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// Scores at or above this count as "similar" (chosen with tests/similar_quality.rs).
+pub const THRESHOLD: f64 = 0.27;
+/// Most similar cases listed for a new one.
+pub const MAX_SIMILAR: usize = 3;
+/// Text looked at per report (bounded work on huge mail).
+pub const MAX_TEXT_BYTES: usize = 32 * 1024;
+
+/// Weights of the kinds of evidence in the combined score.
+const W_IDENTS: f64 = 1.5;
+const W_CODE: f64 = 1.0;
+const W_WORDS: f64 = 1.0;
+/// Shingle length for code tokens.
+const SHINGLE: usize = 5;
+/// Factor on the score of two reports that name different kinds of bug.
+const OTHER_KIND_OF_BUG: f64 = 0.5;
+
+/// Kinds of bug (roughly CWE classes) and the phrases that name them, in English, Spanish,
+/// German, French, Portuguese and Chinese. A kind listed in `implies` counts as named too.
+const BUG_KINDS: &[(&str, &str, &[&str])] = &[
+    (
+        "redos",
+        r"redos|regex(?:p)?\s*dos|catastrophic backtracking|backtracking|regular expression denial|katastrophal|retroceso catastr|正则",
+        &["dos"],
+    ),
+    (
+        "dos",
+        r"denial[ -]of[ -]service|\bdos\b|resource exhaustion|exhaust|out of memory|\boom\b|crash|takes? (?:the )?(?:site|server) down|blocks? the (?:event loop|server)|dienstverweigerung|denegaci[oó]n de servicio|d[ée]ni de service|nega[çc][ãa]o de servi[çc]o|拒绝服务|memory|cpu",
+        &[],
+    ),
+    (
+        "xss",
+        r"\bxss\b|cross[- ]site scripting|跨站脚本|script injection|onerror=|<script",
+        &[],
+    ),
+    (
+        "open-redirect",
+        r"open redirect|redirect(?:s|ed)? (?:the victim |users? )?to (?:an? )?(?:attacker|another|other|evil|external)|redirecci[oó]n abierta|offene weiterleitung|redirection ouverte|redirecionamento aberto|开放重定向",
+        &[],
+    ),
+    (
+        "path-traversal",
+        r"path traversal|directory traversal|\.\.[/\\]|\.\.%(?:2f|5c)|outside (?:the )?(?:root|public|served)|recorrido de directorios|verzeichnisdurchlauf|travers[ée]e de r[ée]pertoire|include\(",
+        &["file-disclosure"],
+    ),
+    (
+        "file-disclosure",
+        r"read (?:any|arbitrary) files?|file disclosure|arbitrary file|/etc/passwd|win\.ini|dotfiles?|(?:^|[\s/'])\.env\b|%2eenv|\.git/config",
+        &[],
+    ),
+    (
+        "prototype-pollution",
+        r"prototype pollution|pollut|contaminaci[oó]n (?:del )?prototipo|prototyp(?:e)?-?verschmutzung|pollution de prototype|polui[çc][ãa]o de prot[óo]tipo|原型污染|__proto__",
+        &[],
+    ),
+    (
+        "header-injection",
+        r"header injection|crlf|\bcr ?lf\b|%0d%0a|response splitting|parameter injection|attribute injection|inyecci[oó]n de (?:cabeceras|atributos)|injection d'(?:en-t[êe]te|attributs)|breaks? out of the parameter",
+        &[],
+    ),
+    (
+        "log-injection",
+        r"log injection|forge[ds]? (?:new )?log|fake (?:log )?line|log forging|forged access log",
+        &[],
+    ),
+    (
+        "rce",
+        r"remote code execution|\brce\b|code execution|child_process|execsync|ejecuci[oó]n remota|codeausf[üu]hrung|ex[ée]cution de code|execu[çc][ãa]o remota|远程代码执行",
+        &[],
+    ),
+    (
+        "auth-bypass",
+        r"authentication bypass|authori[sz]ation bypass|auth(?:entication)? bypass|bypass de autentica|forged tokens?|alg(?:orithm)?\W{1,4}none|key confusion|umgehung der authentifizierung|contournement",
+        &[],
+    ),
+    (
+        "info-disclosure",
+        r"stack traces?|information disclosure|discloses? (?:stack|file|path|secret|internal)|\bleaks?\b|tokens? (?:and|or) passwords? in|end up in access logs",
+        &[],
+    ),
+    (
+        "cors",
+        r"access-control-allow-origin|cors misconfiguration|origin reflection|reflects any (?:request )?origin",
+        &[],
+    ),
+    ("cache-poisoning", r"cache poisoning|vary: origin|poisoned cache", &[]),
+    (
+        "email-spoofing",
+        r"\bspf\b|\bdmarc\b|email spoofing|spoofed e-?mails?",
+        &[],
+    ),
+    ("clickjacking", r"clickjacking|x-frame-options|frame-ancestors", &[]),
+    ("sqli", r"sql injection|\bsqli\b|inyecci[oó]n sql|injection sql", &[]),
+    ("ssrf", r"\bssrf\b|server[- ]side request forgery", &[]),
+    ("csrf", r"\bcsrf\b|cross[- ]site request forgery", &[]),
+];
+
+static BUG_KIND_PATTERNS: LazyLock<Vec<(&'static str, Regex, &'static [&'static str])>> = LazyLock::new(|| {
+    BUG_KINDS
+        .iter()
+        .map(|(kind, re, implies)| (*kind, Regex::new(&format!("(?i){re}")).expect("static regex"), *implies))
+        .collect()
+});
+
+/// The kinds of bug a text names.
+fn bug_kinds(text: &str) -> Vec<&'static str> {
+    let mut kinds = Vec::new();
+    for (kind, re, implies) in BUG_KIND_PATTERNS.iter() {
+        if re.is_match(text) {
+            kinds.push(*kind);
+            kinds.extend(implies.iter().copied());
+        }
+    }
+    kinds.sort_unstable();
+    kinds.dedup();
+    kinds
+}
+
+/// One feature of a report.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Feature {
+    Ident(String),
+    Code(u64),
+    Word(String),
+}
+
+impl Feature {
+    fn kind(&self) -> usize {
+        match self {
+            Feature::Ident(_) => 0,
+            Feature::Code(_) => 1,
+            Feature::Word(_) => 2,
+        }
+    }
+}
+
+const WEIGHTS: [f64; 3] = [W_IDENTS, W_CODE, W_WORDS];
+
+/// The evidence in one report: term frequencies of its features.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Profile {
+    tf: HashMap<Feature, f64>,
+    kinds: Vec<&'static str>,
+}
+
+static DOTTED: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+").expect("static regex"));
+static HYPHENATED: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"@?[A-Za-z][A-Za-z0-9]*(?:[-/][A-Za-z0-9]+)*-[A-Za-z0-9]+").expect("static regex"));
+static CAMEL_OR_SNAKE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[A-Za-z_$][\w$]*(?:[a-z0-9][A-Z]|_)[\w$]*|__\w+__").expect("static regex"));
+static CALL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"([A-Za-z_$][\w$.]*)\(").expect("static regex"));
+static VERSION: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b\d+\.\d+\.\d+(?:-[\w.]+)?\b").expect("static regex"));
+
+/// Characters that make a whitespace-separated token look like code or a payload.
+const CODE_CHARS: &str = "()[]{}=%<>;/\\'\"`:+&|$";
+
+impl Profile {
+    /// The profile of a report: its subject and text (the caller passes the report's own
+    /// words; at most [`MAX_TEXT_BYTES`] of the text are read).
+    pub fn new(subject: &str, text: &str) -> Profile {
+        let mut end = text.len().min(MAX_TEXT_BYTES);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let text = &text[..end];
+        let mut p = Profile::default();
+        for part in [subject, subject, text] {
+            p.add_identifiers(part);
+            p.add_words(part);
+        }
+        p.add_code(text);
+        p.kinds = bug_kinds(&format!("{subject}\n{text}"));
+        // Sublinear term frequency: a word repeated ten times is not ten times the evidence.
+        for v in p.tf.values_mut() {
+            *v = 1.0 + v.ln();
+        }
+        p
+    }
+
+    fn add(&mut self, f: Feature) {
+        *self.tf.entry(f).or_insert(0.0) += 1.0;
+    }
+
+    fn add_identifiers(&mut self, text: &str) {
+        let mut seen: Vec<String> = Vec::new();
+        for re in [&*DOTTED, &*HYPHENATED, &*CAMEL_OR_SNAKE] {
+            for m in re.find_iter(text) {
+                let s = m.as_str().trim_matches(|c: char| c == '.' || c == '-');
+                if s.len() >= 3 && s.chars().any(|c| c.is_ascii_alphabetic()) {
+                    seen.push(s.to_lowercase());
+                }
+            }
+        }
+        for c in CALL.captures_iter(text) {
+            let name = c[1].trim_matches('.').to_lowercase();
+            if !name.is_empty() && !STOP.contains(name.as_str()) {
+                seen.push(format!("{name}()"));
+            }
+        }
+        for m in VERSION.find_iter(text) {
+            seen.push(format!("v{}", m.as_str()));
+        }
+        for s in seen {
+            self.add(Feature::Ident(s));
+        }
+    }
+
+    fn add_words(&mut self, text: &str) {
+        for w in words(text) {
+            self.add(Feature::Word(w));
+        }
+    }
+
+    fn add_code(&mut self, text: &str) {
+        for tok in text.split_whitespace() {
+            let punct = tok.chars().filter(|c| CODE_CHARS.contains(*c)).count();
+            if punct < 2 || tok.len() < SHINGLE {
+                continue;
+            }
+            let chars: Vec<char> = tok.to_lowercase().chars().collect();
+            if chars.len() < SHINGLE {
+                continue;
+            }
+            for w in chars.windows(SHINGLE) {
+                // Shingles of plain letters say little that the words do not say already.
+                if w.iter().all(|c| c.is_alphanumeric()) {
+                    continue;
+                }
+                self.add(Feature::Code(fnv1a(w)));
+            }
+        }
+    }
+
+    /// The report's most distinctive identifiers and words (rarest in `idf` first), for
+    /// finding candidate cases in the full-text index.
+    pub fn key_terms(&self, idf: &Idf, n: usize) -> Vec<String> {
+        let mut terms: Vec<(f64, String)> = self
+            .tf
+            .iter()
+            .filter_map(|(f, tf)| match f {
+                Feature::Ident(s) if !s.starts_with('v') => {
+                    Some((tf * idf.of(f) * W_IDENTS, s.trim_end_matches("()").to_string()))
+                }
+                Feature::Word(s) => Some((tf * idf.of(f), s.clone())),
+                _ => None,
+            })
+            .collect();
+        terms.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        let mut seen = HashSet::new();
+        terms
+            .into_iter()
+            .map(|(_, s)| s)
+            .filter(|s| seen.insert(s.clone()))
+            .take(n)
+            .collect()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tf.is_empty()
+    }
+}
+
+/// Inverse document frequencies over a set of reports (the earlier cases looked at plus the
+/// new one). A feature in every report weighs little; one shared by two reports weighs much.
+#[derive(Debug, Clone, Default)]
+pub struct Idf {
+    docs: usize,
+    df: HashMap<Feature, u32>,
+}
+
+impl Idf {
+    pub fn new<'a>(profiles: impl IntoIterator<Item = &'a Profile>) -> Idf {
+        let mut idf = Idf::default();
+        for p in profiles {
+            idf.docs += 1;
+            for f in p.tf.keys() {
+                *idf.df.entry(f.clone()).or_insert(0) += 1;
+            }
+        }
+        idf
+    }
+
+    fn of(&self, f: &Feature) -> f64 {
+        let df = f64::from(self.df.get(f).copied().unwrap_or(0).max(1));
+        (1.0 + self.docs.max(1) as f64 / df).ln()
+    }
+}
+
+/// How alike two reports are, 0 (nothing in common) ..= 1.
+pub fn score(a: &Profile, b: &Profile, idf: &Idf) -> f64 {
+    let mut dot = [0.0f64; 3];
+    let mut na = [0.0f64; 3];
+    let mut nb = [0.0f64; 3];
+    for (f, tf) in &a.tf {
+        let w = tf * idf.of(f);
+        na[f.kind()] += w * w;
+        if let Some(tb) = b.tf.get(f) {
+            dot[f.kind()] += w * tb * idf.of(f);
+        }
+    }
+    for (f, tf) in &b.tf {
+        let w = tf * idf.of(f);
+        nb[f.kind()] += w * w;
+    }
+    let mut total = 0.0;
+    let mut weights = 0.0;
+    for k in 0..3 {
+        if na[k] > 0.0 && nb[k] > 0.0 {
+            total += WEIGHTS[k] * dot[k] / (na[k].sqrt() * nb[k].sqrt());
+            weights += WEIGHTS[k];
+        }
+    }
+    if weights == 0.0 {
+        return 0.0;
+    }
+    let mut s = total / weights;
+    if !a.kinds.is_empty() && !b.kinds.is_empty() && !a.kinds.iter().any(|k| b.kinds.contains(k)) {
+        s *= OTHER_KIND_OF_BUG;
+    }
+    s.clamp(0.0, 1.0)
+}
+
+/// The kinds of bug a report names (`xss`, `open-redirect`, `redos`, ...).
+pub fn kinds(p: &Profile) -> &[&'static str] {
+    &p.kinds
+}
+
+/// The per-kind cosines (identifiers, code, words), for explaining a score.
+pub fn explain(a: &Profile, b: &Profile, idf: &Idf) -> [f64; 3] {
+    let mut out = [0.0; 3];
+    for (k, o) in out.iter_mut().enumerate() {
+        let only = |p: &Profile| Profile {
+            tf: p
+                .tf
+                .iter()
+                .filter(|(f, _)| f.kind() == k)
+                .map(|(f, v)| (f.clone(), *v))
+                .collect(),
+            kinds: Vec::new(),
+        };
+        *o = score(&only(a), &only(b), idf);
+    }
+    out
+}
+
+/// The identifiers and words two reports share, most telling first, at most `n` (for
+/// explaining a match to a coordinator).
+pub fn shared_terms(a: &Profile, b: &Profile, idf: &Idf, n: usize) -> Vec<String> {
+    let mut shared: Vec<(f64, String)> =
+        a.tf.iter()
+            .filter_map(|(f, ta)| {
+                let tb = b.tf.get(f)?;
+                let w = ta * tb * idf.of(f) * idf.of(f) * WEIGHTS[f.kind()];
+                match f {
+                    Feature::Ident(s) => Some((w, s.trim_end_matches("()").to_string())),
+                    Feature::Word(s) => Some((w, s.clone())),
+                    Feature::Code(_) => None,
+                }
+            })
+            .collect();
+    shared.sort_by(|x, y| y.0.total_cmp(&x.0).then_with(|| x.1.cmp(&y.1)));
+    let mut seen = HashSet::new();
+    shared
+        .into_iter()
+        .map(|(_, s)| s)
+        .filter(|s| seen.insert(s.clone()))
+        .take(n)
+        .collect()
+}
+
+/// The earlier reports at least `threshold` alike to `new`, best first, at most `max`.
+pub fn best_matches<K: Clone>(
+    new: &Profile,
+    earlier: &[(K, Profile)],
+    idf: &Idf,
+    threshold: f64,
+    max: usize,
+) -> Vec<(K, f64)> {
+    let mut out: Vec<(K, f64)> = earlier
+        .iter()
+        .map(|(k, p)| (k.clone(), score(new, p, idf)))
+        .filter(|(_, s)| *s >= threshold)
+        .collect();
+    out.sort_by(|a, b| b.1.total_cmp(&a.1));
+    out.truncate(max);
+    out
+}
+
+/// The earlier reports like `new` above [`THRESHOLD`], best first, at most [`MAX_SIMILAR`]:
+/// `candidates` are the ones to score, `background` more earlier reports that only weigh
+/// the features (so a word common to every report about one package weighs little).
+pub fn similar_to<K: Clone>(new: &Profile, candidates: &[(K, Profile)], background: &[Profile]) -> Vec<(K, f64)> {
+    let idf = Idf::new(candidates.iter().map(|(_, p)| p).chain(background).chain([new]));
+    best_matches(new, candidates, &idf, THRESHOLD, MAX_SIMILAR)
+}
+
+/// Lower-cased words of `text` without stop words; CJK runs become character pairs.
+fn words(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for raw in text.split(|c: char| !c.is_alphanumeric()) {
+        if raw.is_empty() {
+            continue;
+        }
+        if raw.chars().any(is_cjk) {
+            let chars: Vec<char> = raw.chars().collect();
+            for pair in chars.windows(2) {
+                out.push(pair.iter().collect());
+            }
+            continue;
+        }
+        let w = raw.to_lowercase();
+        if w.chars().count() < 2 || w.chars().all(|c| c.is_ascii_digit()) || STOP.contains(w.as_str()) {
+            continue;
+        }
+        out.push(stem(&w));
+    }
+    out
+}
+
+/// Plural and past-tense endings off (English), so "redirects" meets "redirect".
+fn stem(w: &str) -> String {
+    if ["ss", "us", "is", "js"].iter().any(|e| w.ends_with(e)) {
+        return w.to_string();
+    }
+    for (suffix, min) in [("ies", 5), ("es", 5), ("s", 5), ("ed", 5)] {
+        if w.len() >= min && w.ends_with(suffix) {
+            let base = &w[..w.len() - suffix.len()];
+            return if suffix == "ies" {
+                format!("{base}y")
+            } else {
+                base.to_string()
+            };
+        }
+    }
+    w.to_string()
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c, '\u{3040}'..='\u{30ff}' | '\u{3400}'..='\u{4dbf}' | '\u{4e00}'..='\u{9fff}' | '\u{ac00}'..='\u{d7af}')
+}
+
+fn fnv1a(chars: &[char]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for c in chars {
+        for b in (*c as u32).to_le_bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// Function words (English, Spanish, German, French, Portuguese) and the boilerplate of
+/// vulnerability reports, which say nothing about which bug a report is about.
+static STOP: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    const WORDS: &str = "
+    a about above after again against all also am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had has
+    have having he her here hers him his how i if in into is it its itself just let me more most my no nor
+    not now of off on once only or other our ours out over own same she should so some such than that the
+    their theirs them then there these they this those through to too under until up very was we were what
+    when where which while who whom why will with would you your yours one two get got like use used using
+    way may might must shall also even still yet ever every much many via per within without upon onto
+    hi hello dear hey team thanks thank regards best kind cheers sincerely greetings please sent phone
+    security vulnerability vulnerabilities issue bug report reporting reported researcher found finding
+    impact severity steps reproduce reproduction poc proof concept summary description details technical
+    affected affects version versions tested test recommendation remediation fix suggest suggestion expected
+    attacker attack remote unauthenticated critical high medium low cvss hope message finds well writing
+    responsibly disclose disclosure identified potential potentially observe note following example app
+    application server request requests response user users code set sets
+    el la los las un una de del que en y o por para con se su al es lo como mas pero sus le ya fue este esta
+    hola saludos gracias versión prueba impacto
+    der die das und ist ein eine einer nicht mit von zu den dem des auf für bei im sich oder als auch es
+    wird werden kann bei nach guten tag freundlichen grüßen
+    le les des et est un une du dans pour pas sur ce qui au avec par ne se plus ou sont bonjour cordialement
+    os as um uma do da dos das em no na ao não olá atenciosamente
+    ";
+    WORDS.split_whitespace().collect()
+});
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(text: &str) -> Profile {
+        Profile::new("", text)
+    }
+
+    #[test]
+    fn identifiers_are_found_in_prose_and_code() {
+        let p = Profile::new(
+            "ReDoS in path-to-regexp",
+            "call qs.parse(x) or res.redirect('//e'); set outputFunctionName and __proto__ on 6.10.2",
+        );
+        for id in [
+            "path-to-regexp",
+            "qs.parse",
+            "qs.parse()",
+            "res.redirect()",
+            "outputfunctionname",
+            "__proto__",
+            "v6.10.2",
+        ] {
+            assert!(
+                p.tf.contains_key(&Feature::Ident(id.into())),
+                "{id} missing from {:?}",
+                p.tf.keys()
+            );
+        }
+        assert!(p.tf.contains_key(&Feature::Word("redo".into())) || p.tf.contains_key(&Feature::Word("redos".into())));
+        assert!(!p.tf.contains_key(&Feature::Word("the".into())));
+    }
+
+    #[test]
+    fn same_text_scores_one_and_nothing_shared_scores_zero() {
+        let a = profile("res.redirect('//evil.example') sends users to evil.example: open redirect");
+        let b = profile("jsonwebtoken accepts tokens without signature when secret missing");
+        let idf = Idf::new([&a, &b]);
+        assert!((score(&a, &a, &idf) - 1.0).abs() < 1e-9);
+        assert_eq!(score(&a, &b, &idf), 0.0);
+        assert_eq!(score(&a, &Profile::default(), &idf), 0.0);
+    }
+
+    #[test]
+    fn a_shared_payload_counts_across_languages() {
+        let en =
+            profile("The parser pollutes the prototype: curl 'http://h/?a[__proto__][polluted]=yes' using qs.parse");
+        let es = profile(
+            "El analizador contamina el prototipo: requests.get('http://h/?a[__proto__][polluted]=yes') qs.parse",
+        );
+        let other = profile("El servidor devuelve archivos fuera de la carpeta: GET /static/..%5c..%5cwin.ini");
+        let idf = Idf::new([&en, &es, &other]);
+        assert!(score(&en, &es, &idf) > 0.5, "{}", score(&en, &es, &idf));
+        assert!(score(&es, &other, &idf) < 0.1, "{}", score(&es, &other, &idf));
+    }
+
+    #[test]
+    fn best_matches_keeps_the_best_three_above_the_threshold() {
+        let new = profile("res.redirect open redirect with //evil.example in express");
+        let earlier: Vec<(u32, Profile)> = vec![
+            (1, profile("res.redirect open redirect via //evil.example in express 4")),
+            (2, profile("cookie serialize attribute injection")),
+            (3, profile("res.redirect open redirect")),
+            (4, profile("open redirect res.redirect //evil.example")),
+            (5, profile("express res.redirect redirect //evil.example open")),
+        ];
+        let idf = Idf::new(earlier.iter().map(|(_, p)| p).chain([&new]));
+        let m = best_matches(&new, &earlier, &idf, 0.2, MAX_SIMILAR);
+        assert_eq!(m.len(), 3);
+        assert!(m.windows(2).all(|w| w[0].1 >= w[1].1));
+        assert!(!m.iter().any(|(k, _)| *k == 2));
+        assert!(m.iter().all(|(_, s)| (0.0..=1.0).contains(s)));
+    }
+
+    #[test]
+    fn similar_to_uses_the_background_for_weights_but_lists_only_candidates() {
+        let new = profile("qs.parse pollutes Object.prototype through a[__proto__][x]=1 in express");
+        let candidates = vec![
+            (
+                "SEC-1",
+                profile("prototype pollution: qs.parse('a[__proto__][x]=1') sets Object.prototype.x"),
+            ),
+            ("SEC-2", profile("express res.redirect open redirect")),
+        ];
+        let background = vec![profile("express crash"), profile("express cookie bug")];
+        let found = similar_to(&new, &candidates, &background);
+        assert_eq!(found.iter().map(|(k, _)| *k).collect::<Vec<_>>(), vec!["SEC-1"]);
+        assert!(found[0].1 >= THRESHOLD && found[0].1 <= 1.0);
+        assert!(similar_to::<&str>(&new, &[], &background).is_empty());
+    }
+
+    #[test]
+    fn key_terms_prefer_rare_identifiers() {
+        let a = profile("qs.parse pollutes the prototype of express apps");
+        let b = profile("express apps crash");
+        let idf = Idf::new([&a, &b]);
+        let terms = a.key_terms(&idf, 3);
+        assert_eq!(terms[0], "qs.parse");
+        assert!(!terms.contains(&"express".to_string()));
+    }
+
+    #[test]
+    fn huge_and_hostile_text_is_bounded() {
+        let text = "é".repeat(MAX_TEXT_BYTES) + "never-seen-identifier";
+        let p = profile(&text);
+        assert!(!p.tf.contains_key(&Feature::Ident("never-seen-identifier".into())));
+        let _ = profile("\u{0}((((]]]]%%%%''''\"\"\"");
+    }
+
+    #[test]
+    fn stems_plurals() {
+        assert_eq!(stem("redirects"), "redirect");
+        assert_eq!(stem("policies"), "policy");
+        assert_eq!(stem("class"), "class");
+        assert_eq!(stem("qs"), "qs");
+        assert_eq!(stem("cors"), "cors");
+        assert_eq!(stem("expressjs"), "expressjs");
+    }
+}

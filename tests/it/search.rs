@@ -1,0 +1,97 @@
+//! `secintake search` through the real stack: reports and replies arrive over IMAP, are
+//! indexed in the same transaction, and are found by words, phrases, prefixes and operators;
+//! quoted text is not indexed; a malformed query is a clear error with exit code 2.
+
+use crate::common::*;
+use serde_json::Value;
+
+const QS_BODY: &str = "Hello,\n\nqs.parse in qs 6.10.2 lets a query like a[__proto__][polluted]=yes write to Object.prototype: prototype pollution through req.query.\n\nSteps: curl 'http://localhost:3000/?a[__proto__][polluted]=yes'\n\nImpact: every object gets the property.\n\nMira";
+const REDIRECT_BODY: &str = "Hi,\n\nres.redirect(req.query.next) sends users to //evil.example after the basic-auth login of express 4.18.2: an open redirect.\n\nSteps: open /login?next=//evil.example\n\nImpact: phishing.\n\nDan";
+
+fn search(w: &World, args: &[&str]) -> Vec<Value> {
+    let mut a = vec!["search", "--json"];
+    a.extend_from_slice(args);
+    serde_json::from_str(&w.run(&a)).unwrap()
+}
+
+fn ids(hits: &[Value]) -> Vec<String> {
+    hits.iter()
+        .map(|h| h["case_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reports_and_replies_are_found_by_words_phrases_prefixes_and_operators() {
+    let w = World::new();
+    w.deliver(&report(
+        REPORTER,
+        "Prototype pollution in qs",
+        "<qs@example.test>",
+        QS_BODY,
+    ))
+    .await;
+    w.deliver(&report(
+        "dan@example.test",
+        "Open redirect after login",
+        "<redir@example.test>",
+        REDIRECT_BODY,
+    ))
+    .await;
+    w.once();
+    let cases = w.cases();
+    assert_eq!(cases.len(), 2);
+    let id_of = |subject: &str| {
+        cases.iter().find(|c| c["subject"] == subject).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (qs, redirect) = (id_of("Prototype pollution in qs"), id_of("Open redirect after login"));
+    // A reply whose own words are new and whose quote carries a word found nowhere else.
+    w.deliver(&reply(
+        REPORTER,
+        LIST,
+        "Re: Prototype pollution in qs",
+        "<qs-2@example.test>",
+        "<qs@example.test>",
+        "",
+        "Also reachable through zebrafinch routes.\n\nOn Sat, 21 Nov 2026, Mira wrote:\n> quokkaword in the quoted text\n",
+    ))
+    .await;
+    w.once();
+
+    let hits = search(&w, &["\"prototype pollution\""]);
+    assert_eq!(ids(&hits), vec![qs.clone()]);
+    let h = &hits[0];
+    assert_eq!(h["state"], "new");
+    assert!(h["snippet"].as_str().unwrap().contains("**"), "hits are marked: {h}");
+    assert!(h["opened_at"].as_str().unwrap().starts_with("20"));
+
+    assert_eq!(ids(&search(&w, &["basic-auth"])), vec![redirect.clone()]);
+    assert_eq!(ids(&search(&w, &["res.redirect"])), vec![redirect.clone()]);
+    assert_eq!(ids(&search(&w, &["pollut*"])), vec![qs.clone()]);
+    let mut both = ids(&search(&w, &["phishing OR __proto__"]));
+    both.sort();
+    let mut want = vec![qs.clone(), redirect.clone()];
+    want.sort();
+    assert_eq!(both, want);
+    assert_eq!(ids(&search(&w, &["impact NOT phishing"])), vec![qs.clone()]);
+    assert_eq!(ids(&search(&w, &["zebrafinch"])), vec![qs.clone()]);
+    assert!(search(&w, &["quokkaword"]).is_empty(), "quoted text is not indexed");
+    assert!(search(&w, &["--state", "invalid", "qs"]).is_empty());
+    assert!(search(&w, &["--since", "2999-01-01", "qs"]).is_empty());
+    assert_eq!(search(&w, &["--limit", "1", "impact"]).len(), 1);
+
+    let text = w.run(&["search", "open redirect"]);
+    assert!(text.contains(&redirect) && text.contains("1 case(s)"), "{text}");
+
+    for bad in ["NOT qs", "(qs", "\"unterminated", "qs OR", ""] {
+        let out = w.output(&["search", bad]);
+        assert_eq!(out.status.code(), Some(2), "query {bad:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("search:") && !err.to_lowercase().contains("sql"),
+            "query {bad:?}: {err}"
+        );
+    }
+}
