@@ -7,6 +7,7 @@
 #   message_analysis  raw mail -> Incoming::parse, Analyzer::analyze, author, thread_ids, own_text
 #   commands          text -> command::parse_all -> lifecycle::apply (invariants checked)
 #   auth_results      text lines -> authority::parse and authority::judge (invariants checked)
+#   pgp_intake        junk OpenPGP data (armored, binary, truncated) as mail -> pgp::open, pgp::learn
 #
 # Targets run one after the other (one fuzzing process at a time). For each target this
 # first replays fuzz/regressions/<target>-*, then fuzzes for SECONDS starting from the
@@ -35,7 +36,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../fuzz"
 
-ALL_TARGETS=(message_analysis commands auth_results)
+ALL_TARGETS=(message_analysis commands auth_results pgp_intake)
 SECONDS_PER_TARGET=60
 if [[ $# -gt 0 && $1 =~ ^[0-9]+$ ]]; then
     SECONDS_PER_TARGET=$1
