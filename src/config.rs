@@ -530,6 +530,12 @@ pub struct Settings {
     pub templates: TemplateSettings,
     #[serde(default)]
     pub metrics: MetricsSettings,
+    /// `[pgp]`: absent, no OpenPGP at all.
+    #[serde(default)]
+    pub pgp: Option<crate::pgp::PgpSettings>,
+    /// The config file's folder (relative key files are looked up there).
+    #[serde(skip)]
+    pub config_dir: PathBuf,
 }
 
 impl Settings {
@@ -571,6 +577,11 @@ impl Settings {
         let mut s: Settings = raw
             .try_deserialize()
             .map_err(|e| ConfigError::Load(format!("{}: {e}", path.display())))?;
+        s.config_dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
         s.resolve_secrets()?;
         s.validate()?;
         Ok(s)

@@ -757,3 +757,66 @@ fn a_20_mb_encrypted_report_decrypts_in_bounded_memory() {
     // The limit of the hostile-mail test (tests/faults.rs): 100 MB.
     assert!(hwm_kb < 100 * 1024, "peak RSS {hwm_kb} kB");
 }
+
+/// A config with `[pgp]` for the CLI, in `dir`.
+fn config_with_pgp(dir: &Path, key_file: &str) -> PathBuf {
+    let p = dir.join("secintake.toml");
+    std::fs::write(
+        &p,
+        format!(
+            "[imap]\nhost = \"127.0.0.1\"\nusername = \"security\"\npassword = \"pw\"\n\
+             [smtp]\nhost = \"127.0.0.1\"\nfrom = \"Security Team <{LIST}>\"\n\
+             [database]\nurl = \"sqlite://{}/db.sqlite\"\n\
+             [team]\nlist_address = \"{LIST}\"\nnotify = \"triage@example.org\"\ncoordinators = [\"c@example.org\"]\n\
+             [pgp]\nsecret_key_file = \"{key_file}\"\nkeyring_dir = \"keys\"\n",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    p
+}
+
+#[test]
+fn check_config_prints_the_fingerprint_and_pgp_key_prints_the_public_key() {
+    let w = World::new();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("list-key.asc"), w.list_gpg.export_secret(LIST, "")).unwrap();
+    std::fs::create_dir(dir.path().join("keys")).unwrap();
+    std::fs::write(dir.path().join("keys/alice.asc"), w.alice.export(ALICE)).unwrap();
+    let config = config_with_pgp(dir.path(), "list-key.asc");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_secintake"))
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .env_remove("CREDENTIALS_DIRECTORY")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["check-config"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.contains(&format!("pgp ok: list key {} (from ", w.list_fpr)) && stdout.contains("1 keyring key(s)"),
+        "{stdout}"
+    );
+
+    // `pgp-key`: what gpg imports from it is the list key, public part only.
+    let out = run(&["pgp-key"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("-----BEGIN PGP PUBLIC KEY BLOCK-----"));
+    let listing = String::from_utf8(
+        w.alice
+            .ok(&["--with-colons", "--import-options", "show-only", "--import"], &out.stdout),
+    )
+    .unwrap();
+    assert!(listing.contains(&format!("fpr:::::::::{}:", w.list_fpr)), "{listing}");
+    assert!(listing.lines().any(|l| l.starts_with("pub:")) && !listing.lines().any(|l| l.starts_with("sec:")));
+
+    // A public key where the secret key should be: a config error naming the file.
+    std::fs::write(dir.path().join("list-key.asc"), w.list_gpg.export(LIST)).unwrap();
+    let out = run(&["check-config"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("list-key.asc") && stderr.contains("public key only"), "{stderr}");
+}
