@@ -805,10 +805,10 @@ fn check_config_prints_the_fingerprint_and_pgp_key_prints_the_public_key() {
     let out = run(&["pgp-key"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("-----BEGIN PGP PUBLIC KEY BLOCK-----"));
-    let listing = String::from_utf8(
-        w.alice
-            .ok(&["--with-colons", "--import-options", "show-only", "--import"], &out.stdout),
-    )
+    let listing = String::from_utf8(w.alice.ok(
+        &["--with-colons", "--import-options", "show-only", "--import"],
+        &out.stdout,
+    ))
     .unwrap();
     assert!(listing.contains(&format!("fpr:::::::::{}:", w.list_fpr)), "{listing}");
     assert!(listing.lines().any(|l| l.starts_with("pub:")) && !listing.lines().any(|l| l.starts_with("sec:")));
@@ -818,5 +818,8 @@ fn check_config_prints_the_fingerprint_and_pgp_key_prints_the_public_key() {
     let out = run(&["check-config"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("list-key.asc") && stderr.contains("public key only"), "{stderr}");
+    assert!(
+        stderr.contains("list-key.asc") && stderr.contains("public key only"),
+        "{stderr}"
+    );
 }
