@@ -10,6 +10,7 @@ mod faults;
 mod fixtures_corpus;
 mod intake;
 mod lifecycle;
+mod pgp;
 mod report_html;
 mod reporter;
 mod service;

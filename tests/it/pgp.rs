@@ -727,7 +727,7 @@ fn a_20_mb_encrypted_report_decrypts_in_bounded_memory() {
 
     let out = Command::new(std::env::current_exe().unwrap())
         .args([
-            "a_20_mb_encrypted_report_decrypts_in_bounded_memory",
+            "pgp::a_20_mb_encrypted_report_decrypts_in_bounded_memory",
             "--exact",
             "--nocapture",
             "--test-threads=1",
