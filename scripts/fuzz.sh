@@ -9,6 +9,7 @@
 #   auth_results      text lines -> authentication::results::{parse, judge} (invariants checked)
 #   arc_headers       raw mail -> the ARC header reader (fields, instance_of, without_instances_after,
 #                     parse_arc_results, vouches_for; invariants checked)
+#   pgp_intake        junk OpenPGP data (armored, binary, truncated) as mail -> pgp::open, pgp::learn
 #
 # Targets run one after the other (one fuzzing process at a time). For each target this
 # first replays fuzz/regressions/<target>-*, then fuzzes for SECONDS starting from the
@@ -37,7 +38,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../fuzz"
 
-ALL_TARGETS=(message_analysis commands auth_results arc_headers)
+ALL_TARGETS=(message_analysis commands auth_results arc_headers pgp_intake)
 SECONDS_PER_TARGET=60
 if [[ $# -gt 0 && $1 =~ ^[0-9]+$ ]]; then
     SECONDS_PER_TARGET=$1

@@ -4,7 +4,8 @@
 # GNU time, systemd for systemd-analyze (tests/it/systemd_unit.rs checks the unit; systemd need not run),
 # headless Chromium with a font (tests/it/report_html.rs renders `report --html` to a PNG), and,
 # from PyPI, for the system Python: dkimpy, authres and PyNaCl (tests/it/arc.rs signs and seals with dkimpy),
-# standardwebhooks and formatflowed (tests/it/channels.rs, tests/it/mail_text.rs).
+# standardwebhooks and formatflowed (tests/it/channels.rs, tests/it/mail_text.rs); and GnuPG
+# (tests/it/pgp.rs: gpg is the reporter's mail client).
 set -euo pipefail
 need=()
 command -v dovecot >/dev/null 2>&1 || need+=(dovecot-core dovecot-imapd dovecot-lmtpd)
@@ -26,6 +27,7 @@ pip_need=()
 if [ ${#pip_need[@]} -gt 0 ] && ! /usr/bin/python3 -m pip --version >/dev/null 2>&1; then
   need+=(python3-pip)
 fi
+command -v gpg >/dev/null 2>&1 || need+=(gnupg)   # gpg, gpg-agent, gpgconf
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -39,6 +39,8 @@ pub struct App {
     pub id_domain: String,
     /// Who our mail is from, where replies go, our loop id and Message-ID domain.
     pub identity: Identity,
+    /// `[pgp]`: the list key and the keyring, loaded and checked at start (None: no OpenPGP).
+    pub pgp: Option<Arc<crate::pgp::Pgp>>,
 }
 
 impl App {
@@ -62,6 +64,19 @@ impl App {
         let list_address = settings.team.list_address.clone();
         let notify = settings.team.notify.clone();
         let id_domain = settings.message_id_domain();
+        let pgp = match &settings.pgp {
+            Some(p) => {
+                let credentials = std::env::var_os("CREDENTIALS_DIRECTORY").map(std::path::PathBuf::from);
+                let loaded = p
+                    .load(settings.config_dir.as_deref().unwrap_or(std::path::Path::new(".")), credentials.as_deref(), clock.now())
+                    .context("config [pgp]")?;
+                for problem in &loaded.keyring.problems {
+                    tracing::warn!(%problem, "pgp.keyring_dir: a key was not loaded");
+                }
+                Some(Arc::new(loaded))
+            }
+            None => None,
+        };
         let identity = Identity {
             from: from.clone(),
             reply_to: list_address.clone(),
@@ -80,6 +95,7 @@ impl App {
             notify,
             id_domain,
             identity,
+            pgp,
         })
     }
 

@@ -581,6 +581,9 @@ pub struct Settings {
     /// The channels with their secrets read (filled by `load`).
     #[serde(skip)]
     pub resolved_channels: Vec<crate::channels::Channel>,
+    /// `[pgp]`: absent, no OpenPGP at all.
+    #[serde(default)]
+    pub pgp: Option<crate::pgp::PgpSettings>,
 }
 
 impl Settings {

@@ -19,6 +19,7 @@ pub mod intake;
 pub mod message;
 pub mod metrics;
 pub mod outbox;
+pub mod pgp;
 pub mod policy;
 pub mod quoting;
 pub mod report;

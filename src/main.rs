@@ -77,6 +77,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print the list's armored OpenPGP public key (`[pgp]`), for security.txt and SECURITY.md.
+    PgpKey,
     /// Response targets met: acknowledgement and detailed response, per month.
     Report {
         /// Only cases opened on or after this date (YYYY-MM-DD).
@@ -364,6 +366,18 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     ""
                 }
             );
+            if let Some(p) = &app.pgp {
+                println!(
+                    "pgp ok: list key {} (from {}), {} keyring key(s), encrypt_replies = {}",
+                    p.list_key.fingerprint(),
+                    p.secret_key_path.display(),
+                    p.keyring.keys.len(),
+                    p.encrypt_replies
+                );
+                for problem in &p.keyring.problems {
+                    eprintln!("warning: pgp.keyring_dir: {problem}");
+                }
+            }
             if connect {
                 let mut ok = true;
                 match secintake::intake::Connection::open(&app.settings.imap).await {
@@ -544,6 +558,13 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 }
                 println!("{} open deadline(s)", d.len());
             }
+        }
+        Command::PgpKey => {
+            let app = App::new(settings)?;
+            let Some(p) = &app.pgp else {
+                anyhow::bail!("no [pgp] section in the config: there is no list key to print");
+            };
+            print!("{}", p.list_key.public().armored());
         }
         Command::Report {
             since,

@@ -6,6 +6,9 @@ use crate::config::LogFormat;
 
 pub fn init(format: LogFormat, level: &str) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    // rPGP (the `pgp` crate) logs packet and key contents at debug level: never below warn,
+    // whatever RUST_LOG says (decrypted text and secret keys stay out of the logs).
+    let filter = filter.add_directive("pgp=warn".parse().expect("a valid directive"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

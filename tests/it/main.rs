@@ -15,6 +15,7 @@ mod intake;
 mod lifecycle;
 mod mail_text;
 mod operator;
+mod pgp;
 mod report_html;
 mod reporter;
 mod search;
