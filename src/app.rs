@@ -68,7 +68,11 @@ impl App {
             Some(p) => {
                 let credentials = std::env::var_os("CREDENTIALS_DIRECTORY").map(std::path::PathBuf::from);
                 let loaded = p
-                    .load(settings.config_dir.as_deref().unwrap_or(std::path::Path::new(".")), credentials.as_deref(), clock.now())
+                    .load(
+                        settings.config_dir.as_deref().unwrap_or(std::path::Path::new(".")),
+                        credentials.as_deref(),
+                        clock.now(),
+                    )
                     .context("config [pgp]")?;
                 for problem in &loaded.keyring.problems {
                     tracing::warn!(%problem, "pgp.keyring_dir: a key was not loaded");
