@@ -121,7 +121,7 @@ async fn a_mailbox_with_history_is_adopted_quietly_and_later_mail_is_answered() 
     let c = w.case(&id);
     assert_eq!(c["message_count"], 5);
     assert_eq!(c["state"], "historical");
-    let team = w.wait_mail("triage", 1, Duration::from_secs(10)).await;
+    let team = w.wait_mail("triage", 1, Duration::from_secs(30)).await;
     assert_eq!(
         team.len(),
         1,
