@@ -853,8 +853,6 @@ fn split_env(env: std::collections::HashMap<String, String>) -> (config::Map<Str
     (scalars, lists)
 }
 
-/// Reads a `*_file` secret; a relative name is looked up in systemd's credentials
-/// directory first.
 /// Where a secret file is: a relative name is looked up in systemd's credentials directory.
 fn secret_path(f: &Path) -> PathBuf {
     match std::env::var_os("CREDENTIALS_DIRECTORY") {
