@@ -87,6 +87,7 @@ impl App {
             // Our own loop id, not the list address (a list manager may stamp that on relayed mail).
             loop_id: crate::analysis::loops::loop_id(list_address.as_str()),
             id_domain: id_domain.clone(),
+            pgp: pgp.clone(),
         };
         Ok(App {
             settings,
@@ -125,6 +126,7 @@ impl App {
             coordinators: &self.settings.team.coordinators,
             existing,
             tz: &self.policy.tz,
+            list_key: self.pgp.as_ref().map(|p| p.list_key.fingerprint()),
         }
     }
 
@@ -134,10 +136,12 @@ impl App {
             identity: &self.identity,
             daily_cap: self.settings.policy.auto_reply_daily_cap,
             channels: &self.settings.resolved_channels,
+            confidential: false,
         }
     }
 
-    /// Renders a plan's mails (a failing override falls back to the built-in template).
+    /// Renders a plan's mails (a failing override falls back to the built-in template),
+    /// unprotected: for previews and tests. What is queued goes through [`App::save_plan`].
     pub fn render(&self, plan: &Plan) -> Result<Vec<Outgoing>, MailError> {
         plan.mails
             .iter()
@@ -150,7 +154,76 @@ impl App {
             .collect()
     }
 
-    /// Renders a plan's mails and saves the plan (and `message`) in `tx`.
+    /// A key for each of `to`: the keyring's, else the newest learned one; `None` when a
+    /// recipient has none.
+    async fn keys_for(
+        &self,
+        tx: &mut WriteTx,
+        to: &[Address],
+        offered: &[(crate::pgp::PublicKey, crate::pgp::KeySource)],
+        now: DateTime<Utc>,
+    ) -> Result<Option<Vec<crate::pgp::PublicKey>>, StoreError> {
+        let Some(p) = &self.pgp else { return Ok(None) };
+        let mut out = Vec::new();
+        for a in to {
+            let fresh = offered.iter().map(|(k, _)| k);
+            let key = match p.keyring.keys.iter().chain(fresh).find(|k| k.has_address(a.as_str())) {
+                Some(k) => Some(k.clone()),
+                None => crate::store::keys::for_address(tx, a.as_str(), now)
+                    .await?
+                    .into_iter()
+                    .find(|k| k.encryption_subkey(now).is_some()),
+            };
+            match key {
+                Some(k) => out.push(k),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// Renders `intent` the way it may leave: sealed to its recipients' keys, redacted (the
+    /// case's report arrived encrypted and it cannot be sealed), or as is. `offered`: keys
+    /// the message being handled brought (not stored yet).
+    pub async fn protected(
+        &self,
+        tx: &mut WriteTx,
+        intent: &MailIntent,
+        confidential: bool,
+        offered: &[(crate::pgp::PublicKey, crate::pgp::KeySource)],
+        now: DateTime<Utc>,
+    ) -> Result<crate::outbox::render::Rendered, StoreError> {
+        use crate::outbox::protect::{self, Protection};
+        let encrypt_replies = self.pgp.as_ref().is_some_and(|p| p.encrypt_replies);
+        let keys = if encrypt_replies {
+            self.keys_for(tx, &intent.to, offered, now).await?
+        } else {
+            None
+        };
+        let r = match protect::decide(confidential, intent.to_reporter, encrypt_replies, keys) {
+            Protection::Clear => render(&self.templates, intent),
+            Protection::Seal(keys) => render(&self.templates, intent).map(|mut r| {
+                r.draft.seal_to = keys;
+                r
+            }),
+            Protection::Redact => {
+                let mut i = intent.clone();
+                i.context = protect::redact(&i.context);
+                render(&self.templates, &i)
+            }
+        };
+        Ok(r.map_err(MailError::from)?)
+    }
+
+    /// Whether mail about `case` must keep the report's text out of clear mail.
+    async fn confidential(&self, tx: &mut WriteTx, case: Option<&str>) -> Result<bool, StoreError> {
+        match (case, &self.pgp) {
+            (Some(id), Some(_)) => crate::store::keys::case_encrypted(tx, id).await,
+            _ => Ok(false),
+        }
+    }
+
+    /// Renders a plan's mails, protected, and saves the plan (and `message`) in `tx`.
     pub async fn save_plan(
         &self,
         tx: &mut WriteTx,
@@ -158,13 +231,38 @@ impl App {
         message: Option<&NewMessage<'_>>,
         now: DateTime<Utc>,
     ) -> Result<Option<i64>, StoreError> {
-        let mails = self.render(plan)?;
-        save_plan(tx, plan, message, &mails, self.sending(), now).await
+        // This message, or the report that opens the case, arrived encrypted.
+        let encrypted_now = message.is_some_and(|m| m.encryption != "none")
+            || matches!(&plan.case, Some(plan::CaseWrite::Open(_, o)) if o.encryption != crate::pgp::Encryption::None);
+        let offered = message.map(|m| m.learned).unwrap_or(&[]);
+        let mut mails = Vec::with_capacity(plan.mails.len());
+        for m in &plan.mails {
+            let confidential = encrypted_now
+                || self
+                    .confidential(tx, m.case.as_ref().map(|c| c.to_string()).as_deref())
+                    .await?;
+            mails.push(Outgoing {
+                mail: self.protected(tx, m, confidential, offered, now).await?,
+                when_queued: m.when_queued.clone(),
+            });
+        }
+        let case_confidential = encrypted_now
+            || self
+                .confidential(tx, plan.case().map(|c| c.id.to_string()).as_deref())
+                .await?;
+        let sending = Sending {
+            confidential: case_confidential,
+            ..self.sending()
+        };
+        save_plan(tx, plan, message, &mails, sending, now).await
     }
 
     /// Renders one planned mail and queues it in `tx` (a suppressed one is `Capped`).
     pub async fn queue(&self, tx: &mut WriteTx, intent: &MailIntent, now: DateTime<Utc>) -> Result<Queued, StoreError> {
-        let r = render(&self.templates, intent).map_err(MailError::from)?;
+        let confidential = self
+            .confidential(tx, intent.case.as_ref().map(|c| c.to_string()).as_deref())
+            .await?;
+        let r = self.protected(tx, intent, confidential, &[], now).await?;
         if let Some(why) = &r.fallback {
             tracing::warn!(kind = %intent.kind, error = %why, "template override failed; used the built-in one");
             let detail = serde_json::json!({"template": intent.kind.as_str(), "error": why});
@@ -220,6 +318,89 @@ impl App {
         self.save_plan(&mut tx, &plan, None, now).await?;
         tx.commit().await?;
         Ok(outcome)
+    }
+}
+
+/// What `case ID decrypt` did with one encrypted message.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Redecrypted {
+    pub message: i64,
+    pub kind: String,
+    /// `decrypted` or `undecryptable`.
+    pub result: String,
+    /// Why not (no message text).
+    pub reason: Option<String>,
+    /// For the report: the new body check and missing items.
+    pub body_check: Option<String>,
+    pub missing: Vec<String>,
+}
+
+impl App {
+    /// `case ID decrypt`: tries the case's encrypted messages again with the list key (after
+    /// a key rotation, say); a report that opens now is analysed again.
+    pub async fn decrypt_again(&self, store: &Store, case_id: &str) -> anyhow::Result<Vec<Redecrypted>> {
+        use crate::case::event::EventKind;
+        if self.pgp.is_none() {
+            anyhow::bail!("no [pgp] section in the config: there is no list key to decrypt with");
+        }
+        store.case_row(case_id).await?;
+        let now = self.clock.now();
+        let known = store.learned_keys(now).await?;
+        let mut out = Vec::new();
+        for (id, kind) in store.encrypted_messages(case_id).await? {
+            let raw = store.message_raw(id).await?;
+            let opened = crate::intake::prepare::open(self, &raw, &known);
+            let Some(mime) = opened.decrypted else {
+                out.push(Redecrypted {
+                    message: id,
+                    kind,
+                    result: "undecryptable".into(),
+                    reason: opened.undecryptable,
+                    body_check: None,
+                    missing: vec![],
+                });
+                continue;
+            };
+            let (m, facts) = crate::intake::prepare::parse_and_analyze(self, &mime);
+            let signature = opened.signature.map(|v| v.as_str());
+            let mut tx = store.write().await?;
+            if kind == "report" {
+                let subject = crate::sanitize::header_text(&m.subject);
+                let r = crate::store::keys::Reread {
+                    case_id,
+                    message_id: id,
+                    mime: &mime,
+                    subject: &subject,
+                    facts: &facts,
+                    signature,
+                };
+                crate::store::keys::save_reread(&mut tx, &r, now).await?;
+            } else {
+                crate::store::keys::save_decrypted(&mut tx, id, &mime, now).await?;
+            }
+            let missing: Vec<String> = facts.missing.iter().map(|x| x.as_str().to_string()).collect();
+            let detail = serde_json::json!({"message": id, "body_check": facts.body_check, "missing": missing});
+            event(
+                &mut tx,
+                Some(case_id),
+                now,
+                "secintake",
+                EventKind::Decrypted,
+                detail,
+                Some(id),
+            )
+            .await?;
+            tx.commit().await?;
+            out.push(Redecrypted {
+                message: id,
+                kind: kind.clone(),
+                result: "decrypted".into(),
+                reason: None,
+                body_check: (kind == "report").then(|| facts.body_check.as_str().to_string()),
+                missing: if kind == "report" { missing } else { vec![] },
+            });
+        }
+        Ok(out)
     }
 }
 

@@ -122,6 +122,9 @@ enum Command {
 
 #[derive(Subcommand)]
 enum CaseAction {
+    /// Try the case's encrypted messages again with the list key (after a key rotation);
+    /// a report that opens now is analysed again. Nothing is sent.
+    Decrypt,
     /// Assign a coordinator (an address from team.coordinators).
     Assign { who: String },
     /// Move the case: assessing, needs-info, accepted, patching, released VERSION..., disclosed,
@@ -155,6 +158,7 @@ fn command_line(a: &CaseAction) -> anyhow::Result<String> {
         CaseAction::Cvss { vector } => format!("/cvss {vector}"),
         CaseAction::Cve { id } => format!("/cve {id}"),
         CaseAction::Command { line } => line.join(" "),
+        CaseAction::Decrypt => anyhow::bail!("`decrypt` is not an email command"),
         CaseAction::State { state, args } => {
             let cmd = match state.as_str() {
                 "assessing" => "/assess",
@@ -717,6 +721,42 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Case {
             id,
             json,
+            action: Some(CaseAction::Decrypt),
+        } => {
+            let store = open_store(&settings).await?;
+            let app = App::new(settings)?;
+            let out = app.decrypt_again(&store, &id).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            } else if out.is_empty() {
+                println!("{id}: nothing of it arrived encrypted");
+            } else {
+                for r in &out {
+                    match (&r.reason, &r.body_check) {
+                        (Some(why), _) => {
+                            println!("{id}: message {} ({}): still undecryptable: {why}", r.message, r.kind)
+                        }
+                        (None, Some(check)) => println!(
+                            "{id}: message {} ({}): decrypted; body check {check}, missing: {}",
+                            r.message,
+                            r.kind,
+                            if r.missing.is_empty() {
+                                "-".to_string()
+                            } else {
+                                r.missing.join(", ")
+                            }
+                        ),
+                        (None, None) => println!("{id}: message {} ({}): decrypted", r.message, r.kind),
+                    }
+                }
+            }
+            if out.iter().any(|r| r.reason.is_some()) {
+                return Ok(std::process::ExitCode::from(2));
+            }
+        }
+        Command::Case {
+            id,
+            json,
             action: Some(action),
         } => {
             let store = open_store(&settings).await?;
@@ -772,6 +812,20 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                         s.flags.join(", ")
                     }
                 );
+                if s.encryption != "none" {
+                    println!(
+                        "encryption:  {}   signature: {}",
+                        s.encryption,
+                        s.signature.as_deref().unwrap_or("none")
+                    );
+                    match store.decrypted_report(&id).await? {
+                        Some(mime) => {
+                            let m = secintake::message::Incoming::parse(&mime);
+                            println!("\nreport (decrypted; never sent in clear):\n{}", m.text.trim_end());
+                        }
+                        None => println!("\nreport: not decrypted (try `secintake case {id} decrypt`)"),
+                    }
+                }
                 println!("\ntimeline:");
                 for m in &d.messages {
                     // In: who wrote it. Out: who it went to, and whether it was sent.

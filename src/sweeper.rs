@@ -331,7 +331,7 @@ pub async fn daily_digest(
             since: crate::clock::parse_stamp(&c.state_since)
                 .map(|t| crate::text::when::event(t, now, app.policy.tz))
                 .unwrap_or_else(|| c.state_since.clone()),
-            subject: c.subject.clone(),
+            subject: c.clear_subject(),
         })
         .collect();
     let digest = ctx::Digest {

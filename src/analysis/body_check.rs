@@ -16,6 +16,8 @@ pub enum BodyCheck {
     LinkOnly,
     AttachmentOnly,
     TooShort,
+    /// Encrypted, and the list's key could not open it (another key, damaged data).
+    Undecryptable,
 }
 
 impl BodyCheck {
@@ -25,6 +27,7 @@ impl BodyCheck {
             BodyCheck::LinkOnly => "link-only",
             BodyCheck::AttachmentOnly => "attachment-only",
             BodyCheck::TooShort => "too-short",
+            BodyCheck::Undecryptable => "undecryptable",
         }
     }
 }

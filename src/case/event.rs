@@ -37,6 +37,8 @@ pub enum EventKind {
     Reminder,
     HoldingAcknowledgement,
     StatusUpdate,
+    /// `case ID decrypt`: an encrypted message was tried again with the list key.
+    Decrypted,
 }
 
 impl EventKind {
@@ -67,6 +69,7 @@ impl EventKind {
             EventKind::Reminder => "reminder",
             EventKind::HoldingAcknowledgement => "holding-acknowledgement",
             EventKind::StatusUpdate => "status-update",
+            EventKind::Decrypted => "decrypted",
         };
         s.to_string()
     }

@@ -59,6 +59,13 @@ pub struct Receipt {
     pub acknowledge_by: String,
     /// That time has passed already: the receipt promises no time.
     pub acknowledge_overdue: bool,
+    /// The list key's fingerprint (`[pgp]`), for a report it could not decrypt.
+    pub list_key: Option<String>,
+    /// The report arrived encrypted.
+    pub encrypted: bool,
+    /// This receipt goes out unencrypted (no key for the reporter): it repeats nothing of
+    /// the report and says how to get encrypted replies.
+    pub reply_in_clear: bool,
 }
 impl ReporterMail for Receipt {
     const TEMPLATE: &'static str = "receipt";

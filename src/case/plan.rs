@@ -18,6 +18,7 @@ use crate::address::Address;
 use crate::analysis::{Facts, Hint};
 use crate::authentication::Verdict;
 use crate::message::Incoming;
+use crate::pgp::{Encryption, Verdict as SignatureVerdict};
 use crate::routing::Sender;
 
 /// A message's place in a thread: what a reply to it carries.
@@ -119,6 +120,10 @@ pub struct Opening {
     pub evidence: std::collections::BTreeMap<String, String>,
     pub flags: Vec<String>,
     pub hints: Vec<Hint>,
+    /// How the report arrived: `none`, `pgp-mime`, `pgp-inline`.
+    pub encryption: Encryption,
+    /// Its OpenPGP signature's verdict, when signed.
+    pub signature: Option<SignatureVerdict>,
 }
 
 /// The change to the case row.
@@ -238,6 +243,9 @@ pub struct Rules<'a> {
     pub existing: &'a [String],
     /// Where times are worded for people (`policy.calendar.timezone`).
     pub tz: &'a chrono_tz::Tz,
+    /// The list's OpenPGP key fingerprint (`[pgp]`), named to reporters whose mail it
+    /// could not decrypt.
+    pub list_key: Option<&'a str>,
 }
 
 impl Rules<'_> {
@@ -323,6 +331,9 @@ pub struct Report<'a> {
     pub arrived: DateTime<Utc>,
     /// When the human acknowledgement is due (the policy's calendar, from `arrived`).
     pub acknowledge_due: DateTime<Utc>,
+    /// How it arrived under OpenPGP.
+    pub encryption: Encryption,
+    pub signature: Option<SignatureVerdict>,
 }
 
 /// A report is late when it reached the mailbox this long before it was handled.
@@ -412,6 +423,9 @@ pub fn on_report(id: CaseId, r: &Report, rules: &Rules) -> Plan {
             acknowledge_by: mail::for_people(r.acknowledge_due, rules.tz),
             // Never a promise of a time that has passed.
             acknowledge_overdue: r.acknowledge_due <= now,
+            list_key: rules.list_key.map(str::to_string),
+            encrypted: r.encryption != Encryption::None,
+            reply_in_clear: false,
         };
         mails.push(MailIntent {
             case: Some(id.clone()),
@@ -483,6 +497,8 @@ pub fn on_report(id: CaseId, r: &Report, rules: &Rules) -> Plan {
             .collect(),
         flags: facts.flags.clone(),
         hints: facts.hints.clone(),
+        encryption: r.encryption,
+        signature: r.signature,
     };
     Plan {
         case: Some(CaseWrite::Open(Box::new(case), opening)),
@@ -970,6 +986,7 @@ mod tests {
             coordinators,
             existing: &[],
             tz: &chrono_tz::Tz::UTC,
+            list_key: None,
         }
     }
 
@@ -1038,6 +1055,8 @@ mod tests {
             oversized: None,
             arrived: t("2026-11-21T10:00:00Z"),
             acknowledge_due: t("2026-11-23T10:00:00Z"),
+            encryption: Encryption::None,
+            signature: None,
         };
         let plan = on_report(CaseId::new("SEC", 2026, 7), &report, &rules(&n, &p, &c));
         assert_eq!(kinds(&plan), vec![MailKind::Receipt, MailKind::Notice]);
@@ -1071,6 +1090,8 @@ mod tests {
             oversized: Some(1 << 30),
             arrived: t("2026-11-21T10:00:00Z"),
             acknowledge_due: t("2026-11-23T10:00:00Z"),
+            encryption: Encryption::None,
+            signature: None,
         };
         let plan = on_report(CaseId::new("SEC", 2026, 1), &report, &rules(&n, &p, &c));
         assert_eq!(kinds(&plan), vec![MailKind::Notice]);

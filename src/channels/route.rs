@@ -8,8 +8,9 @@ use super::{Alert, Detail, EventKind};
 use crate::case::event::EventKind as Ev;
 use crate::case::plan::{CaseWrite, Plan};
 
-/// The alerts of `plan` at `now`, in the order of its events.
-pub fn alerts(plan: &Plan, now: DateTime<Utc>) -> Vec<Alert> {
+/// The alerts of `plan` at `now`, in the order of its events. A `confidential` case's
+/// subject (its report arrived encrypted) is never put into an alert.
+pub fn alerts(plan: &Plan, now: DateTime<Utc>, confidential: bool) -> Vec<Alert> {
     let Some(write) = &plan.case else {
         return Vec::new();
     };
@@ -24,7 +25,7 @@ pub fn alerts(plan: &Plan, now: DateTime<Utc>) -> Vec<Alert> {
         case_id: id.clone(),
         state: case.state().as_str().to_string(),
         flags: flags.clone(),
-        subject: Some(case.subject.clone()),
+        subject: (!confidential).then(|| case.subject.clone()),
         detail,
         at: now,
     };

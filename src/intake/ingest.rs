@@ -23,7 +23,11 @@ pub async fn ingest_batch(
     src: &Source,
     batch: &[Fetched],
 ) -> Result<(BatchOutcome, Vec<MessageOutcome>)> {
-    let mut prepared: Vec<Prepared> = batch.iter().map(|f| prepare(app, f.clone())).collect();
+    let known = match app.pgp {
+        Some(_) => store.learned_keys(app.clock.now()).await?,
+        None => vec![],
+    };
+    let mut prepared: Vec<Prepared> = batch.iter().map(|f| prepare(app, f.clone(), &known)).collect();
     authenticate_all(app, &mut prepared).await;
     ingest_prepared(store, app, src, &prepared).await
 }
@@ -110,6 +114,8 @@ async fn ingest_one(
                 oversized: f.truncated.then_some(f.size),
                 arrived,
                 acknowledge_due: app.policy.calendar.add(arrived, app.policy.acknowledge_within),
+                encryption: p.openpgp.encryption,
+                signature: p.openpgp.signature,
             };
             let rules = app.rules(now, &[]);
             let plan = if history {
@@ -195,6 +201,10 @@ async fn ingest_one(
         stored_at: now,
         search_text: &p.search_text,
         report_text: &p.report_text,
+        encryption: p.openpgp.encryption.as_str(),
+        signature: p.openpgp.signature.map(|v| v.as_str()),
+        decrypted: p.openpgp.decrypted.as_deref(),
+        learned: &p.openpgp.learned,
     };
     app.save_plan(tx, &plan, Some(&message), now).await?;
     if let Some(c) = &case_id {

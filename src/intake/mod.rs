@@ -222,11 +222,15 @@ pub async fn drain(
             if msgs.is_empty() {
                 continue; // expunged between SEARCH and FETCH
             }
+            let known = std::sync::Arc::new(match app.pgp {
+                Some(_) => store.learned_keys(app.clock.now()).await?,
+                None => vec![],
+            });
             let app = app.clone();
             in_flight.push_back(InFlight {
                 // Not `batch`: a UID asked for but not returned was not stored.
                 uids: msgs.iter().map(|m| m.uid).collect(),
-                prepared: tokio::spawn(async move { prepare_batch(&app, msgs, threads).await }),
+                prepared: tokio::spawn(async move { prepare_batch(&app, msgs, threads, known).await }),
             });
         }
     }

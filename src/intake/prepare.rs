@@ -12,6 +12,7 @@ use crate::authentication::{self, Authority, Verdict};
 use crate::case::command;
 use crate::case::plan::CommandText;
 use crate::message::Incoming;
+use crate::pgp::{self, Content, Encryption, KeySource, PublicKey, Verdict as SignatureVerdict};
 use crate::quoting;
 use crate::store::intake::sha256_hex;
 
@@ -43,6 +44,42 @@ pub struct Prepared {
     pub search_text: String,
     /// What the similar-case scorer reads of it, should it open a case.
     pub report_text: String,
+    /// How it arrived under OpenPGP (all `none` without a `[pgp]` section).
+    pub openpgp: OpenPgp,
+}
+
+/// A message's OpenPGP facts, found before the write transaction.
+#[derive(Debug, Clone)]
+pub struct OpenPgp {
+    pub encryption: Encryption,
+    /// The signature's verdict (`None`: not signed).
+    pub signature: Option<SignatureVerdict>,
+    /// The decrypted message (the outer headers, then the decrypted entity), stored beside
+    /// the raw ciphertext.
+    pub decrypted: Option<Vec<u8>>,
+    /// Why it could not be decrypted (safe to log: no message text).
+    pub undecryptable: Option<String>,
+    /// The sender's public keys the message offered (Autocrypt header, attached key).
+    pub learned: Vec<(PublicKey, KeySource)>,
+}
+
+impl Default for OpenPgp {
+    fn default() -> Self {
+        OpenPgp {
+            encryption: Encryption::None,
+            signature: None,
+            decrypted: None,
+            undecryptable: None,
+            learned: vec![],
+        }
+    }
+}
+
+impl OpenPgp {
+    /// Anything of it arrived encrypted: its text never leaves in clear.
+    pub fn encrypted(&self) -> bool {
+        self.encryption != Encryption::None
+    }
 }
 
 impl Prepared {
@@ -91,15 +128,74 @@ fn own_text(m: &Incoming, raw: &[u8]) -> String {
     quoting::own_text(&m.text)
 }
 
-/// Hashes, parses, analyses and reads the commands of one message (CPU only).
-pub fn prepare(app: &App, fetched: Fetched) -> Prepared {
+/// Opens `raw` with the list key (`[pgp]`): decrypted, its signature judged against the
+/// keyring and `known` (keys learned from earlier mail), and the keys it offers read.
+pub fn open(app: &App, raw: &[u8], known: &[PublicKey]) -> OpenPgp {
+    let Some(p) = &app.pgp else {
+        return OpenPgp::default();
+    };
+    let now = app.clock.now();
+    let mut all: Vec<PublicKey> = p.keyring.keys.clone();
+    all.extend(known.iter().cloned());
+    let opened = pgp::open(
+        raw,
+        &pgp::Keys {
+            list: &p.list_key,
+            known: &all,
+            now,
+        },
+    );
+    let mut out = OpenPgp {
+        encryption: opened.encryption,
+        signature: opened.signature.as_ref().map(|s| s.verdict),
+        ..OpenPgp::default()
+    };
+    match opened.content {
+        Content::Clear => {}
+        Content::Decrypted { mime, .. } => out.decrypted = Some(mime),
+        Content::Undecryptable(why) => out.undecryptable = Some(why.to_string()),
+    }
+    out
+}
+
+/// The sender's keys offered by `readable` (bounded inside [`pgp::learn`]).
+fn learn(app: &App, readable: &[u8], m: &Incoming) -> Vec<(PublicKey, KeySource)> {
+    let (Some(_), Some(from)) = (&app.pgp, &m.from) else {
+        return vec![];
+    };
+    let learned = pgp::learn(readable, from.address.as_str(), app.clock.now());
+    for why in &learned.refused {
+        tracing::info!(%why, "an offered key was not learned");
+    }
+    learned.keys
+}
+
+/// Hashes, opens (OpenPGP), parses, analyses and reads the commands of one message (CPU only).
+pub fn prepare(app: &App, fetched: Fetched, known: &[PublicKey]) -> Prepared {
     let sha = sha256_hex(&fetched.raw);
+    let mut openpgp = open(app, &fetched.raw, known);
+    let readable: &[u8] = openpgp.decrypted.as_deref().unwrap_or(&fetched.raw);
     // Parsing and analysis read hostile bytes: a panic there (a bug) must not become a
     // crash loop on the same message, so it is caught and the mail treated as unreadable.
-    let (message, facts) = parse_and_analyze(app, &fetched.raw);
-    let commands = CommandText::read(&own_text(&message, &fetched.raw));
-    let search_text = crate::search::text::indexed(&message.text);
-    let report_text = crate::search::text::for_similarity(&message.text, crate::search::similar::MAX_TEXT_BYTES);
+    let (message, mut facts) = parse_and_analyze(app, readable);
+    if openpgp.undecryptable.is_some() {
+        // Nothing of it could be read: no checklist questions, no excerpt of ciphertext.
+        facts.body_check = crate::analysis::BodyCheck::Undecryptable;
+        facts.missing.clear();
+        facts.evidence.clear();
+        facts.excerpt.clear();
+        facts.links.clear();
+        facts.hints.clear();
+    }
+    openpgp.learned = learn(app, readable, &message);
+    let commands = CommandText::read(&own_text(&message, readable));
+    let words = if openpgp.undecryptable.is_some() {
+        ""
+    } else {
+        message.text.as_str()
+    };
+    let search_text = crate::search::text::indexed(words);
+    let report_text = crate::search::text::for_similarity(words, crate::search::similar::MAX_TEXT_BYTES);
     Prepared {
         fetched,
         sha,
@@ -109,6 +205,7 @@ pub fn prepare(app: &App, fetched: Fetched) -> Prepared {
         verdict: None,
         search_text,
         report_text,
+        openpgp,
     }
 }
 
@@ -138,6 +235,7 @@ pub async fn prepare_batch(
     app: &std::sync::Arc<App>,
     batch: Vec<Fetched>,
     threads: usize,
+    known: std::sync::Arc<Vec<PublicKey>>,
 ) -> Result<Vec<Prepared>, tokio::task::JoinError> {
     let per = batch.len().div_ceil(threads.max(1)).max(1);
     let mut parts: Vec<Vec<Fetched>> = Vec::new();
@@ -148,8 +246,8 @@ pub async fn prepare_batch(
     let handles: Vec<_> = parts
         .into_iter()
         .map(|part| {
-            let app = app.clone();
-            tokio::task::spawn_blocking(move || part.into_iter().map(|f| prepare(&app, f)).collect::<Vec<_>>())
+            let (app, known) = (app.clone(), known.clone());
+            tokio::task::spawn_blocking(move || part.into_iter().map(|f| prepare(&app, f, &known)).collect::<Vec<_>>())
         })
         .collect();
     let mut out = Vec::new();

@@ -1,6 +1,7 @@
 //! Outgoing mail: templates, composition with fixed Message-IDs, and SMTP delivery with retry.
 
 pub mod compose;
+pub mod protect;
 pub mod render;
 pub mod samples;
 pub mod sender;

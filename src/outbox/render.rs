@@ -30,6 +30,7 @@ pub fn render(templates: &Templates, intent: &MailIntent) -> Result<Rendered, Te
             auto_submitted: intent.auto_submitted,
             automatic: intent.automatic,
             to_reporter: intent.to_reporter,
+            seal_to: vec![],
         },
         fallback: r.fallback,
     })

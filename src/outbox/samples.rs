@@ -64,6 +64,32 @@ fn receipt(body_check: &str, credit_name: Option<&str>) -> Receipt {
         arrived_late: false,
         acknowledge_by: "Monday 23 November 2026, 10:00 UTC".into(),
         acknowledge_overdue: false,
+        list_key: None,
+        encrypted: false,
+        reply_in_clear: false,
+    }
+}
+
+/// An encrypted report the list key could not open.
+fn undecryptable_receipt() -> Receipt {
+    Receipt {
+        missing: vec![],
+        missing_items: vec![],
+        premature_disclosure: false,
+        list_key: Some("0123456789ABCDEF0123456789ABCDEF01234567".into()),
+        encrypted: true,
+        reply_in_clear: true,
+        ..receipt("undecryptable", Some("Jane Doe"))
+    }
+}
+
+/// An encrypted report from a reporter whose key the list does not know.
+fn clear_receipt_of_an_encrypted_report() -> Receipt {
+    Receipt {
+        list_key: Some("0123456789ABCDEF0123456789ABCDEF01234567".into()),
+        encrypted: true,
+        reply_in_clear: true,
+        ..receipt("complete", None)
     }
 }
 
@@ -148,6 +174,8 @@ pub fn all() -> Vec<(&'static str, Vec<Value>)> {
             receipt("too-short", None),
             late_receipt(false),
             late_receipt(true),
+            undecryptable_receipt(),
+            clear_receipt_of_an_encrypted_report(),
         ])),
         values(vec![NewCaseNotice {
             case_id: "SEC-2026-0001".into(),

@@ -287,6 +287,9 @@ mod tests {
                 arrived_late: false,
                 acknowledge_by: "Monday 23 November 2026, 10:00 UTC".into(),
                 acknowledge_overdue: false,
+                list_key: None,
+                encrypted: false,
+                reply_in_clear: false,
             },
         }
     }

@@ -42,6 +42,8 @@ pub struct CaseRow {
     pub last_reporter_mail_at: Option<String>,
     pub closed_at: Option<String>,
     pub close_reason: Option<String>,
+    pub encryption: String,
+    pub signature: Option<String>,
 }
 
 /// The contract's case summary (`cases --json`).
@@ -78,6 +80,11 @@ pub struct CaseSummary {
     pub anonymous: bool,
     pub closed_at: Option<String>,
     pub close_reason: Option<String>,
+    /// How the report arrived: `none`, `pgp-mime`, `pgp-inline` (an encrypted follow-up
+    /// makes a clear case encrypted: its text never leaves in clear from then on).
+    pub encryption: String,
+    /// The report's OpenPGP signature: null (unsigned), `valid`, `invalid`, `unknown-key`.
+    pub signature: Option<String>,
 }
 
 fn json_list(s: &str) -> Vec<String> {
@@ -120,6 +127,8 @@ impl CaseRow {
             anonymous: self.anonymous,
             closed_at: self.closed_at.clone(),
             close_reason: self.close_reason.clone(),
+            encryption: self.encryption.clone(),
+            signature: self.signature.clone(),
         }
     }
 }
@@ -174,7 +183,7 @@ pub struct CaseDetail {
 const CASE_COLUMNS: &str = "id, state, reporter, reporter_name, subject, opened_at, updated_at, coordinator,
     acknowledged_at, detailed_response_at, body_check, missing, evidence, flags, hints, severity, cvss_vector,
     cvss_score, cve, ghsa, affected_versions, patched_versions, embargo_date, duplicate_of, credit,
-    anonymous, state_since, last_reporter_mail_at, closed_at, close_reason";
+    anonymous, state_since, last_reporter_mail_at, closed_at, close_reason, encryption, signature";
 
 /// The columns of a case beyond the JSON view that the planner needs.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -299,8 +308,8 @@ pub async fn save(tx: &mut crate::store::WriteTx, w: &CaseWrite) -> Result<()> {
     if let CaseWrite::Open(_, o) = w {
         sqlx::query(
             "INSERT INTO cases (id, year, seq, state, reporter, reporter_name, subject, opened_at, updated_at,
-                body_check, missing, evidence, flags, hints, state_since, decided_at, closed_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                body_check, missing, evidence, flags, hints, state_since, decided_at, closed_at, encryption, signature)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(c.id.to_string())
         .bind(c.id.year)
@@ -319,6 +328,8 @@ pub async fn save(tx: &mut crate::store::WriteTx, w: &CaseWrite) -> Result<()> {
         .bind(stamp(c.state_since))
         .bind(t(c.decided_at))
         .bind(t(c.closed_at))
+        .bind(o.encryption.as_str())
+        .bind(o.signature.map(|v| v.as_str()))
         .execute(&mut **tx)
         .await?;
         return Ok(());

@@ -26,9 +26,20 @@ pub struct CaseClock {
     pub last_reporter_mail_at: Option<String>,
     pub embargo_date: Option<String>,
     pub decided_at: Option<String>,
+    /// `none` unless something of the case arrived encrypted.
+    pub encryption: String,
 }
 
 impl CaseClock {
+    /// The subject as clear mail may show it (an encrypted report's is left out).
+    pub fn clear_subject(&self) -> String {
+        if self.encryption == "none" {
+            self.subject.clone()
+        } else {
+            crate::outbox::protect::SUBJECT.to_string()
+        }
+    }
+
     pub fn timeline(&self) -> Timeline {
         let opened = parse_stamp(&self.opened_at).unwrap_or_default();
         Timeline {
@@ -50,7 +61,7 @@ impl CaseClock {
 
 const CLOCK_COLUMNS: &str =
     "SELECT id, state, reporter, reporter_name, subject, coordinator, opened_at, state_since, assigned_at,
-    acknowledged_at, detailed_response_at, last_reporter_mail_at, embargo_date, decided_at FROM cases";
+    acknowledged_at, detailed_response_at, last_reporter_mail_at, embargo_date, decided_at, encryption FROM cases";
 
 /// Open cases (a closed case has no deadline left, its embargo included).
 fn open_clocks_sql() -> String {

@@ -147,6 +147,14 @@ pub struct NewMessage<'a> {
     pub search_text: &'a str,
     /// What the similar-case scorer reads of a report that opens a case.
     pub report_text: &'a str,
+    /// `none`, `pgp-mime` or `pgp-inline`.
+    pub encryption: &'a str,
+    /// The signature verdict, when signed.
+    pub signature: Option<&'a str>,
+    /// The decrypted copy, stored beside the raw bytes.
+    pub decrypted: Option<&'a [u8]>,
+    /// The sender's keys it offered.
+    pub learned: &'a [(crate::pgp::PublicKey, crate::pgp::KeySource)],
 }
 
 /// Stores a message (in case `case_id`) and its Message-ID's thread entry.
@@ -156,8 +164,8 @@ pub async fn insert_message(tx: &mut crate::store::WriteTx, case_id: Option<&str
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO messages (case_id, dedupe_key, message_id, mailbox, uidvalidity, uid, received_at,
             from_addr, from_name, subject, date_header, in_reply_to, refs, kind, size, sha256, raw, truncated, analysis,
-            stored_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            stored_at, encryption, signature)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(case_id)
     .bind(n.dedupe_key)
@@ -180,8 +188,26 @@ pub async fn insert_message(tx: &mut crate::store::WriteTx, case_id: Option<&str
     .bind(n.truncated)
     .bind(serde_json::to_string(n.facts).expect("facts serialise"))
     .bind(stamp(n.stored_at))
+    .bind(n.encryption)
+    .bind(n.signature)
     .fetch_one(&mut **tx)
     .await?;
+    if let Some(mime) = n.decrypted {
+        super::keys::save_decrypted(tx, id, mime, n.stored_at).await?;
+    }
+    if let (Some(from), false) = (&m.from, n.learned.is_empty()) {
+        super::keys::learn(tx, from.address.as_str(), n.learned, Some(id), n.stored_at).await?;
+    }
+    if n.encryption != "none" {
+        // Once anything of a case arrived encrypted, its text never leaves in clear.
+        if let Some(case) = case_id {
+            sqlx::query("UPDATE cases SET encryption = ? WHERE id = ? AND encryption = 'none'")
+                .bind(n.encryption)
+                .bind(case)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
     if piecewise {
         sqlx::query("INSERT INTO large_raw (message_id, raw) VALUES (?, zeroblob(?))")
             .bind(id)
@@ -214,6 +240,8 @@ pub struct Sending<'a> {
     pub daily_cap: u32,
     /// The team channels the plan's alerts go to.
     pub channels: &'a [crate::channels::Channel],
+    /// The plan's case arrived encrypted: no alert carries its subject.
+    pub confidential: bool,
 }
 
 fn record(tx: &mut crate::store::WriteTx, e: &Event, message: Option<i64>, now: DateTime<Utc>) {
@@ -335,7 +363,7 @@ pub async fn save_plan(
         }
     }
     // The team channels' deliveries, in the same transaction as their cause.
-    for a in crate::channels::route::alerts(plan, now) {
+    for a in crate::channels::route::alerts(plan, now, sending.confidential) {
         crate::channels::queue::enqueue(tx, sending.channels, &a, now)
             .await
             .map_err(|crate::channels::queue::QueueError::Db(e)| crate::store::StoreError::Db(e))?;

@@ -7,6 +7,7 @@ pub mod blob;
 pub mod cases;
 pub mod deadlines;
 pub mod intake;
+pub mod keys;
 pub mod outbox;
 pub mod service;
 pub mod space;

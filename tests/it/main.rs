@@ -16,6 +16,7 @@ mod lifecycle;
 mod mail_text;
 mod operator;
 mod pgp;
+mod pgp_mail;
 mod report_html;
 mod reporter;
 mod search;

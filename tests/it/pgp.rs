@@ -16,12 +16,12 @@ const ALICE: &str = "alice@example.net";
 const CANARY: &str = "CANARY-7f3a9c-do-not-leak";
 
 /// A GnuPG home of its own (a temporary GNUPGHOME); its agent is stopped on drop.
-struct Gpg {
+pub(crate) struct Gpg {
     home: tempfile::TempDir,
 }
 
 impl Gpg {
-    fn new() -> Gpg {
+    pub(crate) fn new() -> Gpg {
         let found = Command::new("gpg")
             .arg("--version")
             .output()
@@ -47,7 +47,7 @@ impl Gpg {
         c
     }
 
-    fn run(&self, args: &[&str], input: &[u8]) -> Output {
+    pub(crate) fn run(&self, args: &[&str], input: &[u8]) -> Output {
         let mut child = self
             .cmd()
             .args(args)
@@ -66,7 +66,7 @@ impl Gpg {
         out
     }
 
-    fn ok(&self, args: &[&str], input: &[u8]) -> Vec<u8> {
+    pub(crate) fn ok(&self, args: &[&str], input: &[u8]) -> Vec<u8> {
         let out = self.run(args, input);
         assert!(
             out.status.success(),
@@ -77,7 +77,7 @@ impl Gpg {
     }
 
     /// A Curve25519 key (ed25519 primary, cv25519 subkey), as the README recommends.
-    fn gen_key(&self, uid: &str, passphrase: &str, expire: &str) -> String {
+    pub(crate) fn gen_key(&self, uid: &str, passphrase: &str, expire: &str) -> String {
         self.ok(
             &[
                 "--passphrase",
@@ -93,25 +93,25 @@ impl Gpg {
         self.fingerprint(uid)
     }
 
-    fn fingerprint(&self, uid: &str) -> String {
+    pub(crate) fn fingerprint(&self, uid: &str) -> String {
         let out = String::from_utf8(self.ok(&["--with-colons", "--list-keys", uid], b"")).unwrap();
         out.lines()
             .find_map(|l| l.strip_prefix("fpr:").map(|r| r.trim_matches(':').to_string()))
             .unwrap()
     }
 
-    fn export(&self, uid: &str) -> Vec<u8> {
+    pub(crate) fn export(&self, uid: &str) -> Vec<u8> {
         self.ok(&["--armor", "--export", uid], b"")
     }
 
-    fn export_secret(&self, uid: &str, passphrase: &str) -> Vec<u8> {
+    pub(crate) fn export_secret(&self, uid: &str, passphrase: &str) -> Vec<u8> {
         self.ok(
             &["--passphrase", passphrase, "--armor", "--export-secret-keys", uid],
             b"",
         )
     }
 
-    fn import(&self, key: &[u8]) {
+    pub(crate) fn import(&self, key: &[u8]) {
         self.ok(&["--import"], key);
     }
 }
