@@ -19,8 +19,12 @@ scripts/mailstack.sh start "$run/stack" > "$run/stack.env"
 # shellcheck disable=SC1091
 source "$run/stack.env"
 cleanup() {
-  [ -n "${daemon_pid:-}" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
-  [ -n "${hook_pid:-}" ] && kill "$hook_pid" 2>/dev/null && wait "$hook_pid" 2>/dev/null
+  for h in "$run/gnupg-list" "$run/gnupg-reporter"; do
+    [ -d "$h" ] && gpgconf --homedir "$h" --kill all >/dev/null 2>&1 || true
+  done
+  # `wait` gives the stopped process's status (143): not the demo's (set -e would take it).
+  [ -n "${daemon_pid:-}" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null || true
+  [ -n "${hook_pid:-}" ] && kill "$hook_pid" 2>/dev/null && wait "$hook_pid" 2>/dev/null || true
   scripts/mailstack.sh stop "$run/stack" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -32,6 +36,13 @@ printf 'whsec_%s\n' "$(head -c 24 /dev/urandom | base64)" > "$run/webhook-secret
 hook_pid=$!
 for _ in $(seq 1 100); do [ -s "$run/hook.port" ] && break; sleep 0.1; done
 HOOK_PORT=$(cat "$run/hook.port")
+
+echo "== creating the list's OpenPGP key with gpg (Curve25519), exported for secintake as list-key.asc"
+gl="$run/gnupg-list"; mkdir -m 700 "$gl"
+gpg --homedir "$gl" --batch --quiet --passphrase '' \
+  --quick-gen-key "Security Team <security@example.test>" future-default default never 2>/dev/null
+gpg --homedir "$gl" --batch --armor --export-secret-keys security@example.test > "$run/list-key.asc"
+chmod 600 "$run/list-key.asc"
 
 cat > "$run/secintake.toml" <<TOML
 [imap]
@@ -62,6 +73,8 @@ kind = "webhook"
 url = "http://127.0.0.1:$HOOK_PORT/secintake"
 secret_file = "$run/webhook-secret"
 events = ["premature-disclosure"]
+[pgp]
+secret_key_file = "list-key.asc"   # relative: \$CREDENTIALS_DIRECTORY, else this file's folder
 TOML
 export SECINTAKE_CONFIG=$run/secintake.toml
 "$bin" check-config --connect
@@ -121,6 +134,9 @@ printf 'From: Alice <alice@example.test>\r\nTo: security@example.test\r\nSubject
 scripts/mailtool.py append "$IMAP_PORT" security "$run/alice.eml"
 sleep 3
 "$bin" cases
+
+# shellcheck source=scripts/demo-encrypted.sh
+source scripts/demo-encrypted.sh
 
 echo; echo "== the daily digest, queued by hand (secintake digest); the running daemon sends it"
 "$bin" digest
