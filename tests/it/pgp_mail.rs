@@ -341,3 +341,78 @@ async fn damaged_ciphertext_is_a_case_and_nothing_is_lost() {
     );
     let _ = TEAM;
 }
+
+#[tokio::test]
+async fn a_hidden_recipient_report_with_an_attached_key_and_a_team_key() {
+    let s = setup(false);
+    // The team address has a key in the keyring: mail to the team about it is sealed, whole.
+    let team = Gpg::new();
+    team.gen_key(&format!("Triage <{TEAM}>"), "", "never");
+    std::fs::write(s.w.dir.path().join("keys/team.asc"), team.export(TEAM)).unwrap();
+    team.import(&s.list.export(LIST));
+    // multipart/mixed inside the encryption: the report, and the reporter's key attached.
+    let key = String::from_utf8(s.reporter.export(REPORTER)).unwrap();
+    let entity = format!(
+        "Content-Type: multipart/mixed; boundary=\"inner\"\r\n\r\n--inner\r\nContent-Type: text/plain; \
+         charset=UTF-8\r\n\r\n{}\r\n--inner\r\nContent-Type: application/pgp-keys; name=\"jane.asc\"\r\n\
+         Content-Disposition: attachment; filename=\"jane.asc\"\r\n\r\n{}\r\n--inner--\r\n",
+        report_text(),
+        key.replace("\r\n", "\n").replace('\n', "\r\n")
+    );
+    // gpg -R: the recipient's key id is not in the message.
+    let armored = s.reporter.ok(&["--armor", "--encrypt", "-R", LIST], entity.as_bytes());
+    s.w.deliver_bytes(&pgp_mime("Report", "<hid1@example.test>", "", &armored))
+        .await;
+    let log = run_logged(&s.w);
+    let c = &s.w.cases()[0];
+    let id = c["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        (c["encryption"].as_str(), c["body_check"].as_str()),
+        (Some("pgp-mime"), Some("ok")),
+        "{c}"
+    );
+    assert_eq!(
+        s.w.db_count(&format!(
+            "SELECT COUNT(*) FROM pgp_keys WHERE address = '{REPORTER}' AND source = 'attachment'"
+        ))
+        .await,
+        1
+    );
+    let mails = s.w.wait_mail("reporter", 1, Duration::from_secs(10)).await;
+    let (inner, good) = gpg_reads(&s.reporter, &mails[0].raw);
+    assert!(good && inner.contains(&id), "{inner}");
+    let notices = s.w.wait_mail("triage", 1, Duration::from_secs(10)).await;
+    let notice = &notices[0];
+    assert_eq!(notice.subject(), format!("[{id}] ..."));
+    let (inner, good) = gpg_reads(&team, &notice.raw);
+    assert!(good, "the team's gpg verifies the list's signature");
+    assert!(inner.contains(CANARY), "the sealed notice is whole: {inner}");
+    assert_nothing_leaked(&s.w, &log).await;
+}
+
+#[tokio::test]
+async fn a_clear_signed_report_is_verified_and_the_reply_sealed() {
+    let s = setup(true);
+    let signed = s
+        .reporter
+        .ok(&["--clearsign", "--local-user", REPORTER], report_text().as_bytes());
+    let raw =
+        format!(
+        "Return-Path: <{REPORTER}>\r\nFrom: Jane Reporter <{REPORTER}>\r\nTo: {LIST}\r\nSubject: Header injection\r\n\
+         Message-ID: <sig1@example.test>\r\nDate: Tue, 01 Dec 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n{}",
+        String::from_utf8_lossy(&signed).replace("\r\n", "\n").replace('\n', "\r\n")
+    );
+    s.w.deliver(&raw).await;
+    s.w.once();
+    let c = &s.w.cases()[0];
+    assert_eq!(c["encryption"], "none");
+    assert_eq!(c["signature"], "valid");
+    // The reporter's key is known (keyring): the receipt is sealed all the same.
+    let mails = s.w.wait_mail("reporter", 1, Duration::from_secs(10)).await;
+    let (inner, good) = gpg_reads(&s.reporter, &mails[0].raw);
+    assert!(good && inner.contains("Thank you for your report"), "{inner}");
+    // It arrived in clear: the team's notice quotes it as usual.
+    let team = s.w.wait_mail("triage", 1, Duration::from_secs(10)).await;
+    assert!(team[0].body().contains("res.redirect()"), "{}", team[0].body());
+}
