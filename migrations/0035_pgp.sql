@@ -5,10 +5,12 @@ ALTER TABLE cases ADD COLUMN encryption TEXT NOT NULL DEFAULT 'none';
 ALTER TABLE cases ADD COLUMN signature TEXT;
 ALTER TABLE messages ADD COLUMN encryption TEXT NOT NULL DEFAULT 'none';
 ALTER TABLE messages ADD COLUMN signature TEXT;
+-- mime is the last column: a zeroblob placeholder there is filled piece by piece without
+-- SQLite materialising it (see src/store/blob.rs).
 CREATE TABLE decrypted (
     message_id   INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
-    mime         BLOB NOT NULL,
-    decrypted_at TEXT NOT NULL
+    decrypted_at TEXT NOT NULL,
+    mime         BLOB NOT NULL
 );
 CREATE TABLE pgp_keys (
     fingerprint TEXT NOT NULL,

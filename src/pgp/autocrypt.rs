@@ -43,6 +43,9 @@ const MAX_KEY_PARTS: usize = 8;
 pub fn learn(mime: &[u8], sender: &str, now: DateTime<Utc>) -> Learned {
     let mut out = Learned::default();
     let sender = sender.trim().to_ascii_lowercase();
+    // Keys sit in the header and near the text: like the analysis, only the first 4 MiB are
+    // parsed (a large attachment before a key hides the key; it is not decoded for nothing).
+    let mime = &mime[..mime.len().min(crate::message::MAX_PARSE)];
     let Some(mail) = MessageParser::default().parse(mime) else {
         return out;
     };

@@ -328,7 +328,9 @@ fn decrypt(data: &[u8], keys: &Keys<'_>) -> Result<Plain, Undecryptable> {
         }
         msg = msg.decompress().map_err(|e| damaged(&e))?;
     }
-    let mut out = Vec::new();
+    // Sized up front from the data (armor is 4/3 of binary, plus slack for the headers the
+    // caller puts in front): a doubling Vec would briefly hold the plaintext twice over.
+    let mut out = Vec::with_capacity((data.len() / 4 * 3 + 64 * 1024).min(MAX_DECRYPTED + 1));
     (&mut msg)
         .take(MAX_DECRYPTED as u64 + 1)
         .read_to_end(&mut out)

@@ -103,17 +103,30 @@ fn json<T: serde::Serialize + ?Sized>(v: &T) -> String {
     serde_json::to_string(v).expect("plain data serialises")
 }
 
-/// Stores the decrypted copy of message `id` beside its raw bytes.
+/// Stores the decrypted copy of message `id` beside its raw bytes (a large one piece by
+/// piece, like the raw bytes: see [`super::blob`]).
 pub async fn save_decrypted(tx: &mut WriteTx, id: i64, mime: &[u8], now: DateTime<Utc>) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO decrypted (message_id, mime, decrypted_at) VALUES (?, ?, ?)
-         ON CONFLICT (message_id) DO UPDATE SET mime = excluded.mime, decrypted_at = excluded.decrypted_at",
-    )
-    .bind(id)
-    .bind(mime)
-    .bind(stamp(now))
-    .execute(&mut **tx)
-    .await?;
+    sqlx::query("DELETE FROM decrypted WHERE message_id = ?")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    let piecewise = mime.len() > super::blob::PIECEWISE_ABOVE;
+    let q = if piecewise {
+        "INSERT INTO decrypted (message_id, decrypted_at, mime) VALUES (?, ?, zeroblob(?))"
+    } else {
+        "INSERT INTO decrypted (message_id, decrypted_at, mime) VALUES (?, ?, ?)"
+    };
+    let insert = sqlx::query(q).bind(id).bind(stamp(now));
+    let insert = if piecewise {
+        insert.bind(mime.len() as i64)
+    } else {
+        insert.bind(mime)
+    };
+    insert.execute(&mut **tx).await?;
+    if piecewise {
+        // `message_id` is the INTEGER PRIMARY KEY: the rowid.
+        super::blob::fill(tx, "decrypted", "mime", id, mime).await?;
+    }
     Ok(())
 }
 

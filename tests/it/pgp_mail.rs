@@ -416,3 +416,99 @@ async fn a_clear_signed_report_is_verified_and_the_reply_sealed() {
     let team = s.w.wait_mail("triage", 1, Duration::from_secs(10)).await;
     assert!(team[0].body().contains("res.redirect()"), "{}", team[0].body());
 }
+
+/// Peak RSS of `run --once` (GNU time) and its stderr.
+fn peak_rss(w: &World) -> (u64, String) {
+    assert!(
+        std::path::Path::new("/usr/bin/time").exists(),
+        "this test measures peak memory with GNU time: apt-get install -y time (or run scripts/setup-debian.sh)"
+    );
+    let out = std::process::Command::new("/usr/bin/time")
+        .arg("-f")
+        .arg("MAXRSS_KB=%M")
+        .arg(env!("CARGO_BIN_EXE_secintake"))
+        .arg("--config")
+        .arg(&w.config)
+        .args(["run", "--once"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    let kb = err
+        .lines()
+        .find_map(|l| l.strip_prefix("MAXRSS_KB="))
+        .expect("GNU time output")
+        .trim()
+        .parse()
+        .unwrap();
+    (kb, err)
+}
+
+/// A 20 MB encrypted report through Dovecot: decrypted, analysed and stored, with peak memory
+/// measured against the same run on a clear report of the same size (the floor: what any
+/// mail of that size costs). Decrypting may add the plaintext and the decryptor's buffers,
+/// not more; and the whole stays under the hostile-mail test's limit (100 MB).
+#[tokio::test]
+async fn a_20_mb_encrypted_report_through_the_stack_stays_in_bounded_memory() {
+    let s = setup(false);
+    let mut noise = vec![0u8; 15 << 20];
+    let mut x: u64 = 0x9e3779b97f4a7c15;
+    for b in noise.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&noise);
+    let mut entity = format!(
+        "Content-Type: multipart/mixed; boundary=big\r\n\r\n--big\r\nContent-Type: text/plain\r\n\r\n{}\r\n--big\r\n\
+         Content-Type: application/octet-stream; name=heap.bin\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+        report_text()
+    );
+    for line in b64.as_bytes().chunks(76) {
+        entity.push_str(std::str::from_utf8(line).unwrap());
+        entity.push_str("\r\n");
+    }
+    entity.push_str("--big--\r\n");
+    assert!(entity.len() > 20 << 20);
+    let armored = s
+        .reporter
+        .ok(&["--armor", "--encrypt", "-z", "0", "-r", LIST], entity.as_bytes());
+    let raw = pgp_mime("heap dump", "<big1@example.test>", "", &armored);
+    // The floor: the same text in clear, padded to the encrypted mail's size.
+    let mut clear = format!(
+        "From: Jane Reporter <{REPORTER}>\r\nTo: {LIST}\r\nSubject: heap dump\r\nMessage-ID: <big0@example.test>\r\nMIME-Version: 1.0\r\n"
+    )
+    .into_bytes();
+    clear.extend_from_slice(entity.as_bytes());
+    clear.resize(raw.len(), b'\n');
+    drop((noise, b64, armored));
+    let floor = World::new();
+    floor.deliver_bytes(&clear).await;
+    let (clear_kb, _) = peak_rss(&floor);
+    s.w.deliver_bytes(&raw).await;
+    let (rss_kb, err) = peak_rss(&s.w);
+    let plain_mb = entity.len() as f64 / f64::from(1 << 20);
+    let extra_mb = (rss_kb as f64 - clear_kb as f64) / 1024.0;
+    eprintln!(
+        "{} MB mail through the stack: peak RSS clear {} MB, encrypted {} MB: +{extra_mb:.0} MB for {plain_mb:.0} MB of plaintext ({:.2}x)",
+        raw.len() >> 20,
+        clear_kb / 1024,
+        rss_kb / 1024,
+        extra_mb / plain_mb
+    );
+    let c = &s.w.cases()[0];
+    assert_eq!(c["encryption"], "pgp-mime");
+    assert_eq!(c["body_check"], "ok", "{c}");
+    assert_eq!(s.w.db_count("SELECT COUNT(*) FROM decrypted").await, 1);
+    assert!(
+        extra_mb < 1.5 * plain_mb,
+        "decrypting cost {extra_mb:.0} MB over a clear mail of the same size"
+    );
+    assert!(
+        rss_kb < 100 * 1024,
+        "peak RSS {rss_kb} kB (the hostile-mail test's limit is 100 MB)"
+    );
+    assert!(!err.contains(CANARY));
+}
