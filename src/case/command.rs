@@ -7,6 +7,7 @@ use std::sync::LazyLock;
 use super::CaseId;
 use super::State;
 use crate::address::Address;
+use crate::analysis::Missing;
 
 /// Severity words of the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +95,8 @@ pub enum Command {
     Credit(String),
     Anonymous,
     Quiet,
+    /// `/have ITEM...`: the report does carry these checklist items (the coordinator says so).
+    Have(Vec<Missing>),
 }
 
 impl Command {
@@ -136,6 +139,7 @@ impl Command {
             Command::Credit(_) => "credit",
             Command::Anonymous => "anonymous",
             Command::Quiet => "quiet",
+            Command::Have(_) => "have",
         }
     }
 }
@@ -177,7 +181,37 @@ pub const USAGE: &[(&str, &str)] = &[
     ("credit", "/credit NAME..."),
     ("anonymous", "/anonymous"),
     ("quiet", "/quiet"),
+    ("have", "/have versions|reproduction|impact..."),
 ];
+
+/// The words `/have` takes for each checklist item (the first is the one to write).
+pub const HAVE_ITEMS: &[(&str, Missing)] = &[
+    ("versions", Missing::AffectedVersions),
+    ("affected-versions", Missing::AffectedVersions),
+    ("reproduction", Missing::Reproduction),
+    ("impact", Missing::Impact),
+];
+
+/// The items of `/have ITEM...`, once each, in checklist order.
+fn have_items(words: &[&str]) -> Result<Vec<Missing>, String> {
+    if words.is_empty() {
+        return Err(format!("needs one or more items; {}", usage("have")));
+    }
+    let mut items = Vec::new();
+    for w in words {
+        let w = w.trim_end_matches(',').to_ascii_lowercase();
+        let item = HAVE_ITEMS
+            .iter()
+            .find(|(n, _)| *n == w)
+            .map(|(_, m)| *m)
+            .ok_or_else(|| format!("`{w}` is not a checklist item; the items are: versions, reproduction, impact"))?;
+        if !items.contains(&item) {
+            items.push(item);
+        }
+    }
+    items.sort();
+    Ok(items)
+}
 
 static LINE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^/([A-Za-z][A-Za-z-]*)(?:\s+(.*))?$").unwrap());
 static CVE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^CVE-\d{4}-\d{4,7}$").unwrap());
@@ -292,6 +326,7 @@ pub fn parse_line(line: &str) -> Result<Command, CommandError> {
                 .map(Command::Severity)
                 .ok_or_else(|| err(line, format!("`{w}` is not one of low, medium, high, critical")))
         }
+        "have" => have_items(&words).map(Command::Have).map_err(|e| err(line, e)),
         "cvss" => score_cvss(one("vector")?).map(Command::Cvss).map_err(|e| err(line, e)),
         "cve" => {
             let w = one("CVE id")?.to_ascii_uppercase();
@@ -427,6 +462,35 @@ mod tests {
     }
 
     #[test]
+    fn have_names_checklist_items() {
+        assert_eq!(
+            parse_line("/have impact").unwrap(),
+            Command::Have(vec![Missing::Impact])
+        );
+        // Several items, in any order, once each; `affected-versions` is the stored name.
+        assert_eq!(
+            parse_line("/have Impact, versions reproduction impact").unwrap(),
+            Command::Have(vec![Missing::AffectedVersions, Missing::Reproduction, Missing::Impact])
+        );
+        assert_eq!(
+            parse_line("/have affected-versions").unwrap(),
+            Command::Have(vec![Missing::AffectedVersions])
+        );
+        let e = parse_line("/have foo").unwrap_err();
+        assert!(
+            e.problem.contains("`foo` is not a checklist item") && e.problem.contains("versions, reproduction, impact"),
+            "{}",
+            e.problem
+        );
+        assert!(parse_line("/have")
+            .unwrap_err()
+            .problem
+            .contains("needs one or more items"));
+        // One bad item refuses the line (and so the message).
+        assert!(parse_line("/have impact poc").is_err());
+    }
+
+    #[test]
     fn cvss_is_scored_by_the_crate() {
         let c = score_cvss("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H").unwrap();
         assert_eq!(c.score, 9.8);
@@ -492,6 +556,7 @@ mod tests {
             ("/assign not-an-address", "not a valid email address"),
             ("/released four", "not a version"),
             ("/duplicate 42", "not a case id"),
+            ("/have foo", "not a checklist item"),
         ] {
             let e = parse_line(l).unwrap_err();
             assert!(e.problem.contains(want), "{l}: {}", e.problem);

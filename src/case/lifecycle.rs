@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 use super::command::{Assignee, Command};
 use super::State;
@@ -82,6 +83,10 @@ pub struct CaseFile {
     pub anonymous: bool,
     pub flags: Vec<String>,
     pub close_reason: Option<String>,
+    /// The checklist items the case still lacks (`affected-versions`, `reproduction`, `impact`).
+    pub missing: Vec<String>,
+    /// Item -> why it counts as present: the report's phrase, or who stated it (`/have`).
+    pub evidence: BTreeMap<String, String>,
 }
 
 impl CaseFile {
@@ -396,6 +401,28 @@ pub fn apply(file: &CaseFile, cmds: &[Command], actor: &Actor, world: &World) ->
                     });
                     Ok(())
                 }
+                Command::Have(items) => {
+                    for item in items {
+                        let name = item.as_str();
+                        if !f.missing.iter().any(|m| m == name) {
+                            changes.push(Change {
+                                kind: "have",
+                                detail: json!({"item": name, "was_missing": false}),
+                                line: format!("{name}: already counted as present; nothing changed"),
+                            });
+                            continue;
+                        }
+                        f.missing.retain(|m| m != name);
+                        let stated = format!("stated by {}", actor.id);
+                        f.evidence.insert(name.to_string(), stated.clone());
+                        changes.push(Change {
+                            kind: "have",
+                            detail: json!({"item": name, "was_missing": true, "evidence": stated}),
+                            line: format!("{name}: no longer missing ({stated}); the reporter is not asked for it"),
+                        });
+                    }
+                    Ok(())
+                }
                 Command::Quiet => {
                     quiet = true;
                     changes.push(Change {
@@ -579,6 +606,31 @@ mod tests {
     }
 
     #[test]
+    fn have_clears_missing_items_and_records_who_said_so() {
+        let f = CaseFile {
+            missing: vec!["reproduction".into(), "impact".into()],
+            evidence: [("affected-versions".to_string(), "express 4.21.2".to_string())].into(),
+            ..case()
+        };
+        let a = run(&f, &["/have impact"]).unwrap();
+        assert_eq!(a.file.missing, vec!["reproduction"]);
+        assert_eq!(a.file.evidence["impact"], "stated by alice@example.org");
+        assert_eq!(
+            a.file.evidence["affected-versions"], "express 4.21.2",
+            "the report's phrase stays"
+        );
+        assert_eq!(a.file.state(), State::New, "no transition");
+        assert_eq!(a.changes.len(), 1);
+        assert_eq!(a.changes[0].kind, "have");
+        assert_eq!(a.changes[0].detail["item"], "impact");
+        assert!(a.effects.is_empty(), "no mail to the reporter");
+        // An item already present: nothing changes, and the report's evidence is kept.
+        let b = run(&a.file, &["/have versions"]).unwrap();
+        assert_eq!(b.file, a.file);
+        assert!(b.changes[0].line.contains("already counted as present"));
+    }
+
+    #[test]
     fn quiet_drops_progress_updates() {
         let f = run(&case(), &["/assign me", "/assess"]).unwrap().file;
         assert_eq!(
@@ -624,6 +676,8 @@ pub mod gen {
         "/credit Jane Doe",
         "/anonymous",
         "/quiet",
+        "/have impact",
+        "/have versions reproduction",
     ];
 
     /// Bad arguments and unknown commands: parse errors, or apply errors (an unknown
@@ -648,6 +702,7 @@ pub mod gen {
         "/public ftp://example.org/x",
         "/close",
         "/frobnicate now",
+        "/have foo",
     ];
 
     /// One line: mostly a good command, else a bad one, a made-up command, or junk text.

@@ -352,6 +352,11 @@ pub fn on_report(id: CaseId, r: &Report, rules: &Rules) -> Plan {
         .filter(|fm| r.reporter.as_ref().is_some_and(|rep| *rep == fm.address))
         .and_then(|fm| fm.name.clone());
     let missing: Vec<String> = facts.missing.iter().map(|x| x.as_str().to_string()).collect();
+    let evidence: std::collections::BTreeMap<String, String> = facts
+        .evidence
+        .iter()
+        .map(|(item, phrase)| (item.as_str().to_string(), phrase.clone()))
+        .collect();
     let thread = Thread::reply_to(m);
     let case = Case {
         id: id.clone(),
@@ -359,6 +364,8 @@ pub fn on_report(id: CaseId, r: &Report, rules: &Rules) -> Plan {
             id: id.to_string(),
             state: Some(State::New),
             reporter: r.reporter.as_ref().map(|a| a.to_string()).unwrap_or_default(),
+            missing: missing.clone(),
+            evidence: evidence.clone(),
             ..CaseFile::default()
         },
         subject: subject.clone(),
@@ -490,11 +497,7 @@ pub fn on_report(id: CaseId, r: &Report, rules: &Rules) -> Plan {
     let opening = Opening {
         body_check: facts.body_check.as_str().to_string(),
         missing,
-        evidence: facts
-            .evidence
-            .iter()
-            .map(|(item, phrase)| (item.as_str().to_string(), phrase.clone()))
-            .collect(),
+        evidence,
         flags: facts.flags.clone(),
         hints: facts.hints.clone(),
         encryption: r.encryption,
@@ -1148,6 +1151,87 @@ mod tests {
         assert!(plan.mails.is_empty(), "no commands: no confirmation");
         let twice = reply_from(plan.case().unwrap(), raw, Sender::Coordinator, Some(&ok), &r);
         assert_eq!(twice.case().unwrap().detailed_response_at, Some(r.now));
+    }
+
+    #[test]
+    fn have_impact_takes_it_off_the_list_and_nobody_asks_the_reporter_again() {
+        let (n, p, c) = (notify(), all_progress(), coordinators());
+        let r = rules(&n, &p, &c);
+        let mut case = case();
+        case.file.coordinator = Some("alice@example.org".into());
+        case.file.state = Some(State::Triage);
+        case.file.missing = vec!["reproduction".into(), "impact".into()];
+        let ok = Verdict::Authenticated("dmarc=pass".into());
+        let raw = "From: alice@example.org\r\nTo: security@example.org\r\nSubject: Re: ReDoS\r\n\r\n/have impact\r\n";
+        let plan = reply_from(&case, raw, Sender::Coordinator, Some(&ok), &r);
+        let after = plan.case().unwrap();
+        assert_eq!(after.file.missing, vec!["reproduction"]);
+        assert_eq!(after.file.evidence["impact"], "stated by alice@example.org");
+        assert_eq!(after.state(), State::Triage);
+        // Recorded, and confirmed to the coordinator only: no mail to the reporter.
+        let have = plan
+            .events
+            .iter()
+            .find(|e| e.kind.name() == "have")
+            .expect("a have event");
+        assert_eq!(
+            (have.actor.as_str(), &have.detail["item"]),
+            ("alice@example.org", &json!("impact"))
+        );
+        assert_eq!(kinds(&plan), vec![MailKind::Confirmation]);
+        let MailContext::Confirmation(conf) = &plan.mails[0].context else {
+            panic!("a confirmation")
+        };
+        assert!(
+            conf.applied && conf.changes[0].contains("impact: no longer missing"),
+            "{conf:?}"
+        );
+        assert!(plan.mails.iter().all(|m| !m.to_reporter));
+        // Later: the reporter writes, the case moves on; no mail asks for the impact.
+        let raw = "From: jane@example.com\r\nSubject: Re: ReDoS\r\n\r\nAny news?\r\n";
+        let later = reply_from(after, raw, Sender::Reporter, None, &r);
+        assert_eq!(later.case().unwrap().file.missing, vec!["reproduction"]);
+        let (moved, _) = on_commands(
+            later.case().unwrap(),
+            &Actor {
+                id: "alice@example.org".into(),
+                me: Some("alice@example.org".into()),
+            },
+            &[Command::Assess, Command::NeedsInfo],
+            &[],
+            true,
+            &r,
+        );
+        assert_eq!(moved.case().unwrap().file.missing, vec!["reproduction"]);
+        for m in later.mails.iter().chain(&moved.mails).filter(|m| m.to_reporter) {
+            let text = serde_json::to_string(&m.context).unwrap();
+            assert!(!text.contains("impact"), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_new_case_keeps_what_the_receipt_asks_for() {
+        // The receipt asks for the case's missing items, and the case file keeps that list
+        // (what `/have` corrects later).
+        let (m, f) = parsed("From: jane@example.com\r\nMessage-ID: <r2@example.com>\r\nSubject: XSS\r\n\r\nbody");
+        let (n, p, c) = (notify(), all_progress(), coordinators());
+        let report = Report {
+            message: &m,
+            facts: &f,
+            reporter: Some(Address::parse("jane@example.com").unwrap()),
+            answer: true,
+            oversized: None,
+            arrived: t("2026-11-21T10:00:00Z"),
+            acknowledge_due: t("2026-11-23T10:00:00Z"),
+            encryption: Encryption::None,
+            signature: None,
+        };
+        let plan = on_report(CaseId::new("SEC", 2026, 8), &report, &rules(&n, &p, &c));
+        let MailContext::Receipt(r) = &plan.mails[0].context else {
+            panic!("a receipt")
+        };
+        assert_eq!(plan.case().unwrap().file.missing, r.mail.missing_items);
+        assert!(r.mail.missing_items.contains(&"impact".to_string()));
     }
 
     #[test]

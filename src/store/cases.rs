@@ -233,6 +233,8 @@ fn decode(r: &CaseRow, k: &CaseClocks, thread_root: Thread) -> Result<Case> {
         anonymous: r.anonymous,
         flags: serde_json::from_str(&r.flags).unwrap_or_default(),
         close_reason: r.close_reason.clone(),
+        missing: json_list(&r.missing),
+        evidence: serde_json::from_str(&r.evidence).unwrap_or_default(),
     };
     Ok(Case {
         id,
@@ -337,7 +339,7 @@ pub async fn save(tx: &mut crate::store::WriteTx, w: &CaseWrite) -> Result<()> {
     sqlx::query(
         "UPDATE cases SET state = ?, coordinator = ?, acknowledged_at = ?, severity = ?, cvss_vector = ?, cvss_score = ?,
             cve = ?, ghsa = ?, patched_versions = ?, embargo_date = ?, duplicate_of = ?, no_patch = ?, credit = ?,
-            anonymous = ?, flags = ?, close_reason = ?, closed_at = ?, updated_at = ?, state_since = ?,
+            anonymous = ?, flags = ?, missing = ?, evidence = ?, close_reason = ?, closed_at = ?, updated_at = ?, state_since = ?,
             assigned_at = ?, decided_at = ?, detailed_response_at = ?, last_reporter_mail_at = ?
          WHERE id = ?",
     )
@@ -356,6 +358,8 @@ pub async fn save(tx: &mut crate::store::WriteTx, w: &CaseWrite) -> Result<()> {
     .bind(&f.credit)
     .bind(f.anonymous)
     .bind(json_text(&f.flags))
+    .bind(json_text(&f.missing))
+    .bind(json_text(&f.evidence))
     .bind(&f.close_reason)
     .bind(t(c.closed_at))
     .bind(stamp(c.updated_at))

@@ -633,3 +633,86 @@ async fn html_commands_work_and_quoted_commands_do_not() {
     let alice = w.wait_mail("alice", 2, Duration::from_secs(2)).await;
     assert_eq!(alice.len(), 1, "one confirmation, for the first mail only");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn have_impact_corrects_the_checklist_and_the_reporter_is_not_asked_again() {
+    let w = World::new();
+    // Versions and steps to reproduce, but nothing about what an attacker gains.
+    let body = "Hello,\n\nI found a problem in the path matching of express 4.21.1: routes with two parameters in one segment are matched with a slow regular expression.\n\nSteps to reproduce:\n1. app.get('/:a-:b', handler)\n2. curl 'http://localhost:3000/' followed by 30000 dashes\n\nThe request then takes about 40 seconds to answer.\n\nRegards,\nJane";
+    w.deliver(&report(REPORTER, "Slow route matching", "<have@example.test>", body))
+        .await;
+    w.once();
+    let id = w.cases()[0]["id"].as_str().unwrap().to_string();
+    let d = state(&w, &id);
+    assert_eq!(d["missing"], serde_json::json!(["impact"]), "{d:#?}");
+    let receipt = w.wait_mail("reporter", 1, Duration::from_secs(5)).await;
+    assert!(receipt[0].body().contains("the impact:"), "the receipt asks for it");
+
+    // Unauthenticated, or from someone who is not a coordinator: refused, nothing changes.
+    for (from, auth) in [
+        (ALICE, String::new()),
+        ("mallory@example.test", authenticated("example.test")),
+    ] {
+        w.deliver(&command_mail(
+            from,
+            LIST,
+            &id,
+            "<have@example.test>",
+            &auth,
+            "/have impact",
+        ))
+        .await;
+    }
+    w.once();
+    let d = state(&w, &id);
+    assert_eq!(d["missing"], serde_json::json!(["impact"]), "forged /have refused");
+    assert!(d["evidence"].get("impact").is_none());
+
+    let auth = authenticated("example.test");
+    let step = |body: &'static str| command_mail(ALICE, LIST, &id, "<have@example.test>", &auth, body);
+    w.deliver(&step(
+        "The slow answer blocks the event loop: that is the impact.\n/assign me\n/have impact",
+    ))
+    .await;
+    w.once();
+    let d = state(&w, &id);
+    assert_eq!(d["missing"], serde_json::json!([]), "{d:#?}");
+    assert_eq!(d["evidence"]["impact"], format!("stated by {ALICE}"));
+    assert_eq!(
+        d["evidence"]["affected-versions"].as_str().map(|s| s.is_empty()),
+        Some(false)
+    );
+    let events = d["events"].as_array().unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["kind"] == "have" && e["actor"] == ALICE && e["detail"]["item"] == "impact"),
+        "{events:#?}"
+    );
+    let replies = confirmations(&w, "alice", 1).await;
+    assert!(
+        replies[0].body().contains("impact: no longer missing"),
+        "{}",
+        replies[0].body()
+    );
+
+    // An unknown item: an error reply naming the valid ones, nothing changes.
+    w.deliver(&step("/have exploit")).await;
+    w.once();
+    let replies = confirmations(&w, "alice", 2).await;
+    assert!(replies[1].subject().contains("Not applied"));
+    assert!(
+        replies[1].body().contains("`exploit` is not a checklist item")
+            && replies[1].body().contains("versions, reproduction, impact")
+    );
+    assert_eq!(state(&w, &id)["missing"], serde_json::json!([]));
+
+    // The case goes on; whatever the reporter hears next does not ask for the impact.
+    w.deliver(&step("/assess\n/accept")).await;
+    w.once();
+    let mails = w.wait_mail("reporter", 2, Duration::from_secs(5)).await;
+    assert_eq!(mails.len(), 2, "the receipt and the accepted update");
+    for m in &mails[1..] {
+        assert!(!m.body().contains("the impact"), "{}", m.body());
+    }
+}
