@@ -127,6 +127,7 @@ impl App {
             existing,
             tz: &self.policy.tz,
             list_key: self.pgp.as_ref().map(|p| p.list_key.fingerprint()),
+            default_package: self.settings.advisory.default_package.as_deref(),
         }
     }
 
@@ -505,6 +506,7 @@ mod properties {
                             is_coordinator: &|a: &str| coordinators.is_coordinator(a),
                             case_exists: &|c: &str| c == "SEC-2026-0002",
                             now: fx.clock.now(),
+                            default_package: fx.app.settings.advisory.default_package.as_deref(),
                         };
                         let pure = lifecycle::apply(&before_typed.file, &cmds, &actor, &world)
                             .expect("the store applied it");

@@ -584,6 +584,54 @@ pub struct Settings {
     /// `[pgp]`: absent, no OpenPGP at all.
     #[serde(default)]
     pub pgp: Option<crate::pgp::PgpSettings>,
+    /// `[advisory]`: what the advisory exports need about the project.
+    #[serde(default)]
+    pub advisory: AdvisorySettings,
+}
+
+/// `[advisory]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdvisorySettings {
+    /// The OSV ecosystem name (`npm`).
+    #[serde(default = "AdvisorySettings::default_ecosystem")]
+    pub ecosystem: String,
+    /// The affected package when a case names none.
+    #[serde(default)]
+    pub default_package: Option<String>,
+    /// `github.com/OWNER/REPO`: references and the ghsa export.
+    #[serde(default)]
+    pub repository: Option<String>,
+    /// The CNA's CVE Services org id (a UUID): `providerMetadata.orgId` of the cve export.
+    #[serde(default)]
+    pub cna_org_id: Option<String>,
+}
+
+impl AdvisorySettings {
+    fn default_ecosystem() -> String {
+        "npm".into()
+    }
+
+    /// The exports' view of these settings.
+    pub fn project(&self) -> crate::advisory::Project {
+        crate::advisory::Project {
+            ecosystem: self.ecosystem.clone(),
+            default_package: self.default_package.clone().filter(|p| !p.trim().is_empty()),
+            repository: self.repository.clone().filter(|p| !p.trim().is_empty()),
+            cna_org_id: self.cna_org_id.clone().filter(|p| !p.trim().is_empty()),
+        }
+    }
+}
+
+impl Default for AdvisorySettings {
+    fn default() -> Self {
+        AdvisorySettings {
+            ecosystem: Self::default_ecosystem(),
+            default_package: None,
+            repository: None,
+            cna_org_id: None,
+        }
+    }
 }
 
 impl Settings {
@@ -707,6 +755,15 @@ impl Settings {
                 "database.url",
                 format!("`{db}` must start with sqlite: (e.g. sqlite:///var/lib/secintake/secintake.db)"),
             ));
+        }
+        if let Some(id) = self.advisory.cna_org_id.as_deref().filter(|i| !i.is_empty()) {
+            let uuid = regex::Regex::new(
+                r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-4[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$",
+            )
+            .expect("regex");
+            if !uuid.is_match(id) {
+                return Err(invalid("advisory.cna_org_id", format!("`{id}` is not a UUID")));
+            }
         }
         for k in &self.team.dkim_keys {
             crate::authentication::dkim::parse_pinned(k).map_err(|e| invalid("team.dkim_keys", e))?;

@@ -6,6 +6,7 @@
 #![recursion_limit = "256"]
 
 pub mod address;
+pub mod advisory;
 pub mod analysis;
 pub mod app;
 pub mod authentication;

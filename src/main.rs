@@ -110,6 +110,18 @@ enum Command {
         #[arg(long)]
         offline: bool,
     },
+    /// Print a case's advisory documents: OSV, CVE (CNA container), GHSA request body,
+    /// announcement (several IDs make one post), triage issue, premature-disclosure placeholder.
+    /// Exits 2, listing what is missing, when a document would be incomplete.
+    Advisory {
+        #[arg(required = true)]
+        ids: Vec<String>,
+        #[arg(long, value_enum, required_unless_present = "check")]
+        format: Option<AdvisoryFormat>,
+        /// Print what is missing for every format (exit 2 when anything is).
+        #[arg(long, conflicts_with = "format")]
+        check: bool,
+    },
     /// Show one case with its timeline, or change it (same rules as email commands).
     Case {
         id: String,
@@ -118,6 +130,30 @@ enum Command {
         #[command(subcommand)]
         action: Option<CaseAction>,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum AdvisoryFormat {
+    Osv,
+    Cve,
+    Ghsa,
+    Announcement,
+    TriageIssue,
+    Placeholder,
+}
+
+impl AdvisoryFormat {
+    fn format(self) -> secintake::advisory::Format {
+        use secintake::advisory::Format;
+        match self {
+            AdvisoryFormat::Osv => Format::Osv,
+            AdvisoryFormat::Cve => Format::Cve,
+            AdvisoryFormat::Ghsa => Format::Ghsa,
+            AdvisoryFormat::Announcement => Format::Announcement,
+            AdvisoryFormat::TriageIssue => Format::TriageIssue,
+            AdvisoryFormat::Placeholder => Format::Placeholder,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -718,6 +754,45 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 return Ok(std::process::ExitCode::from(1));
             }
         }
+        Command::Advisory { ids, format, check } => {
+            use secintake::advisory::{self, Format};
+            let store = open_store(&settings).await?;
+            let project = settings.advisory.project();
+            let mut cases = Vec::new();
+            for id in &ids {
+                cases.push(store.advisory_case(id).await?);
+            }
+            if check {
+                let mut incomplete = false;
+                for f in Format::ALL {
+                    let missing: Vec<String> = cases.iter().flat_map(|c| advisory::missing(f, c, &project)).collect();
+                    if missing.is_empty() {
+                        println!("{}: complete", f.as_str());
+                    } else {
+                        incomplete = true;
+                        println!("{}: missing", f.as_str());
+                        for m in missing {
+                            println!("  {m}");
+                        }
+                    }
+                }
+                if incomplete {
+                    return Ok(std::process::ExitCode::from(2));
+                }
+            } else {
+                let f = format.expect("clap requires --format without --check").format();
+                match advisory::render(f, &cases, &project) {
+                    Ok(doc) => print!("{doc}"),
+                    Err(missing) => {
+                        eprintln!("secintake: the {} document is incomplete:", f.as_str());
+                        for m in missing {
+                            eprintln!("  {m}");
+                        }
+                        return Ok(std::process::ExitCode::from(2));
+                    }
+                }
+            }
+        }
         Command::Case {
             id,
             json,
@@ -824,6 +899,21 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                             println!("\nreport (decrypted; never sent in clear):\n{}", m.text.trim_end());
                         }
                         None => println!("\nreport: not decrypted (try `secintake case {id} decrypt`)"),
+                    }
+                }
+                if !s.packages.is_empty() || !s.affected.is_empty() || s.summary.is_some() {
+                    println!("advisory:    {}", s.summary.as_deref().unwrap_or("(no summary)"));
+                    for a in &s.affected {
+                        println!("  affected:  {} {}", a.package, a.range);
+                    }
+                    for p in &s.patched {
+                        println!("  patched:   {} {}", p.package, p.version);
+                    }
+                    if !s.cwes.is_empty() {
+                        println!("  CWE:       {}", s.cwes.join(", "));
+                    }
+                    if let Some(d) = &s.description {
+                        println!("  description: {} characters", d.chars().count());
                     }
                 }
                 println!("\ntimeline:");

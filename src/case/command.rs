@@ -97,6 +97,24 @@ pub enum Command {
     Quiet,
     /// `/have ITEM...`: the report does carry these checklist items (the coordinator says so).
     Have(Vec<Missing>),
+    /// `/package NAME`: an affected package.
+    Package(String),
+    /// `/affected PACKAGE RANGE`: an npm semver range of affected versions.
+    Affected {
+        package: String,
+        range: String,
+    },
+    /// `/patched PACKAGE VERSION`
+    Patched {
+        package: String,
+        version: String,
+    },
+    /// `/cwe CWE-NNN`
+    Cwe(String),
+    /// `/summary TEXT`: the advisory's one-line title.
+    Summary(String),
+    /// `/advisory` and the lines after it: the advisory's description (Markdown).
+    Advisory(String),
 }
 
 impl Command {
@@ -140,6 +158,12 @@ impl Command {
             Command::Anonymous => "anonymous",
             Command::Quiet => "quiet",
             Command::Have(_) => "have",
+            Command::Package(_) => "package",
+            Command::Affected { .. } => "affected",
+            Command::Patched { .. } => "patched",
+            Command::Cwe(_) => "cwe",
+            Command::Summary(_) => "summary",
+            Command::Advisory(_) => "advisory",
         }
     }
 }
@@ -182,6 +206,18 @@ pub const USAGE: &[(&str, &str)] = &[
     ("anonymous", "/anonymous"),
     ("quiet", "/quiet"),
     ("have", "/have versions|reproduction|impact..."),
+    ("package", "/package NAME"),
+    (
+        "affected",
+        "/affected PACKAGE RANGE (npm semver, e.g. <4.21.2 or >=5.0.0 <5.0.1)",
+    ),
+    ("patched", "/patched PACKAGE VERSION"),
+    ("cwe", "/cwe CWE-NNN"),
+    ("summary", "/summary TEXT (one line)"),
+    (
+        "advisory",
+        "/advisory, then the description on the lines after it (Markdown)",
+    ),
 ];
 
 /// The words `/have` takes for each checklist item (the first is the one to write).
@@ -222,12 +258,84 @@ static VERSION: LazyLock<Regex> =
 /// Longest free text a command may carry (a reason, a note).
 pub const MAX_TEXT: usize = 2000;
 
+/// Longest `/summary` (a CVE title takes 256 characters).
+pub const MAX_SUMMARY: usize = 200;
+
+/// Longest `/advisory` description.
+pub const MAX_DESCRIPTION: usize = 16_000;
+
+static CWE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^CWE-[1-9]\d{0,5}$").unwrap());
+/// An npm package name (`express`, `@scope/name`).
+static NPM_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(?:@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*$").unwrap());
+
+fn package_name(line: &str, w: &str) -> Result<String, CommandError> {
+    if w.len() <= 214 && NPM_NAME.is_match(w) {
+        Ok(w.to_string())
+    } else {
+        Err(err(
+            line,
+            format!("`{w}` is not a package name like express or @scope/name"),
+        ))
+    }
+}
+
+/// Is `line` the `/advisory` command (the rest of the message is the description)?
+fn is_advisory_line(line: &str) -> bool {
+    LINE.captures(line.trim())
+        .is_some_and(|c| c[1].eq_ignore_ascii_case("advisory"))
+}
+
+/// Splits the sender's text at its first `/advisory` line: the text before it (with that
+/// line), and the description (the rest of that line, then every later line).
+fn split_advisory(own_text: &str) -> (Vec<&str>, Option<String>) {
+    let lines: Vec<&str> = own_text.lines().collect();
+    match lines.iter().position(|l| is_advisory_line(l)) {
+        None => (lines, None),
+        Some(i) => {
+            let first = LINE
+                .captures(lines[i].trim())
+                .and_then(|c| c.get(2).map(|m| m.as_str().trim().to_string()))
+                .unwrap_or_default();
+            let mut d: Vec<&str> = Vec::new();
+            if !first.is_empty() {
+                d.push(first.as_str());
+            }
+            d.extend(&lines[i + 1..]);
+            let text = d.join("\n");
+            (
+                lines[..=i].to_vec(),
+                Some(text.trim_matches('\n').trim_end().to_string()),
+            )
+        }
+    }
+}
+
+/// The `/advisory` command for a description, or why it cannot be one.
+fn advisory(line: &str, description: &str) -> Result<Command, CommandError> {
+    if description.trim().is_empty() {
+        Err(err(
+            line,
+            "the description is empty: write it on the lines after /advisory (Markdown)",
+        ))
+    } else if description.chars().count() > MAX_DESCRIPTION {
+        Err(err(
+            line,
+            format!("the description is longer than {MAX_DESCRIPTION} characters"),
+        ))
+    } else {
+        Ok(Command::Advisory(description.to_string()))
+    }
+}
+
 /// Finds the command lines of `own_text` (already without quotes and signature).
 /// A line counts when it starts with `/word` followed by a space or the end of the line;
 /// `/etc/passwd` and `/ path` are text.
+/// Nothing after an `/advisory` line is a command: it is the description.
 pub fn command_lines(own_text: &str) -> Vec<String> {
-    own_text
-        .lines()
+    split_advisory(own_text)
+        .0
+        .into_iter()
         .map(|l| l.trim())
         .filter(|l| LINE.is_match(l))
         .map(|l| l.chars().take(MAX_TEXT + 100).collect())
@@ -327,6 +435,49 @@ pub fn parse_line(line: &str) -> Result<Command, CommandError> {
                 .ok_or_else(|| err(line, format!("`{w}` is not one of low, medium, high, critical")))
         }
         "have" => have_items(&words).map(Command::Have).map_err(|e| err(line, e)),
+        "package" => package_name(line, one("package name")?).map(Command::Package),
+        "affected" => match words.as_slice() {
+            [pkg, range @ ..] if !range.is_empty() => {
+                let package = package_name(line, pkg)?;
+                let range = range.join(" ");
+                crate::advisory::range::parse(&range).map_err(|e| err(line, e.to_string()))?;
+                Ok(Command::Affected { package, range })
+            }
+            _ => Err(err(line, format!("needs a package and a range; {}", usage("affected")))),
+        },
+        "patched" => match words.as_slice() {
+            [pkg, v] => {
+                let package = package_name(line, pkg)?;
+                let version = crate::advisory::range::version(v)
+                    .ok_or_else(|| err(line, format!("`{v}` is not a full version like 4.21.2")))?
+                    .to_string();
+                Ok(Command::Patched { package, version })
+            }
+            _ => Err(err(
+                line,
+                format!("needs a package and a version; {}", usage("patched")),
+            )),
+        },
+        "cwe" => {
+            let w = one("CWE id")?.to_ascii_uppercase();
+            if CWE.is_match(&w) {
+                Ok(Command::Cwe(w))
+            } else {
+                Err(err(line, format!("`{w}` is not a CWE id like CWE-79")))
+            }
+        }
+        "summary" => {
+            let t = text("a one-line summary")?;
+            if t.chars().count() > MAX_SUMMARY {
+                Err(err(
+                    line,
+                    format!("the summary is longer than {MAX_SUMMARY} characters"),
+                ))
+            } else {
+                Ok(Command::Summary(crate::sanitize::header_text(&t)))
+            }
+        }
+        "advisory" => advisory(line, args),
         "cvss" => score_cvss(one("vector")?).map(Command::Cvss).map_err(|e| err(line, e)),
         "cve" => {
             let w = one("CVE id")?.to_ascii_uppercase();
@@ -405,10 +556,19 @@ pub fn html_message_text(raw: &[u8]) -> Option<String> {
 }
 
 /// Parses every command line of `own_text`: the commands, or every error found.
+/// Everything after an `/advisory` line is its description, kept as written (Markdown).
 pub fn parse_all(own_text: &str) -> (Vec<Command>, Vec<CommandError>) {
     let mut ok = Vec::new();
     let mut bad = Vec::new();
+    let description = split_advisory(own_text).1;
     for l in command_lines(own_text) {
+        if let (true, Some(d)) = (is_advisory_line(&l), &description) {
+            match advisory(&l, d) {
+                Ok(c) => ok.push(c),
+                Err(e) => bad.push(e),
+            }
+            continue;
+        }
         match parse_line(&l) {
             Ok(c) => ok.push(c),
             Err(e) => bad.push(e),
@@ -543,6 +703,63 @@ mod tests {
     }
 
     #[test]
+    fn advisory_facts_parse() {
+        assert_eq!(
+            parse_line("/package express").unwrap(),
+            Command::Package("express".into())
+        );
+        assert_eq!(
+            parse_line("/package @scope/pkg").unwrap(),
+            Command::Package("@scope/pkg".into())
+        );
+        assert_eq!(
+            parse_line("/affected express >=5.0.0 <5.0.1").unwrap(),
+            Command::Affected {
+                package: "express".into(),
+                range: ">=5.0.0 <5.0.1".into()
+            }
+        );
+        assert_eq!(
+            parse_line("/patched express v4.21.2").unwrap(),
+            Command::Patched {
+                package: "express".into(),
+                version: "4.21.2".into()
+            }
+        );
+        assert_eq!(parse_line("/cwe cwe-79").unwrap(), Command::Cwe("CWE-79".into()));
+        assert_eq!(
+            parse_line("/summary Open redirect in res.location()").unwrap(),
+            Command::Summary("Open redirect in res.location()".into())
+        );
+    }
+
+    #[test]
+    fn advisory_takes_the_rest_of_the_message() {
+        let text =
+            "/accept\n/advisory\n## Impact\n\n`res.redirect()` — ünïcode **bold**\n/disclose is not a command here\n\n";
+        let (cmds, errs) = parse_all(text);
+        assert!(errs.is_empty(), "{errs:?}");
+        assert_eq!(
+            cmds,
+            vec![
+                Command::Accept,
+                Command::Advisory(
+                    "## Impact\n\n`res.redirect()` — ünïcode **bold**\n/disclose is not a command here".into()
+                )
+            ]
+        );
+        // Lines after /advisory are not command lines.
+        assert_eq!(command_lines(text), vec!["/accept", "/advisory"]);
+        // Text on the /advisory line itself starts the description.
+        let (cmds, _) = parse_all("/advisory A one-line description.\nMore.");
+        assert_eq!(cmds, vec![Command::Advisory("A one-line description.\nMore.".into())]);
+        // An empty description is an error, like any bad command.
+        let (cmds, errs) = parse_all("/cwe CWE-79\n/advisory\n\n  \n");
+        assert_eq!(cmds, vec![Command::Cwe("CWE-79".into())]);
+        assert!(errs[0].problem.contains("description is empty"), "{errs:?}");
+    }
+
+    #[test]
     fn bad_arguments_are_explained() {
         for (l, want) in [
             ("/cve 2026-1", "not a CVE id"),
@@ -557,6 +774,16 @@ mod tests {
             ("/released four", "not a version"),
             ("/duplicate 42", "not a case id"),
             ("/have foo", "not a checklist item"),
+            ("/affected express 4.x", "not a full version"),
+            ("/affected express >=1.0.0,<2.0.0", "not a full version"),
+            ("/affected express", "needs a package and a range"),
+            ("/affected Express! <1.0.0", "not a package name"),
+            ("/patched express latest", "not a full version"),
+            ("/cwe 79", "not a CWE id"),
+            ("/cwe CWE-abc", "not a CWE id"),
+            ("/summary", "needs a one-line summary"),
+            ("/advisory", "description is empty"),
+            ("/package", "needs package name"),
         ] {
             let e = parse_line(l).unwrap_err();
             assert!(e.problem.contains(want), "{l}: {}", e.problem);

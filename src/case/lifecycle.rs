@@ -87,6 +87,8 @@ pub struct CaseFile {
     pub missing: Vec<String>,
     /// Item -> why it counts as present: the report's phrase, or who stated it (`/have`).
     pub evidence: BTreeMap<String, String>,
+    /// The advisory's facts: packages, affected ranges, patched versions, CWEs, summary, description.
+    pub advisory: crate::advisory::Facts,
 }
 
 impl CaseFile {
@@ -109,6 +111,9 @@ pub struct World<'a> {
     pub is_coordinator: &'a (dyn Fn(&str) -> bool + Sync),
     pub case_exists: &'a (dyn Fn(&str) -> bool + Sync),
     pub now: DateTime<Utc>,
+    /// `advisory.default_package`: the package `/released` versions belong to when the case
+    /// names none.
+    pub default_package: Option<&'a str>,
 }
 
 /// A recorded change (an event) and its line in the confirmation.
@@ -170,6 +175,48 @@ fn transition(f: &mut CaseFile, to: State, changes: &mut Vec<Change>, cmd: &str)
         line: format!("state: {from} -> {to}"),
     });
     Ok(())
+}
+
+fn add_package(a: &mut crate::advisory::Facts, name: &str, changes: &mut Vec<Change>) {
+    if !a.packages.iter().any(|p| p == name) {
+        a.packages.push(name.to_string());
+        changes.push(Change {
+            kind: "advisory",
+            detail: json!({"package": name}),
+            line: format!("package: {name}"),
+        });
+    }
+}
+
+fn add_patched(a: &mut crate::advisory::Facts, package: &str, version: &str, changes: &mut Vec<Change>) {
+    add_package(a, package, changes);
+    let p = crate::advisory::Patched {
+        package: package.to_string(),
+        version: version.to_string(),
+    };
+    if !a.patched.contains(&p) {
+        a.patched.push(p);
+        changes.push(Change {
+            kind: "advisory",
+            detail: json!({"patched": {"package": package, "version": version}}),
+            line: format!("patched: {package} {version}"),
+        });
+    }
+}
+
+/// The package a `/released VERSION` belongs to: the case's only package (or the default
+/// when it names none), else the package one of whose affected ranges that version fixes.
+fn released_package(a: &crate::advisory::Facts, version: &str, default: Option<&str>) -> Option<String> {
+    let packages = a.packages_or(default);
+    if packages.len() == 1 {
+        return packages.into_iter().next();
+    }
+    let v = crate::advisory::range::version(version)?;
+    packages.into_iter().find(|p| {
+        a.ranges(p)
+            .iter()
+            .any(|r| crate::advisory::range::parse(r).is_ok_and(|iv| iv.iter().any(|i| i.fixed() == Some(&v))))
+    })
 }
 
 /// Applies `cmds` in order to a copy of `file`.
@@ -295,6 +342,11 @@ pub fn apply(file: &CaseFile, cmds: &[Command], actor: &Actor, world: &World) ->
                         line: format!("patched versions: {v}"),
                     });
                     f.patched_versions = Some(v);
+                    for version in versions {
+                        if let Some(pkg) = released_package(&f.advisory, version, world.default_package) {
+                            add_patched(&mut f.advisory, &pkg, version, &mut changes);
+                        }
+                    }
                     effects.push(Effect::Progress { state: State::Released });
                     Ok(())
                 }
@@ -423,6 +475,63 @@ pub fn apply(file: &CaseFile, cmds: &[Command], actor: &Actor, world: &World) ->
                     }
                     Ok(())
                 }
+                Command::Package(name) => {
+                    add_package(&mut f.advisory, name, &mut changes);
+                    Ok(())
+                }
+                Command::Affected { package, range } => {
+                    add_package(&mut f.advisory, package, &mut changes);
+                    let a = crate::advisory::Affected {
+                        package: package.clone(),
+                        range: range.clone(),
+                    };
+                    if !f.advisory.affected.contains(&a) {
+                        let mut ranges = f.advisory.ranges(package);
+                        ranges.push(range);
+                        crate::advisory::range::merge(&ranges)
+                            .map_err(|e| format!("{package} {range} overlaps the ranges given before ({e})"))?;
+                        f.advisory.affected.push(a);
+                        changes.push(Change {
+                            kind: "advisory",
+                            detail: json!({"affected": {"package": package, "range": range}}),
+                            line: format!("affected: {package} {range}"),
+                        });
+                    }
+                    Ok(())
+                }
+                Command::Patched { package, version } => {
+                    add_patched(&mut f.advisory, package, version, &mut changes);
+                    Ok(())
+                }
+                Command::Cwe(id) => {
+                    if !f.advisory.cwes.contains(id) {
+                        f.advisory.cwes.push(id.clone());
+                        changes.push(Change {
+                            kind: "advisory",
+                            detail: json!({"cwe": id}),
+                            line: format!("CWE: {id}"),
+                        });
+                    }
+                    Ok(())
+                }
+                Command::Summary(t) => {
+                    f.advisory.summary = Some(t.clone());
+                    changes.push(Change {
+                        kind: "advisory",
+                        detail: json!({"summary": t}),
+                        line: format!("summary: {t}"),
+                    });
+                    Ok(())
+                }
+                Command::Advisory(d) => {
+                    f.advisory.description = Some(d.clone());
+                    changes.push(Change {
+                        kind: "advisory",
+                        detail: json!({"description_chars": d.chars().count()}),
+                        line: format!("description: {} characters of Markdown", d.chars().count()),
+                    });
+                    Ok(())
+                }
                 Command::Quiet => {
                     quiet = true;
                     changes.push(Change {
@@ -479,6 +588,7 @@ mod tests {
             now: DateTime::parse_from_rfc3339("2026-11-21T10:00:00Z")
                 .unwrap()
                 .with_timezone(&Utc),
+            default_package: Some("express"),
         }
     }
 
@@ -631,6 +741,54 @@ mod tests {
     }
 
     #[test]
+    fn advisory_facts_accumulate_and_released_fills_patched() {
+        let f = run(&case(), &["/assign me", "/assess", "/accept"]).unwrap().file;
+        let a = run(
+            &f,
+            &[
+                "/affected express <4.21.2",
+                "/affected express >=5.0.0 <5.0.1",
+                "/affected body-parser <1.20.3",
+                "/cwe CWE-79",
+                "/cwe CWE-79",
+                "/summary XSS in res.redirect()",
+                "/patch",
+            ],
+        )
+        .unwrap();
+        let adv = &a.file.advisory;
+        assert_eq!(adv.packages, vec!["express", "body-parser"]);
+        assert_eq!(adv.affected.len(), 3);
+        assert_eq!(adv.cwes, vec!["CWE-79"], "once each");
+        // Several packages: each released version goes to the package whose range it fixes.
+        let r = run(&a.file, &["/released 4.21.2 5.0.1 1.20.3"]).unwrap().file;
+        let got: Vec<(String, String)> = r
+            .advisory
+            .patched
+            .iter()
+            .map(|p| (p.package.clone(), p.version.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("express".into(), "4.21.2".into()),
+                ("express".into(), "5.0.1".into()),
+                ("body-parser".into(), "1.20.3".into())
+            ]
+        );
+        // No package named: the default package.
+        let p = run(
+            &case(),
+            &["/assign me", "/assess", "/accept", "/patch", "/released 4.21.3"],
+        )
+        .unwrap()
+        .file;
+        assert_eq!(p.advisory.patched[0].package, "express");
+        // A range overlapping an earlier one is refused.
+        assert!(run(&a.file, &["/affected express <4.0.0"]).unwrap_err()[0].contains("overlaps"));
+    }
+
+    #[test]
     fn quiet_drops_progress_updates() {
         let f = run(&case(), &["/assign me", "/assess"]).unwrap().file;
         assert_eq!(
@@ -678,6 +836,11 @@ pub mod gen {
         "/quiet",
         "/have impact",
         "/have versions reproduction",
+        "/package express",
+        "/affected express <4.21.2",
+        "/patched express 4.21.2",
+        "/cwe CWE-79",
+        "/summary XSS in res.redirect()",
     ];
 
     /// Bad arguments and unknown commands: parse errors, or apply errors (an unknown
@@ -703,6 +866,8 @@ pub mod gen {
         "/close",
         "/frobnicate now",
         "/have foo",
+        "/affected express 4.x",
+        "/cwe 79",
     ];
 
     /// One line: mostly a good command, else a bad one, a made-up command, or junk text.

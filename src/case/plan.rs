@@ -246,6 +246,8 @@ pub struct Rules<'a> {
     /// The list's OpenPGP key fingerprint (`[pgp]`), named to reporters whose mail it
     /// could not decrypt.
     pub list_key: Option<&'a str>,
+    /// `advisory.default_package`
+    pub default_package: Option<&'a str>,
 }
 
 impl Rules<'_> {
@@ -389,7 +391,8 @@ pub fn on_report(id: CaseId, r: &Report, rules: &Rules) -> Plan {
         Some(&id),
         &actor,
         EventKind::Opened,
-        json!({"body_check": facts.body_check, "missing": missing, "flags": facts.flags}),
+        json!({"body_check": facts.body_check, "missing": missing, "flags": facts.flags,
+            "public_links": crate::text::links::filter(&facts.public_links)}),
         true,
     )];
     if let Some(size) = r.oversized {
@@ -791,6 +794,7 @@ pub fn on_commands(
         is_coordinator: &|a: &str| rules.is_coordinator(a),
         case_exists: &|id: &str| rules.existing.iter().any(|e| e == id),
         now,
+        default_package: rules.default_package,
     };
     let mut errors: Vec<String> = parse_errors.iter().map(|e| e.to_string()).collect();
     let applied = if errors.is_empty() {
@@ -990,6 +994,7 @@ mod tests {
             existing: &[],
             tz: &chrono_tz::Tz::UTC,
             list_key: None,
+            default_package: Some("express"),
         }
     }
 

@@ -44,6 +44,12 @@ pub struct CaseRow {
     pub close_reason: Option<String>,
     pub encryption: String,
     pub signature: Option<String>,
+    pub packages: String,
+    pub affected: String,
+    pub patched: String,
+    pub cwes: String,
+    pub advisory_summary: Option<String>,
+    pub advisory_description: Option<String>,
 }
 
 /// The contract's case summary (`cases --json`).
@@ -85,6 +91,17 @@ pub struct CaseSummary {
     pub encryption: String,
     /// The report's OpenPGP signature: null (unsigned), `valid`, `invalid`, `unknown-key`.
     pub signature: Option<String>,
+    /// The advisory's affected packages (`/package`, `/affected`, `/patched`).
+    pub packages: Vec<String>,
+    /// `[{package, range}]` (npm semver ranges)
+    pub affected: Vec<crate::advisory::Affected>,
+    /// `[{package, version}]`
+    pub patched: Vec<crate::advisory::Patched>,
+    pub cwes: Vec<String>,
+    /// The advisory's one-line summary (`/summary`).
+    pub summary: Option<String>,
+    /// The advisory's description, Markdown (`/advisory`).
+    pub description: Option<String>,
 }
 
 fn json_list(s: &str) -> Vec<String> {
@@ -97,6 +114,18 @@ fn hint_labels(s: &str) -> Vec<String> {
 }
 
 impl CaseRow {
+    /// The advisory facts stored in the row.
+    pub fn advisory(&self) -> crate::advisory::Facts {
+        crate::advisory::Facts {
+            packages: json_list(&self.packages),
+            affected: serde_json::from_str(&self.affected).unwrap_or_default(),
+            patched: serde_json::from_str(&self.patched).unwrap_or_default(),
+            cwes: json_list(&self.cwes),
+            summary: self.advisory_summary.clone(),
+            description: self.advisory_description.clone(),
+        }
+    }
+
     pub fn summary(&self, message_count: i64) -> CaseSummary {
         CaseSummary {
             id: self.id.clone(),
@@ -129,6 +158,12 @@ impl CaseRow {
             close_reason: self.close_reason.clone(),
             encryption: self.encryption.clone(),
             signature: self.signature.clone(),
+            packages: json_list(&self.packages),
+            affected: serde_json::from_str(&self.affected).unwrap_or_default(),
+            patched: serde_json::from_str(&self.patched).unwrap_or_default(),
+            cwes: json_list(&self.cwes),
+            summary: self.advisory_summary.clone(),
+            description: self.advisory_description.clone(),
         }
     }
 }
@@ -183,7 +218,8 @@ pub struct CaseDetail {
 const CASE_COLUMNS: &str = "id, state, reporter, reporter_name, subject, opened_at, updated_at, coordinator,
     acknowledged_at, detailed_response_at, body_check, missing, evidence, flags, hints, severity, cvss_vector,
     cvss_score, cve, ghsa, affected_versions, patched_versions, embargo_date, duplicate_of, credit,
-    anonymous, state_since, last_reporter_mail_at, closed_at, close_reason, encryption, signature";
+    anonymous, state_since, last_reporter_mail_at, closed_at, close_reason, encryption, signature,
+    packages, affected, patched, cwes, advisory_summary, advisory_description";
 
 /// The columns of a case beyond the JSON view that the planner needs.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -235,6 +271,7 @@ fn decode(r: &CaseRow, k: &CaseClocks, thread_root: Thread) -> Result<Case> {
         close_reason: r.close_reason.clone(),
         missing: json_list(&r.missing),
         evidence: serde_json::from_str(&r.evidence).unwrap_or_default(),
+        advisory: r.advisory(),
     };
     Ok(Case {
         id,
@@ -340,7 +377,8 @@ pub async fn save(tx: &mut crate::store::WriteTx, w: &CaseWrite) -> Result<()> {
         "UPDATE cases SET state = ?, coordinator = ?, acknowledged_at = ?, severity = ?, cvss_vector = ?, cvss_score = ?,
             cve = ?, ghsa = ?, patched_versions = ?, embargo_date = ?, duplicate_of = ?, no_patch = ?, credit = ?,
             anonymous = ?, flags = ?, missing = ?, evidence = ?, close_reason = ?, closed_at = ?, updated_at = ?, state_since = ?,
-            assigned_at = ?, decided_at = ?, detailed_response_at = ?, last_reporter_mail_at = ?
+            assigned_at = ?, decided_at = ?, detailed_response_at = ?, last_reporter_mail_at = ?,
+            packages = ?, affected = ?, patched = ?, cwes = ?, advisory_summary = ?, advisory_description = ?
          WHERE id = ?",
     )
     .bind(c.state().as_str())
@@ -368,6 +406,12 @@ pub async fn save(tx: &mut crate::store::WriteTx, w: &CaseWrite) -> Result<()> {
     .bind(t(c.decided_at))
     .bind(t(c.detailed_response_at))
     .bind(t(c.last_reporter_mail_at))
+    .bind(json_text(&f.advisory.packages))
+    .bind(json_text(&f.advisory.affected))
+    .bind(json_text(&f.advisory.patched))
+    .bind(json_text(&f.advisory.cwes))
+    .bind(&f.advisory.summary)
+    .bind(&f.advisory.description)
     .bind(c.id.to_string())
     .execute(&mut **tx)
     .await?;
@@ -375,6 +419,60 @@ pub async fn save(tx: &mut crate::store::WriteTx, w: &CaseWrite) -> Result<()> {
 }
 
 impl Store {
+    /// One case as the advisory exports see it: its facts, the decided credit, the public
+    /// links of a premature disclosure and the report's text (the decrypted copy of an
+    /// encrypted report; none when it has not been decrypted).
+    pub async fn advisory_case(&self, id: &str) -> Result<crate::advisory::CaseInput> {
+        let r = self.case_row(id).await?;
+        let report: Option<(i64,)> =
+            sqlx::query_as("SELECT id FROM messages WHERE case_id = ? AND kind = 'report' ORDER BY id LIMIT 1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        let raw = match (r.encryption.as_str(), report) {
+            ("none", Some((m,))) => Some(self.message_raw(m).await?),
+            (_, Some(_)) => self.decrypted_report(id).await?,
+            (_, None) => None,
+        };
+        let report_text = raw.map(|b| crate::message::Incoming::parse(&b).text);
+        let events: Vec<(String, String)> = sqlx::query_as(
+            "SELECT kind, detail FROM events WHERE case_id = ? AND kind IN ('opened', 'public') ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut public_links: Vec<String> = Vec::new();
+        for (kind, detail) in events {
+            let d: serde_json::Value = serde_json::from_str(&detail).unwrap_or_default();
+            let found: Vec<String> = if kind == "public" {
+                d["url"].as_str().map(str::to_string).into_iter().collect()
+            } else {
+                serde_json::from_value(d["public_links"].clone()).unwrap_or_default()
+            };
+            for l in found {
+                if !public_links.contains(&l) {
+                    public_links.push(l);
+                }
+            }
+        }
+        Ok(crate::advisory::CaseInput {
+            id: r.id.clone(),
+            state: r.state.clone(),
+            subject: r.subject.clone(),
+            opened_at: time(&r.id, "opened_at", &r.opened_at)?,
+            updated_at: time(&r.id, "updated_at", &r.updated_at)?,
+            facts: r.advisory(),
+            cve: r.cve.clone(),
+            ghsa: r.ghsa.clone(),
+            cvss_vector: r.cvss_vector.clone(),
+            cvss_score: r.cvss_score,
+            severity: r.severity.clone(),
+            credit: plan::credit(r.anonymous, r.credit.as_deref(), r.reporter_name.as_deref()),
+            public_links,
+            report_text,
+        })
+    }
+
     pub async fn case_row(&self, id: &str) -> Result<CaseRow> {
         let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = ?");
         sqlx::query_as(sqlx::AssertSqlSafe(sql))
