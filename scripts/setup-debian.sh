@@ -5,7 +5,8 @@
 # headless Chromium with a font (tests/it/report_html.rs renders `report --html` to a PNG), and,
 # from PyPI, for the system Python: dkimpy, authres and PyNaCl (tests/it/arc.rs signs and seals with dkimpy),
 # standardwebhooks and formatflowed (tests/it/channels.rs, tests/it/mail_text.rs); and GnuPG
-# (tests/it/pgp.rs: gpg is the reporter's mail client).
+# (tests/it/pgp.rs: gpg is the reporter's mail client); the official advisory schemas (PyPI osv,
+# cvelib, jsonschema; npm @octokit/openapi) for tests/it/advisory.rs.
 set -euo pipefail
 need=()
 command -v dovecot >/dev/null 2>&1 || need+=(dovecot-core dovecot-imapd dovecot-lmtpd)
@@ -43,6 +44,23 @@ fi
 if [ ${#pip_need[@]} -gt 0 ]; then
   echo "installing from PyPI: ${pip_need[*]}"
   /usr/bin/python3 -m pip install -q --disable-pip-version-check --break-system-packages "${pip_need[@]}"
+fi
+# The official advisory schemas tests/it/advisory.rs validates the exports against (with
+# scripts/validate-advisory.py): OSV (PyPI osv), CVE JSON 5.1.1 (PyPI cvelib), GitHub's REST
+# description (npm @octokit/openapi), and the validator (PyPI jsonschema).
+if ! /usr/bin/python3 -c 'import osv, cvelib, jsonschema' >/dev/null 2>&1; then
+  echo "installing from PyPI: osv cvelib jsonschema"
+  /usr/bin/python3 -m pip install -q --disable-pip-version-check --break-system-packages 'osv==0.0.22' 'cvelib==1.8.0' 'jsonschema>=4.18,<5'
+fi
+if ! command -v npm >/dev/null 2>&1; then
+  echo "installing: npm"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends npm >/dev/null
+fi
+if [ ! -e "$(npm root -g)/@octokit/openapi/generated/api.github.com.deref.json" ]; then
+  echo "installing from npm: @octokit/openapi"
+  npm install -g --silent '@octokit/openapi@23.0.2'
 fi
 if ! command -v cargo >/dev/null 2>&1; then
   echo "cargo is missing: install Rust 1.95 or newer (https://rustup.rs), then run this again" >&2

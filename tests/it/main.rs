@@ -4,6 +4,7 @@
 
 mod common;
 
+mod advisory;
 mod analysis_mail;
 mod arc;
 mod channels;
