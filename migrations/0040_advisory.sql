@@ -6,3 +6,5 @@ ALTER TABLE cases ADD COLUMN patched TEXT NOT NULL DEFAULT '[]';      -- [{"pack
 ALTER TABLE cases ADD COLUMN cwes TEXT NOT NULL DEFAULT '[]';         -- ["CWE-79"]
 ALTER TABLE cases ADD COLUMN advisory_summary TEXT;
 ALTER TABLE cases ADD COLUMN advisory_description TEXT;               -- Markdown
+-- The runbook checklist (/done STEP): [{"step", "done_at", "by"}].
+ALTER TABLE cases ADD COLUMN checklist TEXT NOT NULL DEFAULT '[]';

@@ -395,6 +395,12 @@ pub struct PolicySettings {
     pub embargo_reminders: Vec<Duration>,
     #[serde(default = "d60s", deserialize_with = "de_duration")]
     pub sweep_interval: Duration,
+    /// A premature disclosure's steps (privatized, removal requested, placeholder opened).
+    #[serde(default = "d4h", deserialize_with = "de_duration")]
+    pub premature_disclosure_within: Duration,
+    /// An accepted case's "advisory created" and "CVE requested" steps.
+    #[serde(default = "d7d", deserialize_with = "de_duration")]
+    pub advisory_within: Duration,
     /// Automatic mails to one address per 24 hours, at most.
     #[serde(default = "PolicySettings::default_cap")]
     pub auto_reply_daily_cap: u32,
@@ -425,6 +431,9 @@ fn de_durations<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Duration>, D::Err
         .collect()
 }
 
+fn d4h() -> Duration {
+    Duration::from_secs(4 * 3600)
+}
 fn d6h() -> Duration {
     Duration::from_secs(6 * 3600)
 }
@@ -458,6 +467,8 @@ impl PolicySettings {
             invalid_notice_within: d(self.invalid_notice_within),
             keep_informed_every: d(self.keep_informed_every),
             needs_info_nudge_after: d(self.needs_info_nudge_after),
+            premature_disclosure_within: d(self.premature_disclosure_within),
+            advisory_within: d(self.advisory_within),
             reminder_repeat: d(self.reminder_repeat),
             remind_before: d(self.remind_before),
             embargo_reminders: self.embargo_reminders.iter().map(|x| d(*x)).collect(),

@@ -916,6 +916,17 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                         println!("  description: {} characters", d.chars().count());
                     }
                 }
+                if !s.checklist.is_empty() {
+                    println!("\nchecklist (/done STEP):");
+                    for i in &s.checklist {
+                        match (&i.done_at, &i.by) {
+                            (Some(at), Some(by)) => {
+                                println!("  [x] {:<22} {} by {by}", i.step, secintake::clock::stamp(*at))
+                            }
+                            _ => println!("  [ ] {}", i.step),
+                        }
+                    }
+                }
                 println!("\ntimeline:");
                 for m in &d.messages {
                     // In: who wrote it. Out: who it went to, and whether it was sent.

@@ -334,12 +334,30 @@ pub async fn daily_digest(
             subject: c.clear_subject(),
         })
         .collect();
+    let open_steps: Vec<_> = open
+        .iter()
+        .filter_map(|c| {
+            let t = c.timeline();
+            let accepted = matches!(t.state, Some(State::Accepted | State::Patching | State::Released));
+            let steps: Vec<String> = crate::case::checklist::view(t.premature, &t.checklist)
+                .into_iter()
+                .filter(|i| i.done_at.is_none())
+                .filter(|i| accepted || crate::case::checklist::PREMATURE.contains(&i.step.as_str()))
+                .map(|i| i.step)
+                .collect();
+            (!steps.is_empty()).then(|| ctx::OpenSteps {
+                case_id: c.id.clone(),
+                steps: steps.join(", "),
+            })
+        })
+        .collect();
     let digest = ctx::Digest {
         open_total: open.len(),
         by_state,
         overdue,
         due_soon,
         waiting,
+        open_steps,
     };
     let intent = to_team(
         None,

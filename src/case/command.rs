@@ -115,6 +115,8 @@ pub enum Command {
     Summary(String),
     /// `/advisory` and the lines after it: the advisory's description (Markdown).
     Advisory(String),
+    /// `/done STEP`: a runbook step is done.
+    Done(String),
 }
 
 impl Command {
@@ -164,6 +166,7 @@ impl Command {
             Command::Cwe(_) => "cwe",
             Command::Summary(_) => "summary",
             Command::Advisory(_) => "advisory",
+            Command::Done(_) => "done",
         }
     }
 }
@@ -218,6 +221,7 @@ pub const USAGE: &[(&str, &str)] = &[
         "advisory",
         "/advisory, then the description on the lines after it (Markdown)",
     ),
+    ("done", "/done STEP (privatized, removal-requested, placeholder-opened, triage-issue-created, advisory-created, cve-requested, patch, regression-tests, release, blog-post, announcement)"),
 ];
 
 /// The words `/have` takes for each checklist item (the first is the one to write).
@@ -478,6 +482,24 @@ pub fn parse_line(line: &str) -> Result<Command, CommandError> {
             }
         }
         "advisory" => advisory(line, args),
+        "done" => {
+            let w = one("step")?.to_ascii_lowercase();
+            if super::checklist::is_step(&w) {
+                Ok(Command::Done(w))
+            } else {
+                Err(err(
+                    line,
+                    format!(
+                        "`{w}` is not a checklist step; the steps are: {}",
+                        super::checklist::STEPS
+                            .iter()
+                            .map(|(n, _)| *n)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ))
+            }
+        }
         "cvss" => score_cvss(one("vector")?).map(Command::Cvss).map_err(|e| err(line, e)),
         "cve" => {
             let w = one("CVE id")?.to_ascii_uppercase();
@@ -784,6 +806,7 @@ mod tests {
             ("/summary", "needs a one-line summary"),
             ("/advisory", "description is empty"),
             ("/package", "needs package name"),
+            ("/done blogpost", "not a checklist step"),
         ] {
             let e = parse_line(l).unwrap_err();
             assert!(e.problem.contains(want), "{l}: {}", e.problem);

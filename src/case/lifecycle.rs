@@ -89,6 +89,8 @@ pub struct CaseFile {
     pub evidence: BTreeMap<String, String>,
     /// The advisory's facts: packages, affected ranges, patched versions, CWEs, summary, description.
     pub advisory: crate::advisory::Facts,
+    /// The runbook steps done (`/done STEP`; `/ghsa` and `/cve` tick theirs).
+    pub checklist: Vec<super::checklist::Done>,
 }
 
 impl CaseFile {
@@ -175,6 +177,23 @@ fn transition(f: &mut CaseFile, to: State, changes: &mut Vec<Change>, cmd: &str)
         line: format!("state: {from} -> {to}"),
     });
     Ok(())
+}
+
+/// Ticks a checklist step (once: the first time counts).
+fn tick(f: &mut CaseFile, step: &str, actor: &Actor, world: &World, changes: &mut Vec<Change>) {
+    if f.checklist.iter().any(|d| d.step == step) {
+        return;
+    }
+    f.checklist.push(super::checklist::Done {
+        step: step.to_string(),
+        done_at: world.now,
+        by: actor.id.clone(),
+    });
+    changes.push(Change {
+        kind: "done",
+        detail: json!({"step": step}),
+        line: format!("checklist: {step} done"),
+    });
 }
 
 fn add_package(a: &mut crate::advisory::Facts, name: &str, changes: &mut Vec<Change>) {
@@ -386,6 +405,7 @@ pub fn apply(file: &CaseFile, cmds: &[Command], actor: &Actor, world: &World) ->
                     Ok(())
                 }
                 Command::Cve(id) => {
+                    tick(&mut f, "cve-requested", actor, world, &mut changes);
                     f.cve = Some(id.clone());
                     changes.push(Change {
                         kind: "field",
@@ -395,6 +415,7 @@ pub fn apply(file: &CaseFile, cmds: &[Command], actor: &Actor, world: &World) ->
                     Ok(())
                 }
                 Command::Ghsa(id) => {
+                    tick(&mut f, "advisory-created", actor, world, &mut changes);
                     f.ghsa = Some(id.clone());
                     changes.push(Change {
                         kind: "field",
@@ -530,6 +551,18 @@ pub fn apply(file: &CaseFile, cmds: &[Command], actor: &Actor, world: &World) ->
                         detail: json!({"description_chars": d.chars().count()}),
                         line: format!("description: {} characters of Markdown", d.chars().count()),
                     });
+                    Ok(())
+                }
+                Command::Done(step) => {
+                    if f.checklist.iter().any(|d| d.step == *step) {
+                        changes.push(Change {
+                            kind: "done",
+                            detail: json!({"step": step, "already": true}),
+                            line: format!("checklist: {step} was already done; nothing changed"),
+                        });
+                    } else {
+                        tick(&mut f, step, actor, world, &mut changes);
+                    }
                     Ok(())
                 }
                 Command::Quiet => {
@@ -789,6 +822,19 @@ mod tests {
     }
 
     #[test]
+    fn done_ticks_steps_once_and_ghsa_cve_tick_theirs() {
+        let a = run(&case(), &["/done privatized", "/ghsa GHSA-9wv6-86v2-598j"]).unwrap();
+        let steps: Vec<&str> = a.file.checklist.iter().map(|d| d.step.as_str()).collect();
+        assert_eq!(steps, vec!["privatized", "advisory-created"]);
+        assert_eq!(a.file.checklist[0].by, "alice@example.org");
+        assert_eq!(a.file.checklist[0].done_at, world().now);
+        let b = run(&a.file, &["/done privatized", "/cve CVE-2026-1234"]).unwrap();
+        assert_eq!(b.file.checklist.len(), 3);
+        assert!(b.changes[0].line.contains("already done"));
+        assert!(parse_line("/done lunch").is_err());
+    }
+
+    #[test]
     fn quiet_drops_progress_updates() {
         let f = run(&case(), &["/assign me", "/assess"]).unwrap().file;
         assert_eq!(
@@ -841,6 +887,8 @@ pub mod gen {
         "/patched express 4.21.2",
         "/cwe CWE-79",
         "/summary XSS in res.redirect()",
+        "/done privatized",
+        "/done blog-post",
     ];
 
     /// Bad arguments and unknown commands: parse errors, or apply errors (an unknown

@@ -279,6 +279,14 @@ pub struct Digest {
     pub overdue: Vec<DigestDeadline>,
     pub due_soon: Vec<DigestDeadline>,
     pub waiting: Vec<Waiting>,
+    /// Runbook steps not done yet (`/done STEP`), per case.
+    pub open_steps: Vec<OpenSteps>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OpenSteps {
+    pub case_id: String,
+    pub steps: String,
 }
 impl TemplateContext for Digest {
     const TEMPLATE: &'static str = "digest";

@@ -1,5 +1,6 @@
 //! Pure case logic: identifiers, states, the lifecycle, coordinator commands and who may give them.
 
+pub mod checklist;
 pub mod command;
 pub mod event;
 pub mod id;

@@ -283,6 +283,10 @@ pub fn all() -> Vec<(&'static str, Vec<Value>)> {
                 since: "2026-11-20".into(),
                 subject: "x".into(),
             }],
+            open_steps: vec![OpenSteps {
+                case_id: "SEC-2026-0003".into(),
+                steps: "advisory-created, cve-requested".into(),
+            }],
         }]),
     ]
 }

@@ -35,6 +35,10 @@ pub enum Kind {
     NeedsInfoNudge,
     InvalidNotice,
     Embargo,
+    /// A premature disclosure: privatize, ask for removal, open the placeholder.
+    PrematureDisclosure,
+    /// An accepted case: create the advisory, request the CVE.
+    Advisory,
 }
 
 impl Kind {
@@ -47,6 +51,8 @@ impl Kind {
             Kind::NeedsInfoNudge => "needs-info-nudge",
             Kind::InvalidNotice => "invalid-notice",
             Kind::Embargo => "embargo",
+            Kind::PrematureDisclosure => "premature-disclosure",
+            Kind::Advisory => "advisory",
         }
     }
 
@@ -60,6 +66,8 @@ impl Kind {
             Kind::NeedsInfoNudge => "needs-info follow-up",
             Kind::InvalidNotice => "verdict",
             Kind::Embargo => "embargo end",
+            Kind::PrematureDisclosure => "premature-disclosure steps",
+            Kind::Advisory => "advisory and CVE request",
         }
     }
 
@@ -73,6 +81,8 @@ impl Kind {
             Kind::NeedsInfoNudge => "The case waits for the reporter: ask again, or move on with /assess or /invalid REASON.",
             Kind::InvalidNotice => "The report needs a verdict: /accept it, or /invalid REASON tells the reporter why not.",
             Kind::Embargo => "The embargo ends: prepare the release and the advisory (/released VERSION..., /disclose).",
+            Kind::PrematureDisclosure => "The report is public: make the issue or pull request private, ask GitHub to delete it, open the placeholder issue (secintake advisory ID --format placeholder); then /done privatized, /done removal-requested, /done placeholder-opened.",
+            Kind::Advisory => "The accepted case needs its advisory and CVE: create the GitHub advisory (secintake advisory ID --format ghsa) and request a CVE; /ghsa GHSA-... and /cve CVE-... tick them (or /done advisory-created, /done cve-requested).",
         }
     }
 }
@@ -109,6 +119,10 @@ pub struct Timeline {
     pub last_reporter_mail_at: Option<DateTime<Utc>>,
     pub embargo_date: Option<NaiveDate>,
     pub decided_at: Option<DateTime<Utc>>,
+    /// Flagged `premature-disclosure`.
+    pub premature: bool,
+    /// The runbook steps done (`/done`).
+    pub checklist: Vec<crate::case::checklist::Done>,
 }
 
 /// The policy's numbers, with the calendar compiled.
@@ -120,6 +134,8 @@ pub struct Policy {
     pub invalid_notice_within: Duration,
     pub keep_informed_every: Duration,
     pub needs_info_nudge_after: Duration,
+    pub premature_disclosure_within: Duration,
+    pub advisory_within: Duration,
     pub reminder_repeat: Duration,
     pub remind_before: Duration,
     pub embargo_reminders: Vec<Duration>,
@@ -139,6 +155,8 @@ impl Default for Policy {
             invalid_notice_within: Duration::days(10),
             keep_informed_every: Duration::days(14),
             needs_info_nudge_after: Duration::days(7),
+            premature_disclosure_within: Duration::hours(4),
+            advisory_within: Duration::days(7),
             reminder_repeat: Duration::hours(24),
             remind_before: Duration::hours(6),
             embargo_reminders: vec![Duration::days(7), Duration::days(1)],
@@ -237,6 +255,32 @@ pub fn deadlines(t: &Timeline, p: &Policy, now: DateTime<Utc>) -> Vec<Deadline> 
         }
         let last = t.last_reporter_mail_at.unwrap_or(t.opened_at);
         push(Kind::KeepInformed, last, cal.add(last, p.keep_informed_every), None);
+    }
+    // The runbook's steps: a premature disclosure's three from the report's arrival, an
+    // accepted case's advisory and CVE request from the verdict (hours, not working hours:
+    // a public report does not wait for Monday).
+    use crate::case::checklist::{all_done_at, ADVISORY, PREMATURE};
+    if t.premature {
+        let met = all_done_at(PREMATURE, &t.checklist);
+        if !closed || met.is_some() {
+            push(
+                Kind::PrematureDisclosure,
+                t.opened_at,
+                t.opened_at + p.premature_disclosure_within,
+                met,
+            );
+        }
+    }
+    if let (Some(decided), true) = (
+        t.decided_at,
+        matches!(state, State::Accepted | State::Patching | State::Released),
+    ) {
+        push(
+            Kind::Advisory,
+            decided,
+            cal.add(decided, p.advisory_within),
+            all_done_at(ADVISORY, &t.checklist),
+        );
     }
     // A closed case (disclosed, invalid, duplicate) has no embargo left to prepare for.
     if let (Some(date), false) = (t.embargo_date, closed) {
@@ -372,6 +416,68 @@ mod tests {
             !d.iter().any(|x| x.kind == Kind::DetailedResponse),
             "no detailed response before the acknowledgement"
         );
+    }
+
+    #[test]
+    fn runbook_steps_are_due_and_reminded() {
+        use crate::case::checklist::Done;
+        let p = policy();
+        let done = |step: &str, at: &str| Done {
+            step: step.into(),
+            done_at: t(at),
+            by: "alice@example.org".into(),
+        };
+        // A premature disclosure: its three steps are due 4 hours after the report arrived.
+        let mut tl = Timeline {
+            premature: true,
+            ..opened()
+        };
+        let d = deadlines(&tl, &p, t("2026-11-02T10:00:00Z"));
+        assert_eq!(find(&d, Kind::PrematureDisclosure).due, t("2026-11-02T13:00:00Z"));
+        assert!(!d.iter().any(|x| x.kind == Kind::Advisory), "not accepted yet");
+        // Overdue at 13:30 (the injected clock): a reminder to the coordinator and the team,
+        // once per repetition.
+        let now = t("2026-11-02T13:30:00Z");
+        let r = due_reminders(&tl, &p, now, &[]);
+        let pd = r
+            .iter()
+            .find(|r| r.kind == Kind::PrematureDisclosure)
+            .expect("reminded");
+        assert_eq!((pd.stage.as_str(), pd.audience), ("overdue-1", Audience::Both));
+        let sent = vec![("premature-disclosure".to_string(), pd.due, "overdue-1".to_string())];
+        assert!(!due_reminders(&tl, &p, now, &sent)
+            .iter()
+            .any(|r| r.kind == Kind::PrematureDisclosure));
+        // Two of three steps: still overdue; all three: met when the last was done.
+        tl.checklist = vec![
+            done("privatized", "2026-11-02T11:00:00Z"),
+            done("removal-requested", "2026-11-02T11:05:00Z"),
+        ];
+        assert_eq!(
+            find(&deadlines(&tl, &p, now), Kind::PrematureDisclosure).status,
+            Status::Overdue
+        );
+        tl.checklist.push(done("placeholder-opened", "2026-11-02T12:00:00Z"));
+        assert_eq!(
+            find(&deadlines(&tl, &p, now), Kind::PrematureDisclosure).status,
+            Status::Met(t("2026-11-02T12:00:00Z"))
+        );
+        // Accepted: the advisory and the CVE request are due 7 days after the verdict.
+        let acc = Timeline {
+            state: Some(State::Accepted),
+            decided_at: Some(t("2026-11-03T09:00:00Z")),
+            state_since: t("2026-11-03T09:00:00Z"),
+            checklist: vec![done("advisory-created", "2026-11-04T09:00:00Z")],
+            ..opened()
+        };
+        let d = deadlines(&acc, &p, t("2026-11-11T09:00:00Z"));
+        let a = find(&d, Kind::Advisory);
+        assert_eq!(
+            (a.due, a.status),
+            (t("2026-11-10T09:00:00Z"), Status::Overdue),
+            "the CVE is not requested"
+        );
+        assert!(!d.iter().any(|x| x.kind == Kind::PrematureDisclosure));
     }
 
     #[test]

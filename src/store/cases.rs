@@ -50,6 +50,7 @@ pub struct CaseRow {
     pub cwes: String,
     pub advisory_summary: Option<String>,
     pub advisory_description: Option<String>,
+    pub checklist: String,
 }
 
 /// The contract's case summary (`cases --json`).
@@ -102,6 +103,8 @@ pub struct CaseSummary {
     pub summary: Option<String>,
     /// The advisory's description, Markdown (`/advisory`).
     pub description: Option<String>,
+    /// The runbook steps that apply, done or not: `[{step, done_at, by}]`.
+    pub checklist: Vec<crate::case::checklist::Item>,
 }
 
 fn json_list(s: &str) -> Vec<String> {
@@ -164,6 +167,10 @@ impl CaseRow {
             cwes: json_list(&self.cwes),
             summary: self.advisory_summary.clone(),
             description: self.advisory_description.clone(),
+            checklist: crate::case::checklist::view(
+                json_list(&self.flags).iter().any(|f| f == "premature-disclosure"),
+                &serde_json::from_str::<Vec<crate::case::checklist::Done>>(&self.checklist).unwrap_or_default(),
+            ),
         }
     }
 }
@@ -219,7 +226,7 @@ const CASE_COLUMNS: &str = "id, state, reporter, reporter_name, subject, opened_
     acknowledged_at, detailed_response_at, body_check, missing, evidence, flags, hints, severity, cvss_vector,
     cvss_score, cve, ghsa, affected_versions, patched_versions, embargo_date, duplicate_of, credit,
     anonymous, state_since, last_reporter_mail_at, closed_at, close_reason, encryption, signature,
-    packages, affected, patched, cwes, advisory_summary, advisory_description";
+    packages, affected, patched, cwes, advisory_summary, advisory_description, checklist";
 
 /// The columns of a case beyond the JSON view that the planner needs.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -272,6 +279,7 @@ fn decode(r: &CaseRow, k: &CaseClocks, thread_root: Thread) -> Result<Case> {
         missing: json_list(&r.missing),
         evidence: serde_json::from_str(&r.evidence).unwrap_or_default(),
         advisory: r.advisory(),
+        checklist: serde_json::from_str(&r.checklist).unwrap_or_default(),
     };
     Ok(Case {
         id,
@@ -378,7 +386,8 @@ pub async fn save(tx: &mut crate::store::WriteTx, w: &CaseWrite) -> Result<()> {
             cve = ?, ghsa = ?, patched_versions = ?, embargo_date = ?, duplicate_of = ?, no_patch = ?, credit = ?,
             anonymous = ?, flags = ?, missing = ?, evidence = ?, close_reason = ?, closed_at = ?, updated_at = ?, state_since = ?,
             assigned_at = ?, decided_at = ?, detailed_response_at = ?, last_reporter_mail_at = ?,
-            packages = ?, affected = ?, patched = ?, cwes = ?, advisory_summary = ?, advisory_description = ?
+            packages = ?, affected = ?, patched = ?, cwes = ?, advisory_summary = ?, advisory_description = ?,
+            checklist = ?
          WHERE id = ?",
     )
     .bind(c.state().as_str())
@@ -412,6 +421,7 @@ pub async fn save(tx: &mut crate::store::WriteTx, w: &CaseWrite) -> Result<()> {
     .bind(json_text(&f.advisory.cwes))
     .bind(&f.advisory.summary)
     .bind(&f.advisory.description)
+    .bind(json_text(&f.checklist))
     .bind(c.id.to_string())
     .execute(&mut **tx)
     .await?;

@@ -28,6 +28,8 @@ pub struct CaseClock {
     pub decided_at: Option<String>,
     /// `none` unless something of the case arrived encrypted.
     pub encryption: String,
+    pub flags: String,
+    pub checklist: String,
 }
 
 impl CaseClock {
@@ -55,13 +57,18 @@ impl CaseClock {
                 .as_deref()
                 .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
             decided_at: self.decided_at.as_deref().and_then(parse_stamp),
+            premature: serde_json::from_str::<Vec<String>>(&self.flags)
+                .unwrap_or_default()
+                .iter()
+                .any(|f| f == "premature-disclosure"),
+            checklist: serde_json::from_str(&self.checklist).unwrap_or_default(),
         }
     }
 }
 
 const CLOCK_COLUMNS: &str =
     "SELECT id, state, reporter, reporter_name, subject, coordinator, opened_at, state_since, assigned_at,
-    acknowledged_at, detailed_response_at, last_reporter_mail_at, embargo_date, decided_at, encryption FROM cases";
+    acknowledged_at, detailed_response_at, last_reporter_mail_at, embargo_date, decided_at, encryption, flags, checklist FROM cases";
 
 /// Open cases (a closed case has no deadline left, its embargo included).
 fn open_clocks_sql() -> String {

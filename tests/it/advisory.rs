@@ -355,3 +355,115 @@ async fn an_empty_case_lists_what_each_export_lacks() {
     assert_eq!((code, out.as_str()), (2, ""), "{err}");
     assert!(err.contains("no affected range for express"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_runbook_checklist_is_ticked_by_mail_and_reminded() {
+    let w = World::with(&format!(
+        "[policy]\npremature_disclosure_within = \"2s\"\nremind_before = \"0s\"\nreminder_repeat = \"1h\"\nholding_acknowledgement = false\n{ADVISORY}"
+    ));
+    let body = format!("{COMPLETE_BODY}\n\nI posted it in https://github.com/expressjs/express/pull/6124 by mistake.");
+    w.deliver(&report(REPORTER, "Public by mistake", "<advD@example.test>", &body))
+        .await;
+    w.once();
+    let id = id_of(&w, "Public by mistake");
+    let d = w.case(&id);
+    assert!(
+        d["flags"].as_array().unwrap().contains(&json!("premature-disclosure")),
+        "{d:#?}"
+    );
+    let steps: Vec<&str> = d["checklist"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(&steps[..3], ["privatized", "removal-requested", "placeholder-opened"]);
+    assert!(d["checklist"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["done_at"].is_null() && i["by"].is_null()));
+
+    // Past the 2 s: the team is reminded of the premature-disclosure steps.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    w.once();
+    let team = w.wait_mail("triage", 2, Duration::from_secs(5)).await;
+    let reminder = team
+        .iter()
+        .find(|m| m.subject().contains("premature-disclosure steps overdue"))
+        .unwrap_or_else(|| panic!("{:?}", team.iter().map(|m| m.subject()).collect::<Vec<_>>()));
+    assert!(reminder.body().contains("/done privatized"), "{}", reminder.body());
+    let open: Vec<Value> = serde_json::from_str(&w.run(&["deadlines", "--json"])).unwrap();
+    assert!(
+        open.iter().any(|d| d["case_id"] == id.as_str()
+            && d["deadline"] == "premature-disclosure"
+            && d["status"] == "overdue"),
+        "{open:#?}"
+    );
+
+    // Ticked by mail; /ghsa ticks "advisory-created".
+    w.deliver(&command_mail(
+        &id,
+        "<advD@example.test>",
+        "/assign me\n/done privatized\n/done removal-requested\n/done placeholder-opened\n/ghsa GHSA-9wv6-86v2-598j",
+    ))
+    .await;
+    w.once();
+    let d = w.case(&id);
+    let item = |s: &str| {
+        d["checklist"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["step"] == s)
+            .cloned()
+            .unwrap()
+    };
+    for s in [
+        "privatized",
+        "removal-requested",
+        "placeholder-opened",
+        "advisory-created",
+    ] {
+        assert_eq!(item(s)["by"], ALICE, "{s}");
+        assert!(item(s)["done_at"].is_string(), "{s}");
+    }
+    assert!(item("cve-requested")["done_at"].is_null());
+    let text = w.run(&["case", &id]);
+    assert!(
+        text.contains("[x] privatized") && text.contains("[ ] cve-requested"),
+        "{text}"
+    );
+    // The premature-disclosure deadline is met now: no longer an open deadline.
+    let open: Vec<Value> = serde_json::from_str(&w.run(&["deadlines", "--json"])).unwrap();
+    assert!(
+        !open
+            .iter()
+            .any(|d| d["case_id"] == id.as_str() && d["deadline"] == "premature-disclosure"),
+        "{open:#?}"
+    );
+    // The digest lists the steps still open of an accepted case.
+    w.deliver(&command_mail(&id, "<advD@example.test>", "/assess\n/accept"))
+        .await;
+    w.once();
+    w.run(&["digest"]);
+    w.once();
+    let team = w.mailbox("triage").await;
+    let digest = team
+        .iter()
+        .find(|m| m.subject().contains("Daily digest"))
+        .expect("digest")
+        .body();
+    assert!(
+        digest.contains(&format!("{id}  triage-issue-created, cve-requested, patch")),
+        "{digest}"
+    );
+    // An unknown step is refused like any bad command.
+    w.deliver(&command_mail(&id, "<advD@example.test>", "/done lunch"))
+        .await;
+    w.once();
+    let alice = w.wait_mail("alice", 3, Duration::from_secs(5)).await;
+    assert!(alice
+        .iter()
+        .any(|m| m.body().contains("`lunch` is not a checklist step")));
+}
