@@ -124,6 +124,8 @@ pub struct Opening {
     pub encryption: Encryption,
     /// Its OpenPGP signature's verdict, when signed.
     pub signature: Option<SignatureVerdict>,
+    /// The earlier cases it resembles: `[{id, score}]`, best first.
+    pub similar: Vec<(String, f64)>,
 }
 
 /// The change to the case row.
@@ -334,6 +336,8 @@ pub struct Report<'a> {
     /// How it arrived under OpenPGP.
     pub encryption: Encryption,
     pub signature: Option<SignatureVerdict>,
+    /// The earlier cases it resembles, best first (found before the transaction).
+    pub similar: &'a [crate::search::index::Similar],
 }
 
 /// A report is late when it reached the mailbox this long before it was handled.
@@ -486,6 +490,19 @@ pub fn on_report(id: CaseId, r: &Report, rules: &Rules) -> Plan {
         acknowledge_within: mail::human_duration(rules.acknowledge_within),
         excerpt: facts.excerpt.clone(),
         arrived_ago: late.then(|| mail::distance(arrived, now)),
+        similar: r
+            .similar
+            .iter()
+            .map(|s| mail::SimilarCase {
+                case_id: s.id.clone(),
+                score: s.score,
+                reported: crate::clock::parse_stamp(&s.opened_at)
+                    .map(|t| mail::distance(t, now) + " ago")
+                    .unwrap_or_else(|| s.opened_at.clone()),
+                reporter: s.reporter.clone(),
+                subject: s.subject.clone(),
+            })
+            .collect(),
     };
     mails.push(internal(
         &id,
@@ -502,6 +519,7 @@ pub fn on_report(id: CaseId, r: &Report, rules: &Rules) -> Plan {
         hints: facts.hints.clone(),
         encryption: r.encryption,
         signature: r.signature,
+        similar: r.similar.iter().map(|s| (s.id.clone(), s.score)).collect(),
     };
     Plan {
         case: Some(CaseWrite::Open(Box::new(case), opening)),
@@ -1060,6 +1078,7 @@ mod tests {
             acknowledge_due: t("2026-11-23T10:00:00Z"),
             encryption: Encryption::None,
             signature: None,
+            similar: &[],
         };
         let plan = on_report(CaseId::new("SEC", 2026, 7), &report, &rules(&n, &p, &c));
         assert_eq!(kinds(&plan), vec![MailKind::Receipt, MailKind::Notice]);
@@ -1095,6 +1114,7 @@ mod tests {
             acknowledge_due: t("2026-11-23T10:00:00Z"),
             encryption: Encryption::None,
             signature: None,
+            similar: &[],
         };
         let plan = on_report(CaseId::new("SEC", 2026, 1), &report, &rules(&n, &p, &c));
         assert_eq!(kinds(&plan), vec![MailKind::Notice]);
@@ -1225,6 +1245,7 @@ mod tests {
             acknowledge_due: t("2026-11-23T10:00:00Z"),
             encryption: Encryption::None,
             signature: None,
+            similar: &[],
         };
         let plan = on_report(CaseId::new("SEC", 2026, 8), &report, &rules(&n, &p, &c));
         let MailContext::Receipt(r) = &plan.mails[0].context else {

@@ -202,6 +202,13 @@ pub fn all() -> Vec<(&'static str, Vec<Value>)> {
             acknowledge_within: "48 hours".into(),
             excerpt: "The path matching backtracks.".into(),
             arrived_ago: Some("3 days".into()),
+            similar: vec![SimilarCase {
+                case_id: "SEC-2026-0007".into(),
+                score: 0.41,
+                reported: "12 days ago".into(),
+                reporter: "joe@example.net".into(),
+                subject: "ReDoS in route parameters".into(),
+            }],
         }]),
         values(vec![
             FollowUpNotice {
