@@ -337,7 +337,7 @@ pub struct Report<'a> {
     pub encryption: Encryption,
     pub signature: Option<SignatureVerdict>,
     /// The earlier cases it resembles, best first (found before the transaction).
-    pub similar: &'a [crate::search::index::Similar],
+    pub similar: &'a [crate::search::similar::Similar],
 }
 
 /// A report is late when it reached the mailbox this long before it was handled.

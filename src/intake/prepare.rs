@@ -47,7 +47,7 @@ pub struct Prepared {
     /// How it arrived under OpenPGP (all `none` without a `[pgp]` section).
     pub openpgp: OpenPgp,
     /// For what looks like a new report: the earlier cases it resembles (see [`find_similar`]).
-    pub similar: Vec<crate::search::index::Similar>,
+    pub similar: Vec<crate::search::similar::Similar>,
 }
 
 /// A message's OpenPGP facts, found before the write transaction.

@@ -366,16 +366,7 @@ pub async fn candidates(
     rows.iter().map(|r| r.try_get("case_id")).collect()
 }
 
-/// An earlier case a new report resembles, as the new-case notice names it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Similar {
-    pub id: String,
-    pub score: f64,
-    pub opened_at: String,
-    pub reporter: String,
-    /// `(encrypted report)` for a case whose report arrived encrypted.
-    pub subject: String,
-}
+pub use super::similar::Similar;
 
 /// The earlier cases most like a new report (`subject`, `text`: what
 /// [`crate::search::text::for_similarity`] keeps), above the scorer's threshold, best first,
