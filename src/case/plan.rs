@@ -1101,6 +1101,31 @@ mod tests {
     }
 
     #[test]
+    fn a_confidential_case_raises_alerts_without_its_subject() {
+        let (m, f) =
+            parsed("From: jane@example.com\r\nMessage-ID: <c1@example.com>\r\nSubject: secret RCE\r\n\r\nbody");
+        let (n, p, c) = (notify(), all_progress(), coordinators());
+        let report = Report {
+            message: &m,
+            facts: &f,
+            reporter: Some(Address::parse("jane@example.com").unwrap()),
+            answer: true,
+            oversized: None,
+            arrived: t("2026-11-21T10:00:00Z"),
+            acknowledge_due: t("2026-11-23T10:00:00Z"),
+            encryption: Encryption::PgpMime,
+            signature: None,
+            similar: &[],
+        };
+        let plan = on_report(CaseId::new("SEC", 2026, 9), &report, &rules(&n, &p, &c));
+        let now = t("2026-11-21T10:00:00Z");
+        let hidden = crate::channels::route::alerts(&plan, now, true);
+        assert!(!hidden.is_empty() && hidden.iter().all(|a| a.subject.is_none()));
+        let shown = crate::channels::route::alerts(&plan, now, false);
+        assert!(shown.iter().all(|a| a.subject.as_deref() == Some("secret RCE")));
+    }
+
+    #[test]
     fn a_report_without_a_sender_is_not_answered_but_the_team_hears() {
         let (m, f) = parsed("Subject: XSS\r\n\r\nbody");
         let (n, p, c) = (notify(), all_progress(), coordinators());
