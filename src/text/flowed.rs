@@ -93,12 +93,14 @@ fn pieces(s: &str, avail: usize, stuffable: bool) -> Vec<&str> {
         }
         // The end of the space run after each cuttable space, and whether the piece up to
         // there (spaces included) fits; never an empty piece.
-        let cuts = rest.char_indices().enumerate().filter_map(|(n, (i, c))| {
-            (c == ' ' && cuttable(&rest[..i])).then(|| {
+        let cuts = rest
+            .char_indices()
+            .enumerate()
+            .filter(|&(_, (i, c))| c == ' ' && cuttable(&rest[..i]))
+            .map(|(n, (i, _))| {
                 let run = rest[i..].len() - rest[i..].trim_start_matches(' ').len();
                 (i + run, n + run <= room)
-            })
-        });
+            });
         let mut fitting = None;
         let mut first = None;
         for (end, fits) in cuts {
