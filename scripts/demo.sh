@@ -80,8 +80,20 @@ export SECINTAKE_CONFIG=$run/secintake.toml
 "$bin" check-config --connect
 
 f=tests/fixtures
-echo "== the mailbox already has history: two reports from 2024, read long ago"
-python3 - "$IMAP_PORT" "$PASSWORD" "$f/02-complete-open-redirect-res-location.eml" "$f/03-complete-xss-res-redirect.eml" <<'PY'
+# A report of the labelled similar-case set as a mail: FILE.txt (Subject line, blank line, body).
+as_mail() { # as_mail NAME FROM MESSAGE-ID OUT
+  python3 - "$f/similar/reports/$1.txt" "$2" "$3" "$4" <<'PY'
+import sys
+head, body = open(sys.argv[1]).read().split("\n\n", 1)
+mail = (f"From: {sys.argv[2]}\r\nTo: security@example.test\r\n{head}\r\nMessage-ID: {sys.argv[3]}\r\n"
+        "Date: Mon, 04 Mar 2024 10:00:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        + body.replace("\n", "\r\n"))
+open(sys.argv[4], "w").write(mail)
+PY
+}
+as_mail qs-proto-en "Jon Smith <jon@example.test>" "<qs-proto-2024@example.test>" "$run/qs-proto-2024.eml"
+echo "== the mailbox already has history: three reports from 2024, read long ago"
+python3 - "$IMAP_PORT" "$PASSWORD" "$f/02-complete-open-redirect-res-location.eml" "$f/03-complete-xss-res-redirect.eml" "$run/qs-proto-2024.eml" <<'PY'
 import imaplib, sys, time
 m = imaplib.IMAP4("127.0.0.1", int(sys.argv[1]))
 m.login("security", sys.argv[2])
@@ -134,6 +146,20 @@ printf 'From: Alice <alice@example.test>\r\nTo: security@example.test\r\nSubject
 scripts/mailtool.py append "$IMAP_PORT" security "$run/alice.eml"
 sleep 3
 "$bin" cases
+
+echo; echo "== another reporter writes up a bug from the history, in their own words and language: the notice says which case it looks like"
+as_mail qs-proto-es "Lucia Perez <lucia@example.test>" "<qs-proto-es@example.test>" "$run/qs-proto-es.eml"
+scripts/mailtool.py append "$IMAP_PORT" security "$run/qs-proto-es.eml"
+sleep 3
+python3 - "$IMAP_PORT" <<'PY'
+import email, email.policy, imaplib, sys
+m = imaplib.IMAP4("127.0.0.1", int(sys.argv[1])); m.login("triage", "secret"); m.select("INBOX", readonly=True)
+for i in m.search(None, "BODY", "lucia@example.test")[1][0].split()[:1]:
+    e = email.message_from_bytes(m.fetch(i, "(BODY.PEEK[])")[1][0][1], policy=email.policy.default)
+    print(f"   Subject: {e['Subject']}")
+    for line in e.get_body(preferencelist=("plain",)).get_content().splitlines()[:8]:
+        print("   | " + line)
+PY
 
 # shellcheck source=scripts/demo-encrypted.sh
 source scripts/demo-encrypted.sh

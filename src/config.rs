@@ -845,10 +845,33 @@ impl Settings {
     }
 
     /// Warnings about the settings that do not stop the start (keys kept for old files).
+    /// Unknown keys are not here: they are config errors (every section denies unknown
+    /// fields), so a misspelt key never goes unnoticed.
     pub fn warnings(&self) -> Vec<String> {
         let mut w = Vec::new();
         if self.policy.unused_startup_grace.is_some() {
             w.push("config key `policy.startup_grace` does nothing (deadlines count from arrival); remove it".into());
+        }
+        let t = &self.team;
+        if t.trusted_authserv_ids.is_empty() && t.trusted_arc_sealers.is_empty() && !t.verify_dkim {
+            w.push(
+                "team.trusted_authserv_ids is empty and neither team.trusted_arc_sealers nor team.verify_dkim is set: \
+                 no coordinator's /command can ever count (set trusted_authserv_ids to the authserv-id your border MX writes in Authentication-Results)"
+                    .into(),
+            );
+        }
+        for (section, host, tls, auth) in [
+            ("imap", &self.imap.host, self.imap.tls, true),
+            ("smtp", &self.smtp.host, self.smtp.tls, !self.smtp.username.is_empty()),
+        ] {
+            if tls == TlsMode::None && auth && !is_loopback_host(host) {
+                w.push(format!(
+                    "{section}.tls = \"none\" to {host}, which is not this machine: the password crosses the network in clear text (use tls = \"starttls\" or \"implicit\")"
+                ));
+            }
+        }
+        if let Some(dir) = &self.templates.dir {
+            w.extend(unknown_template_files(dir));
         }
         w
     }
@@ -873,6 +896,45 @@ impl Settings {
         let u = u.strip_prefix("//").unwrap_or(u);
         !u.starts_with('/')
     }
+}
+
+/// Whether `host` is this machine: `localhost` or a loopback address.
+pub fn is_loopback_host(host: &str) -> bool {
+    let h = host.trim().trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost")
+        || h.to_ascii_lowercase().ends_with(".localhost")
+        || h.parse::<std::net::IpAddr>()
+            .map(|ip| ip.is_loopback())
+            .unwrap_or(false)
+}
+
+/// Files in the template override folder whose name matches no built-in template (they
+/// would be silently ignored): one warning each.
+fn unknown_template_files(dir: &Path) -> Vec<String> {
+    let known: Vec<&str> = crate::outbox::templates::BUILTIN.iter().map(|(n, _)| *n).collect();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return vec![format!("templates.dir {} cannot be read", dir.display())];
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| match n.strip_suffix(".txt") {
+            Some(stem) => !known.contains(&stem),
+            None => !n.starts_with('.'),
+        })
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|n| {
+            format!(
+                "templates.dir: {} matches no template and is not used (the templates: {})",
+                dir.join(&n).display(),
+                known.iter().map(|k| format!("{k}.txt")).collect::<Vec<_>>().join(", ")
+            )
+        })
+        .collect()
 }
 
 /// Keys whose environment override is a comma-separated list. (Regex pattern lists are not
@@ -1055,11 +1117,58 @@ mod tests {
     #[test]
     fn an_old_file_with_startup_grace_still_loads_with_a_warning() {
         let d = tempfile::tempdir().unwrap();
-        let text = format!("{MINIMAL}\n[policy]\nstartup_grace = \"2h\"\n");
+        let trusted = format!("{MINIMAL}trusted_authserv_ids = [\"mx.example.org\"]\n");
+        let text = format!("{trusted}\n[policy]\nstartup_grace = \"2h\"\n");
         let s = Settings::load(&write(d.path(), &text)).unwrap();
         assert_eq!(s.warnings().len(), 1);
         assert!(s.warnings()[0].contains("policy.startup_grace"));
-        assert!(Settings::load(&write(d.path(), MINIMAL)).unwrap().warnings().is_empty());
+        assert!(Settings::load(&write(d.path(), &trusted))
+            .unwrap()
+            .warnings()
+            .is_empty());
+    }
+
+    #[test]
+    fn settings_that_cannot_work_as_meant_are_warned_about() {
+        let d = tempfile::tempdir().unwrap();
+        let w = Settings::load(&write(d.path(), MINIMAL)).unwrap().warnings();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("no coordinator's /command can ever count"), "{w:?}");
+        let sealed = format!("{MINIMAL}trusted_arc_sealers = [\"lists.example.org\"]\n");
+        assert!(Settings::load(&write(d.path(), &sealed)).unwrap().warnings().is_empty());
+
+        let trusted = format!("{MINIMAL}trusted_authserv_ids = [\"mx.example.org\"]\n");
+        let clear = trusted
+            .replace(
+                "host = \"127.0.0.1\"\nusername",
+                "host = \"imap.example.org\"\ntls = \"none\"\nusername",
+            )
+            .replace(
+                "[smtp]\nhost = \"127.0.0.1\"",
+                "[smtp]\nhost = \"localhost\"\ntls = \"none\"\nusername = \"u\"\npassword = \"p\"",
+            );
+        let w = Settings::load(&write(d.path(), &clear)).unwrap().warnings();
+        assert_eq!(w.len(), 1, "loopback SMTP is fine: {w:?}");
+        assert!(w[0].contains("imap.tls = \"none\" to imap.example.org"), "{w:?}");
+
+        let t = d.path().join("t");
+        std::fs::create_dir(&t).unwrap();
+        std::fs::write(t.join("receipt.txt"), "Subject: x\n\ny\n").unwrap();
+        std::fs::write(t.join("reciept.txt"), "Subject: x\n\ny\n").unwrap();
+        let text = format!("{trusted}[templates]\ndir = \"{}\"\n", t.display());
+        let w = Settings::load(&write(d.path(), &text)).unwrap().warnings();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("reciept.txt matches no template"), "{w:?}");
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        for h in ["127.0.0.1", "localhost", "::1", "[::1]", "127.0.0.2", "mail.localhost"] {
+            assert!(is_loopback_host(h), "{h}");
+        }
+        for h in ["mail.example.org", "10.0.0.1", "localhost.example.org"] {
+            assert!(!is_loopback_host(h), "{h}");
+        }
     }
 
     #[test]

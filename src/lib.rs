@@ -19,6 +19,7 @@ pub mod delivery;
 pub mod intake;
 pub mod message;
 pub mod metrics;
+pub mod netdiag;
 pub mod outbox;
 pub mod pgp;
 pub mod policy;

@@ -34,9 +34,13 @@ enum Command {
     /// Create or upgrade the database.
     Migrate,
     /// Validate the config (and templates); with --connect, log in to IMAP and SMTP.
+    /// Warnings (`warning: ...`) leave the exit code 0, unless --strict (then 78).
     CheckConfig {
         #[arg(long)]
         connect: bool,
+        /// Treat warnings as errors: exit 78 when there is any.
+        #[arg(long)]
+        strict: bool,
     },
     /// List cases.
     Cases {
@@ -99,7 +103,8 @@ enum Command {
     /// Queue the daily digest to the team now.
     Digest,
     /// Health: IMAP contact, cursor, outbox backlog, errors, open cases, overdue deadlines.
-    /// Exits 1 when unhealthy.
+    /// Exits 1 when unhealthy; "degraded" (mail waiting after a send failure, kept and
+    /// retried) exits 0.
     Status {
         #[arg(long)]
         json: bool,
@@ -122,6 +127,10 @@ enum Command {
         #[arg(long, conflicts_with = "format")]
         check: bool,
     },
+    /// Write the man page (roff) to stdout, from this command line's definition:
+    /// `secintake man > secintake.1`. Used to build the package; needs no config.
+    #[command(hide = true)]
+    Man,
     /// Show one case with its timeline, or change it (same rules as email commands).
     Case {
         id: String,
@@ -313,9 +322,89 @@ fn lock_database(db: &std::path::Path) -> anyhow::Result<Result<std::fs::File, O
     Ok(Ok(f))
 }
 
+/// The man page: clap_mangen's sections from the clap definition, plus exit status, files
+/// and environment.
+fn man_page() -> std::io::Result<Vec<u8>> {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let man = clap_mangen::Man::new(cmd.clone()).section("1").manual("secintake");
+    let mut out = Vec::new();
+    man.render_title(&mut out)?;
+    man.render_name_section(&mut out)?;
+    man.render_synopsis_section(&mut out)?;
+    man.render_description_section(&mut out)?;
+    man.render_options_section(&mut out)?;
+    // One page for all commands (clap_mangen's own list points at a page per command).
+    out.extend_from_slice(b".SH COMMANDS\n");
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = sub.get_name();
+        let args: Vec<String> = sub
+            .get_arguments()
+            .filter(|a| !a.is_hide_set() && a.get_id() != "config")
+            .map(|a| match (a.get_long(), a.is_positional()) {
+                (Some(l), _) if a.get_action().takes_values() => {
+                    format!("[--{l} {}]", a.get_id().as_str().to_uppercase())
+                }
+                (Some(l), _) => format!("[--{l}]"),
+                (None, _) => a.get_id().as_str().to_uppercase(),
+            })
+            .collect();
+        out.extend_from_slice(format!(".SS \"{name} {}\"\n", args.join(" ").replace('-', "\\-")).as_bytes());
+        if let Some(about) = sub.get_long_about().or(sub.get_about()) {
+            out.extend_from_slice(format!("{}\n", roff_text(&about.to_string())).as_bytes());
+        }
+    }
+    out.extend_from_slice(
+        concat!(
+            ".SH \"EXIT STATUS\"\n",
+            ".TP\n0\ndone\n",
+            ".TP\n1\n\\fBstatus\\fR: unhealthy (a degraded service, mail waiting after a send failure, exits 0)\n",
+            ".TP\n2\na refused command or search query\n",
+            ".TP\n75\ntemporary failure: mail left queued (\\fBrun \\-\\-once\\fR), a server unreachable, or the daemon already running on the database\n",
+            ".TP\n78\nconfig or credential error (also \\fBcheck\\-config \\-\\-strict\\fR with warnings)\n",
+            ".SH ENVIRONMENT\n",
+            ".TP\nSECINTAKE_CONFIG\nthe config file when \\fB\\-\\-config\\fR is not given\n",
+            ".TP\nSECINTAKE__SECTION__KEY\noverrides one config key, e.g. SECINTAKE__IMAP__HOST\n",
+            ".TP\nCREDENTIALS_DIRECTORY\nwhere a relative \\fI*_file\\fR secret is read from (systemd LoadCredential=)\n",
+            ".SH FILES\n",
+            ".TP\n/etc/secintake/secintake.toml\nthe config file\n",
+            ".TP\n/var/lib/secintake/secintake.db\nthe database (the default database.url)\n",
+            ".TP\n/usr/share/doc/secintake/examples/secintake.toml\na fully commented example config\n",
+        )
+        .as_bytes(),
+    );
+    man.render_version_section(&mut out)?;
+    Ok(out)
+}
+
+/// Plain text as one roff paragraph: backslashes, hyphens and leading dots escaped.
+fn roff_text(s: &str) -> String {
+    s.lines()
+        .map(|l| {
+            let l = l.replace('\\', "\\e").replace('-', "\\-");
+            if l.starts_with('.') || l.starts_with('\'') {
+                format!("\\&{l}")
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Man) {
+        use std::io::Write;
+        return match man_page().and_then(|page| std::io::stdout().write_all(&page)) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("secintake: error: writing the man page: {e}");
+                std::process::ExitCode::from(1)
+            }
+        };
+    }
     match real_main(cli).await {
         Ok(code) => code,
         Err(e) => {
@@ -333,6 +422,8 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     let settings = load(&cli.config, needs_secrets(&cli.command))?;
     secintake::telemetry::init(settings.log.format, &settings.log.level);
     match cli.command {
+        // Written in `main`, before any config is read.
+        Command::Man => {}
         Command::Run { once } => {
             let db = settings.database_path();
             let store = open_store_with(&settings, true).await?;
@@ -382,13 +473,24 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             open_store_with(&settings, true).await?;
             println!("database {} is up to date", settings.database_path().display());
         }
-        Command::CheckConfig { connect } => {
+        Command::CheckConfig { connect, strict } => {
             let app = App::new(settings).map_err(misconfigured)?;
             app.templates
                 .check(&secintake::outbox::samples::all())
                 .map_err(misconfigured)?;
-            for w in app.settings.warnings() {
+            let mut warnings = app.settings.warnings();
+            if let Some(p) = &app.pgp {
+                warnings.extend(p.keyring.problems.iter().map(|x| format!("pgp.keyring_dir: {x}")));
+            }
+            for w in &warnings {
                 eprintln!("warning: {w}");
+            }
+            if strict && !warnings.is_empty() {
+                eprintln!(
+                    "secintake: error: {} warning(s), and --strict treats them as errors",
+                    warnings.len()
+                );
+                return Ok(std::process::ExitCode::from(EX_CONFIG));
             }
             println!("config ok");
             let db = app.settings.database_path();
@@ -414,9 +516,6 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     p.keyring.keys.len(),
                     p.encrypt_replies
                 );
-                for problem in &p.keyring.problems {
-                    eprintln!("warning: pgp.keyring_dir: {problem}");
-                }
             }
             if connect {
                 let mut ok = true;
@@ -441,7 +540,7 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 match secintake::outbox::sender::Smtp::new(&app.settings.smtp)?.check().await {
                     Ok(()) => println!("smtp ok: {}:{}", app.settings.smtp.host, app.settings.smtp.port),
                     Err(e) => {
-                        println!("smtp FAILED: {e:#}");
+                        println!("smtp FAILED: {}", e.text());
                         ok = false;
                     }
                 }
@@ -674,10 +773,10 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&s)?);
             } else {
-                let health = if s.healthy {
-                    "ok".to_string()
-                } else {
-                    format!("UNHEALTHY: {}", s.problems.join("; "))
+                let health = match (&s.degraded, s.healthy) {
+                    (_, false) => format!("UNHEALTHY: {}", s.problems.join("; ")),
+                    (Some(d), true) => format!("degraded: {d}"),
+                    (None, true) => "ok".to_string(),
                 };
                 println!("health:            {health}");
                 println!(

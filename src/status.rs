@@ -9,8 +9,15 @@ use crate::store::{Store, StoreError};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Status {
+    /// `ok`, `degraded` (working, but mail waits after a send failure) or `unhealthy`.
+    pub health: String,
     pub healthy: bool,
     pub problems: Vec<String>,
+    /// Why the service is degraded: `N mails waiting, last send error TEXT at TIME` (N: the
+    /// whole outbox backlog, once any of it has failed to send).
+    pub degraded: Option<String>,
+    /// Outbox rows still to send whose last attempt failed.
+    pub waiting_after_send_failure: i64,
     pub last_imap_contact: Option<String>,
     pub imap_mode: Option<String>,
     pub last_imap_error: Option<String>,
@@ -109,6 +116,21 @@ pub fn problems(s: &Status, now: DateTime<Utc>, contact_limit: Duration) -> Vec<
     p
 }
 
+/// Degraded, not unhealthy: mail waits in the outbox after a send failure (it is kept and
+/// retried; it turns into a problem once the oldest waits over an hour).
+pub fn degraded(s: &Status) -> Option<String> {
+    if s.waiting_after_send_failure == 0 {
+        return None;
+    }
+    let n = s.outbox_backlog.max(s.waiting_after_send_failure);
+    Some(format!(
+        "{n} mail{} waiting, last send error {} at {}",
+        if n == 1 { "" } else { "s" },
+        s.last_send_error.as_deref().unwrap_or("(not recorded)"),
+        s.last_send_error_at.as_deref().unwrap_or("-")
+    ))
+}
+
 /// Mail waiting in the mailbox longer than `max_lag` means intake is stuck (daemon down,
 /// database full or read-only, a bug): the strongest end-to-end signal.
 pub fn lag_problem(waiting: usize, oldest_secs: Option<i64>, max_lag: Duration) -> Option<String> {
@@ -153,6 +175,11 @@ pub async fn gather(store: &Store, app: &App, max_lag: Option<Duration>) -> Resu
     .fetch_optional(&store.pool)
     .await?;
     let (backlog, oldest) = store.outbox_backlog().await?;
+    let (after_failure,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND last_error IS NOT NULL",
+    )
+    .fetch_one(&store.pool)
+    .await?;
     let (failed,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE failed_at IS NOT NULL")
         .fetch_one(&store.pool)
         .await?;
@@ -186,8 +213,11 @@ pub async fn gather(store: &Store, app: &App, max_lag: Option<Duration>) -> Resu
         .filter(|d| d.status == "overdue")
         .count();
     let mut s = Status {
+        health: "ok".into(),
         healthy: true,
         problems: vec![],
+        degraded: None,
+        waiting_after_send_failure: after_failure,
         last_imap_contact: get("last_imap_contact"),
         imap_mode: get("imap_mode"),
         last_imap_error: get("last_imap_error"),
@@ -240,6 +270,15 @@ pub async fn gather(store: &Store, app: &App, max_lag: Option<Duration>) -> Resu
     all.append(&mut s.problems);
     s.problems = all;
     s.healthy = s.problems.is_empty();
+    s.degraded = degraded(&s);
+    s.health = if !s.healthy {
+        "unhealthy"
+    } else if s.degraded.is_some() {
+        "degraded"
+    } else {
+        "ok"
+    }
+    .into();
     Ok(s)
 }
 
@@ -253,8 +292,11 @@ mod tests {
 
     fn status() -> Status {
         Status {
+            health: "ok".into(),
             healthy: true,
             problems: vec![],
+            degraded: None,
+            waiting_after_send_failure: 0,
             last_imap_contact: Some("2026-11-21T10:00:00.000Z".into()),
             imap_mode: Some("idle".into()),
             last_imap_error: None,
@@ -292,6 +334,22 @@ mod tests {
         s.outbox_backlog = 3;
         s.oldest_pending_mail = Some("2026-11-21T08:00:00.000Z".into());
         assert!(problems(&s, t("2026-11-21T10:02:00Z"), lim)[0].contains("3 mail(s) waiting"));
+    }
+
+    #[test]
+    fn mail_waiting_after_a_send_failure_is_degraded() {
+        let mut s = status();
+        assert!(degraded(&s).is_none());
+        s.outbox_backlog = 2;
+        s.waiting_after_send_failure = 1;
+        s.last_send_error = Some("SMTP 127.0.0.1:25: connect: Connection refused".into());
+        s.last_send_error_at = Some("2026-11-21T10:00:00.000Z".into());
+        assert_eq!(
+            degraded(&s).unwrap(),
+            "2 mails waiting, last send error SMTP 127.0.0.1:25: connect: Connection refused at 2026-11-21T10:00:00.000Z"
+        );
+        // Still healthy: the mail is kept and retried.
+        assert!(problems(&s, t("2026-11-21T10:02:00Z"), Duration::minutes(10)).is_empty());
     }
 
     #[test]

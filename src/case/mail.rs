@@ -169,9 +169,22 @@ pub struct NewCaseNotice {
     pub excerpt: String,
     /// "3 days" when the report reached the mailbox that long before it was ingested.
     pub arrived_ago: Option<String>,
+    /// Earlier cases it resembles, best first (at most 3).
+    pub similar: Vec<SimilarCase>,
 }
 impl TemplateContext for NewCaseNotice {
     const TEMPLATE: &'static str = "new_case_notice";
+}
+
+/// An earlier case a new report resembles.
+#[derive(Debug, Clone, Serialize)]
+pub struct SimilarCase {
+    pub case_id: String,
+    pub score: f64,
+    /// "12 days ago"
+    pub reported: String,
+    pub reporter: String,
+    pub subject: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -124,6 +124,8 @@ pub struct Opening {
     pub encryption: Encryption,
     /// Its OpenPGP signature's verdict, when signed.
     pub signature: Option<SignatureVerdict>,
+    /// The earlier cases it resembles: `[{id, score}]`, best first.
+    pub similar: Vec<(String, f64)>,
 }
 
 /// The change to the case row.
@@ -336,6 +338,8 @@ pub struct Report<'a> {
     /// How it arrived under OpenPGP.
     pub encryption: Encryption,
     pub signature: Option<SignatureVerdict>,
+    /// The earlier cases it resembles, best first (found before the transaction).
+    pub similar: &'a [crate::search::similar::Similar],
 }
 
 /// A report is late when it reached the mailbox this long before it was handled.
@@ -489,6 +493,19 @@ pub fn on_report(id: CaseId, r: &Report, rules: &Rules) -> Plan {
         acknowledge_within: mail::human_duration(rules.acknowledge_within),
         excerpt: facts.excerpt.clone(),
         arrived_ago: late.then(|| mail::distance(arrived, now)),
+        similar: r
+            .similar
+            .iter()
+            .map(|s| mail::SimilarCase {
+                case_id: s.id.clone(),
+                score: s.score,
+                reported: crate::clock::parse_stamp(&s.opened_at)
+                    .map(|t| mail::distance(t, now) + " ago")
+                    .unwrap_or_else(|| s.opened_at.clone()),
+                reporter: s.reporter.clone(),
+                subject: s.subject.clone(),
+            })
+            .collect(),
     };
     mails.push(internal(
         &id,
@@ -505,6 +522,7 @@ pub fn on_report(id: CaseId, r: &Report, rules: &Rules) -> Plan {
         hints: facts.hints.clone(),
         encryption: r.encryption,
         signature: r.signature,
+        similar: r.similar.iter().map(|s| (s.id.clone(), s.score)).collect(),
     };
     Plan {
         case: Some(CaseWrite::Open(Box::new(case), opening)),
@@ -1065,6 +1083,7 @@ mod tests {
             acknowledge_due: t("2026-11-23T10:00:00Z"),
             encryption: Encryption::None,
             signature: None,
+            similar: &[],
         };
         let plan = on_report(CaseId::new("SEC", 2026, 7), &report, &rules(&n, &p, &c));
         assert_eq!(kinds(&plan), vec![MailKind::Receipt, MailKind::Notice]);
@@ -1087,6 +1106,31 @@ mod tests {
     }
 
     #[test]
+    fn a_confidential_case_raises_alerts_without_its_subject() {
+        let (m, f) =
+            parsed("From: jane@example.com\r\nMessage-ID: <c1@example.com>\r\nSubject: secret RCE\r\n\r\nbody");
+        let (n, p, c) = (notify(), all_progress(), coordinators());
+        let report = Report {
+            message: &m,
+            facts: &f,
+            reporter: Some(Address::parse("jane@example.com").unwrap()),
+            answer: true,
+            oversized: None,
+            arrived: t("2026-11-21T10:00:00Z"),
+            acknowledge_due: t("2026-11-23T10:00:00Z"),
+            encryption: Encryption::PgpMime,
+            signature: None,
+            similar: &[],
+        };
+        let plan = on_report(CaseId::new("SEC", 2026, 9), &report, &rules(&n, &p, &c));
+        let now = t("2026-11-21T10:00:00Z");
+        let hidden = crate::channels::route::alerts(&plan, now, true);
+        assert!(!hidden.is_empty() && hidden.iter().all(|a| a.subject.is_none()));
+        let shown = crate::channels::route::alerts(&plan, now, false);
+        assert!(shown.iter().all(|a| a.subject.as_deref() == Some("secret RCE")));
+    }
+
+    #[test]
     fn a_report_without_a_sender_is_not_answered_but_the_team_hears() {
         let (m, f) = parsed("Subject: XSS\r\n\r\nbody");
         let (n, p, c) = (notify(), all_progress(), coordinators());
@@ -1100,6 +1144,7 @@ mod tests {
             acknowledge_due: t("2026-11-23T10:00:00Z"),
             encryption: Encryption::None,
             signature: None,
+            similar: &[],
         };
         let plan = on_report(CaseId::new("SEC", 2026, 1), &report, &rules(&n, &p, &c));
         assert_eq!(kinds(&plan), vec![MailKind::Notice]);
@@ -1230,6 +1275,7 @@ mod tests {
             acknowledge_due: t("2026-11-23T10:00:00Z"),
             encryption: Encryption::None,
             signature: None,
+            similar: &[],
         };
         let plan = on_report(CaseId::new("SEC", 2026, 8), &report, &rules(&n, &p, &c));
         let MailContext::Receipt(r) = &plan.mails[0].context else {

@@ -26,8 +26,34 @@ pub enum ImapError {
     Timeout { step: &'static str, secs: u64 },
     #[error("IMAP {step}: {message}")]
     Failed { step: &'static str, message: String },
-    #[error("IMAP login refused for {user}: {message}")]
-    Login { user: String, message: String },
+    #[error("IMAP {addr}: login refused for {user}: {message}")]
+    Login {
+        addr: String,
+        user: String,
+        message: String,
+    },
+    /// Connecting or securing the connection failed: `host:port`, what happened, and the
+    /// likely fix when a second look at the port found one.
+    #[error("IMAP {addr}: {message}{}", hint.as_ref().map(|h| format!(": {h}")).unwrap_or_default())]
+    Connect {
+        addr: String,
+        message: String,
+        hint: Option<String>,
+    },
+}
+
+impl ImapError {
+    /// The same error, with the server's `host:port` in its words.
+    fn at(self, addr: &str) -> ImapError {
+        match self {
+            ImapError::Login { .. } | ImapError::Connect { .. } => self,
+            other => ImapError::Connect {
+                addr: addr.to_string(),
+                message: other.to_string().trim_start_matches("IMAP ").to_string(),
+                hint: None,
+            },
+        }
+    }
 }
 
 async fn step<T, E: std::fmt::Display>(
@@ -42,7 +68,7 @@ async fn step<T, E: std::fmt::Display>(
         }),
         Ok(Err(e)) => Err(ImapError::Failed {
             step: name,
-            message: e.to_string(),
+            message: crate::netdiag::tidy(&e.to_string()),
         }),
         Ok(Ok(v)) => Ok(v),
     }
@@ -61,12 +87,17 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Connects, secures, logs in and selects the mailbox.
+    /// Connects, secures, logs in and selects the mailbox. Every error names `host:port`; a
+    /// TLS mode that does not fit the port is found within seconds and named with its fix.
     #[tracing::instrument(skip_all, fields(host = %s.host, port = s.port, tls = ?s.tls))]
     pub async fn open(s: &ImapSettings) -> Result<Connection, ImapError> {
-        let t = s.timeout;
         let addr = format!("{}:{}", s.host, s.port);
-        let tcp = step("connect", t, TcpStream::connect(&addr)).await?;
+        Self::open_inner(s, &addr).await.map_err(|e| e.at(&addr))
+    }
+
+    async fn open_inner(s: &ImapSettings, addr: &str) -> Result<Connection, ImapError> {
+        let t = s.timeout;
+        let tcp = step("connect", t, TcpStream::connect(addr)).await?;
         tcp.set_nodelay(true).ok();
         let tls_cfg = || {
             super::tls::client_config(s.ca_file.as_deref()).map_err(|e| ImapError::Failed {
@@ -76,18 +107,18 @@ impl Connection {
         };
         let stream: Stream = match s.tls {
             TlsMode::None => Box::new(tcp),
-            TlsMode::Implicit => Box::new(step("tls handshake", t, super::tls::wrap(tcp, &s.host, tls_cfg()?)).await?),
+            TlsMode::Implicit => Box::new(handshake(s, addr, tcp, tls_cfg()?).await?),
             TlsMode::Starttls => {
                 let mut plain = async_imap::Client::new(tcp);
-                greeting(&mut plain, t).await?;
+                greeting(&mut plain, s, addr).await?;
                 step("starttls", t, plain.run_command_and_check_ok("STARTTLS", None)).await?;
                 let tcp = plain.into_inner();
-                Box::new(step("tls handshake", t, super::tls::wrap(tcp, &s.host, tls_cfg()?)).await?)
+                Box::new(handshake(s, addr, tcp, tls_cfg()?).await?)
             }
         };
         let mut client = async_imap::Client::new(stream);
         if s.tls != TlsMode::Starttls {
-            greeting(&mut client, t).await?;
+            greeting(&mut client, s, addr).await?;
         }
         let mut session = match tokio::time::timeout(t, client.login(&s.username, s.secret.expose())).await {
             Err(_) => {
@@ -98,8 +129,9 @@ impl Connection {
             }
             Ok(Err((e, _))) => {
                 return Err(ImapError::Login {
+                    addr: addr.to_string(),
                     user: s.username.clone(),
-                    message: e.to_string(),
+                    message: crate::netdiag::tidy(&e.to_string()),
                 })
             }
             Ok(Ok(sess)) => sess,
@@ -357,12 +389,88 @@ impl Connection {
 }
 
 /// async-imap does not read the server greeting itself.
-async fn greeting<T: Io>(c: &mut async_imap::Client<T>, t: Duration) -> Result<(), ImapError> {
-    match step("greeting", t, c.read_response()).await? {
-        Some(_) => Ok(()),
-        None => Err(ImapError::Failed {
+/// The TLS handshake; when it fails, a second look at the port says whether it speaks plain
+/// IMAP (then `tls = "starttls"` is the fix) or what the certificate's trouble is.
+async fn handshake(
+    s: &ImapSettings,
+    addr: &str,
+    tcp: TcpStream,
+    cfg: std::sync::Arc<tokio_rustls::rustls::ClientConfig>,
+) -> Result<tokio_rustls::client::TlsStream<TcpStream>, ImapError> {
+    let e = match tokio::time::timeout(s.timeout, super::tls::wrap(tcp, &s.host, cfg)).await {
+        Ok(Ok(tls)) => return Ok(tls),
+        Ok(Err(e)) => format!("TLS handshake failed ({e})"),
+        Err(_) => format!("TLS handshake: no answer within {}s", s.timeout.as_secs()),
+    };
+    let hint = match crate::netdiag::certificate_hint("imap", &s.host, &e) {
+        Some(h) => Some(h),
+        None => crate::netdiag::plain_greeting(&s.host, s.port)
+            .await
+            .map(|g| crate::netdiag::plain_port_hint(crate::netdiag::Protocol::Imap, s.port, &g)),
+    };
+    Err(ImapError::Connect {
+        addr: addr.to_string(),
+        message: e,
+        hint,
+    })
+}
+
+/// The server's first line. A server silent for [`crate::netdiag::GREETING_PATIENCE`] is
+/// checked at once: a port that answers a TLS handshake waits for our ClientHello, so the
+/// fix is `tls = "implicit"`. Otherwise the greeting is awaited up to `imap.timeout`.
+async fn greeting<T: Io>(c: &mut async_imap::Client<T>, s: &ImapSettings, addr: &str) -> Result<(), ImapError> {
+    let t = s.timeout;
+    let patience = t.min(crate::netdiag::GREETING_PATIENCE);
+    let read = c.read_response();
+    tokio::pin!(read);
+    let first = match tokio::time::timeout(patience, read.as_mut()).await {
+        Ok(r) => r,
+        Err(_) => {
+            // Look at the port on a second connection while still waiting for this one's
+            // greeting, up to `imap.timeout` in all.
+            let cfg = super::tls::client_config(s.ca_file.as_deref()).ok();
+            let probe = async {
+                match cfg {
+                    Some(cfg) => crate::netdiag::speaks_tls(&s.host, s.port, cfg).await,
+                    None => false,
+                }
+            };
+            tokio::pin!(probe);
+            let deadline = tokio::time::sleep(t.saturating_sub(patience));
+            tokio::pin!(deadline);
+            let mut probing = true;
+            loop {
+                tokio::select! {
+                    r = read.as_mut() => break r,
+                    tls = probe.as_mut(), if probing => {
+                        if tls {
+                            return Err(ImapError::Connect {
+                                addr: addr.to_string(),
+                                message: format!("no greeting within {} s", patience.as_secs()),
+                                hint: Some(crate::netdiag::tls_port_hint(s.port)),
+                            });
+                        }
+                        probing = false;
+                    }
+                    _ = deadline.as_mut() => {
+                        return Err(ImapError::Timeout {
+                            step: "greeting",
+                            secs: t.as_secs(),
+                        })
+                    }
+                }
+            }
+        }
+    };
+    match first {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(ImapError::Failed {
             step: "greeting",
             message: "connection closed".into(),
+        }),
+        Err(e) => Err(ImapError::Failed {
+            step: "greeting",
+            message: e.to_string(),
         }),
     }
 }

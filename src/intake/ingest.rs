@@ -29,6 +29,7 @@ pub async fn ingest_batch(
     };
     let mut prepared: Vec<Prepared> = batch.iter().map(|f| prepare(app, f.clone(), &known)).collect();
     authenticate_all(app, &mut prepared).await;
+    super::prepare::find_similar(store, app, &mut prepared).await;
     ingest_prepared(store, app, src, &prepared).await
 }
 
@@ -116,6 +117,7 @@ async fn ingest_one(
                 acknowledge_due: app.policy.calendar.add(arrived, app.policy.acknowledge_within),
                 encryption: p.openpgp.encryption,
                 signature: p.openpgp.signature,
+                similar: &p.similar,
             };
             let rules = app.rules(now, &[]);
             let plan = if history {

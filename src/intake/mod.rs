@@ -226,11 +226,15 @@ pub async fn drain(
                 Some(_) => store.learned_keys(app.clock.now()).await?,
                 None => vec![],
             });
-            let app = app.clone();
+            let (app, store) = (app.clone(), store.clone());
             in_flight.push_back(InFlight {
                 // Not `batch`: a UID asked for but not returned was not stored.
                 uids: msgs.iter().map(|m| m.uid).collect(),
-                prepared: tokio::spawn(async move { prepare_batch(&app, msgs, threads, known).await }),
+                prepared: tokio::spawn(async move {
+                    let mut prepared = prepare_batch(&app, msgs, threads, known).await?;
+                    prepare::find_similar(&store, &app, &mut prepared).await;
+                    Ok(prepared)
+                }),
             });
         }
     }

@@ -46,6 +46,8 @@ pub struct Prepared {
     pub report_text: String,
     /// How it arrived under OpenPGP (all `none` without a `[pgp]` section).
     pub openpgp: OpenPgp,
+    /// For what looks like a new report: the earlier cases it resembles (see [`find_similar`]).
+    pub similar: Vec<crate::search::similar::Similar>,
 }
 
 /// A message's OpenPGP facts, found before the write transaction.
@@ -206,6 +208,39 @@ pub fn prepare(app: &App, fetched: Fetched, known: &[PublicKey]) -> Prepared {
         search_text,
         report_text,
         openpgp,
+        similar: vec![],
+    }
+}
+
+/// Whether `p` looks like a new report (no thread, no case tag, not automatic mail): the
+/// messages worth a similar-case lookup.
+fn looks_new(app: &App, p: &Prepared) -> bool {
+    let m = &p.message;
+    m.in_reply_to.is_empty()
+        && m.references.is_empty()
+        && p.facts.auto.is_none()
+        && p.openpgp.undecryptable.is_none()
+        && !m.subject.contains(&format!("[{}-", app.settings.policy.case_prefix))
+        && !p.report_text.trim().is_empty()
+}
+
+/// Finds, for each message of the batch that looks like a new report, the earlier cases it
+/// resembles (reads only, before the write transaction). A failed lookup is logged and
+/// leaves the list empty: it never holds a report back.
+pub async fn find_similar(store: &crate::store::Store, app: &App, batch: &mut [Prepared]) {
+    for p in batch.iter_mut().filter(|p| looks_new(app, p)) {
+        let mut conn = match store.pool.acquire().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "similar cases: no database connection; skipped");
+                return;
+            }
+        };
+        let subject = crate::sanitize::header_text(&p.message.subject);
+        match crate::search::index::similar_cases(&mut conn, &subject, &p.report_text).await {
+            Ok(found) => p.similar = found,
+            Err(e) => tracing::warn!(error = %e, "similar cases: lookup failed; skipped"),
+        }
     }
 }
 

@@ -63,6 +63,8 @@ pub fn redact(ctx: &MailContext) -> MailContext {
             n.public_links.clear();
             n.hints.clear();
             n.attachments.clear();
+            // Which earlier case it resembles is read off the report's text too.
+            n.similar.clear();
             for e in &mut n.evidence {
                 *e = Evidence {
                     item: e.item.clone(),
@@ -130,6 +132,7 @@ mod tests {
             acknowledge_within: "2 days".into(),
             excerpt: format!("the text {canary}"),
             arrived_ago: None,
+            similar: vec![],
         };
         let r = redact(&MailContext::NewCaseNotice(n));
         let json = serde_json::to_string(&r).unwrap();

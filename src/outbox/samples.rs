@@ -72,9 +72,8 @@ fn receipt(body_check: &str, credit_name: Option<&str>) -> Receipt {
 
 /// An encrypted report the list key could not open.
 fn undecryptable_receipt() -> Receipt {
+    // (`missing` as in the other samples: the samples are there to exercise every key.)
     Receipt {
-        missing: vec![],
-        missing_items: vec![],
         premature_disclosure: false,
         list_key: Some("0123456789ABCDEF0123456789ABCDEF01234567".into()),
         encrypted: true,
@@ -202,6 +201,13 @@ pub fn all() -> Vec<(&'static str, Vec<Value>)> {
             acknowledge_within: "48 hours".into(),
             excerpt: "The path matching backtracks.".into(),
             arrived_ago: Some("3 days".into()),
+            similar: vec![SimilarCase {
+                case_id: "SEC-2026-0007".into(),
+                score: 0.41,
+                reported: "12 days ago".into(),
+                reporter: "joe@example.net".into(),
+                subject: "ReDoS in route parameters".into(),
+            }],
         }]),
         values(vec![
             FollowUpNotice {

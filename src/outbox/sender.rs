@@ -36,6 +36,9 @@ pub fn refuses_the_message(error: &str) -> bool {
 pub struct Smtp {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     timeout: Duration,
+    host: String,
+    port: u16,
+    tls: TlsMode,
     /// Plain and STARTTLS sessions are opened here, on a socket with TCP_NODELAY: lettre
     /// writes the message and the final `.` separately, and without NODELAY that `.` waits
     /// for the server's delayed ACK (about 40 ms per mail, measured: 18 mail/s instead of
@@ -47,15 +50,28 @@ pub struct Smtp {
 struct Direct {
     host: String,
     port: u16,
+    ca_file: Option<std::path::PathBuf>,
     starttls: Option<TlsParameters>,
     credentials: Option<Credentials>,
 }
 
-fn lettre_error(e: lettre::transport::smtp::Error) -> SendError {
-    if e.is_permanent() && refuses_the_message(&e.to_string()) {
-        SendError::Permanent(e.to_string())
+/// A lettre error as one line with the server's `host:port` (lettre's Display already holds
+/// its source once; the chain is not repeated).
+fn lettre_error(addr: &str, e: lettre::transport::smtp::Error) -> SendError {
+    let words = crate::netdiag::tidy(&e.to_string());
+    if e.is_permanent() && refuses_the_message(&words) {
+        SendError::Permanent(format!("SMTP {addr}: {words}"))
     } else {
-        SendError::Temporary(e.to_string())
+        SendError::Temporary(format!("SMTP {addr}: {words}"))
+    }
+}
+
+impl SendError {
+    /// The message without the temporary/permanent label.
+    pub fn text(&self) -> &str {
+        match self {
+            SendError::Temporary(t) | SendError::Permanent(t) => t,
+        }
     }
 }
 
@@ -85,6 +101,7 @@ impl Smtp {
         .map(|starttls| Direct {
             host: s.host.clone(),
             port: s.port,
+            ca_file: s.ca_file.clone(),
             starttls,
             credentials: credentials.clone(),
         });
@@ -98,6 +115,9 @@ impl Smtp {
         Ok(Smtp {
             transport: b.build(),
             timeout: s.timeout,
+            host: s.host.clone(),
+            port: s.port,
+            tls: s.tls,
             direct,
         })
     }
@@ -114,32 +134,72 @@ impl Smtp {
             .collect::<Result<Vec<lettre::Address>, _>>()
             .map_err(|e| SendError::Permanent(format!("bad recipient: {e}")))?;
         let env = Envelope::new(Some(from), to).map_err(|e| SendError::Permanent(e.to_string()))?;
+        let addr = self.addr();
         let sent = match &self.direct {
             Some(d) => tokio::time::timeout(self.timeout, d.send(&env, raw)).await,
             None => {
                 tokio::time::timeout(self.timeout, async {
-                    self.transport
-                        .send_raw(&env, raw)
-                        .await
-                        .map(|_| ())
-                        .map_err(lettre_error)
+                    match self.transport.send_raw(&env, raw).await {
+                        Ok(_) => Ok(()),
+                        Err(e) => Err(self.diagnose_implicit(lettre_error(&addr, e)).await),
+                    }
                 })
                 .await
             }
         };
         match sent {
-            Err(_) => Err(SendError::Temporary(format!("no answer within {:?}", self.timeout))),
+            Err(_) => Err(SendError::Temporary(format!(
+                "SMTP {addr}: no answer within {}s",
+                self.timeout.as_secs()
+            ))),
             Ok(r) => r,
         }
     }
 
-    /// Connects and says hello (for `check-config --connect`).
-    pub async fn check(&self) -> anyhow::Result<()> {
+    fn addr(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+
+    /// An implicit-TLS connection failed before the server's words: a second look at the
+    /// port says whether it greets in plain text (then `tls = "starttls"` is the fix).
+    async fn diagnose_implicit(&self, e: SendError) -> SendError {
+        let SendError::Temporary(text) = &e else {
+            return e;
+        };
+        let is_response = text.contains("transient error (") || text.contains("permanent error (");
+        if self.tls != TlsMode::Implicit || is_response {
+            return e;
+        }
+        if let Some(h) = crate::netdiag::certificate_hint("smtp", &self.host, text) {
+            return SendError::Temporary(format!("{text}: {h}"));
+        }
+        match crate::netdiag::plain_greeting(&self.host, self.port).await {
+            Some(g) => SendError::Temporary(format!(
+                "{text}: {}",
+                crate::netdiag::plain_port_hint(crate::netdiag::Protocol::Smtp, self.port, &g)
+            )),
+            None => e,
+        }
+    }
+
+    /// Connects and says hello (for `check-config --connect`). The error is one line with
+    /// `host:port` and, for a TLS mode that does not fit the port, the fix.
+    pub async fn check(&self) -> Result<(), SendError> {
+        let addr = self.addr();
+        if let Some(d) = &self.direct {
+            let tcp = d.connect().await?;
+            drop(tcp);
+        }
         match tokio::time::timeout(self.timeout, self.transport.test_connection()).await {
-            Err(_) => anyhow::bail!("no answer within {:?}", self.timeout),
+            Err(_) => Err(SendError::Temporary(format!(
+                "SMTP {addr}: no answer within {}s",
+                self.timeout.as_secs()
+            ))),
             Ok(Ok(true)) => Ok(()),
-            Ok(Ok(false)) => anyhow::bail!("server did not accept the connection"),
-            Ok(Err(e)) => Err(e.into()),
+            Ok(Ok(false)) => Err(SendError::Temporary(format!(
+                "SMTP {addr}: the server did not accept the connection"
+            ))),
+            Ok(Err(e)) => Err(self.diagnose_implicit(lettre_error(&addr, e)).await),
         }
     }
 }
@@ -148,24 +208,51 @@ impl Direct {
     /// One SMTP session for one mail: connect (TCP_NODELAY), EHLO, STARTTLS when
     /// configured (required then), AUTH when configured, MAIL/RCPT/DATA, QUIT.
     async fn send(&self, env: &Envelope, raw: &[u8]) -> Result<(), SendError> {
-        let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
-            .await
-            .map_err(|e| SendError::Temporary(format!("connecting to {}:{}: {e}", self.host, self.port)))?;
-        tcp.set_nodelay(true)
-            .map_err(|e| SendError::Temporary(format!("TCP_NODELAY: {e}")))?;
+        let addr = format!("{}:{}", self.host, self.port);
+        let tcp = self.connect().await?;
         let hello = ClientId::default();
         let mut conn = AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &hello)
             .await
-            .map_err(lettre_error)?;
+            .map_err(|e| lettre_error(&addr, e))?;
         if let Some(params) = &self.starttls {
-            conn.starttls(params.clone(), &hello).await.map_err(lettre_error)?;
+            conn.starttls(params.clone(), &hello)
+                .await
+                .map_err(|e| lettre_error(&addr, e))?;
         }
         if let Some(c) = &self.credentials {
-            conn.auth(DEFAULT_MECHANISMS, c).await.map_err(lettre_error)?;
+            conn.auth(DEFAULT_MECHANISMS, c)
+                .await
+                .map_err(|e| lettre_error(&addr, e))?;
         }
-        conn.send(env, raw).await.map_err(lettre_error)?;
+        conn.send(env, raw).await.map_err(|e| lettre_error(&addr, e))?;
         let _ = conn.quit().await;
         Ok(())
+    }
+
+    /// A plain TCP connection whose server has spoken (its greeting waits unread). A server
+    /// silent for [`crate::netdiag::GREETING_PATIENCE`] that answers a TLS handshake wants
+    /// implicit TLS: that is named at once instead of waiting out `smtp.timeout`.
+    async fn connect(&self) -> Result<tokio::net::TcpStream, SendError> {
+        let addr = format!("{}:{}", self.host, self.port);
+        let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
+            .await
+            .map_err(|e| SendError::Temporary(format!("SMTP {addr}: connect: {e}")))?;
+        tcp.set_nodelay(true)
+            .map_err(|e| SendError::Temporary(format!("SMTP {addr}: TCP_NODELAY: {e}")))?;
+        let patience = crate::netdiag::GREETING_PATIENCE;
+        let mut one = [0u8; 1];
+        if tokio::time::timeout(patience, tcp.peek(&mut one)).await.is_err() {
+            let cfg = crate::intake::tls::client_config(self.ca_file.as_deref())
+                .map_err(|e| SendError::Temporary(format!("SMTP {addr}: TLS setup: {e}")))?;
+            if crate::netdiag::speaks_tls(&self.host, self.port, cfg).await {
+                return Err(SendError::Temporary(format!(
+                    "SMTP {addr}: no greeting within {} s: {}",
+                    patience.as_secs(),
+                    crate::netdiag::tls_port_hint(self.port)
+                )));
+            }
+        }
+        Ok(tcp)
     }
 }
 

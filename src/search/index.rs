@@ -282,15 +282,66 @@ pub async fn search(conn: &mut SqliteConnection, query: &Query, filter: &Filter)
     Ok(hits)
 }
 
+/// Most terms a candidate query ORs together.
+const MAX_QUERY_TERMS: usize = 10;
+
+/// The words of `term` as the index's tokenizer (unicode61) stores them.
+fn tokens(term: &str) -> Vec<String> {
+    term.split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// `words` without those in more than a twentieth of the index's rows (they say little about
+/// a report and cost a scan of most of the index), rarest first, at most
+/// [`MAX_QUERY_TERMS`]; without an index vocabulary (`search_vocab`) as they are.
+async fn distinctive(conn: &mut SqliteConnection, words: &[String]) -> Result<Vec<String>, sqlx::Error> {
+    let all: Vec<String> = words.iter().flat_map(|w| tokens(w)).collect();
+    let list = serde_json::to_string(&all).unwrap_or_else(|_| "[]".into());
+    let counts: Vec<(String, i64)> =
+        match sqlx::query_as("SELECT term, doc FROM search_vocab WHERE term IN (SELECT value FROM json_each(?))")
+            .bind(list)
+            .fetch_all(&mut *conn)
+            .await
+        {
+            Ok(c) => c,
+            Err(_) => return Ok(words.iter().take(MAX_QUERY_TERMS).cloned().collect()),
+        };
+    let rows: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM search_index_docsize")
+        .fetch_one(&mut *conn)
+        .await?;
+    let df = |t: &str| counts.iter().find(|(w, _)| w == t).map_or(0, |(_, d)| *d);
+    // A phrase matches no more rows than its rarest word.
+    let mut scored: Vec<(i64, &String)> = words
+        .iter()
+        .map(|w| (tokens(w).iter().map(|t| df(t)).min().unwrap_or(0), w))
+        .collect();
+    scored.sort_by_key(|(d, _)| *d);
+    let common = (rows.0 / 20).max(50);
+    let keep: Vec<String> = scored
+        .iter()
+        .filter(|(d, _)| *d <= common)
+        .take(MAX_QUERY_TERMS)
+        .map(|(_, w)| (*w).clone())
+        .collect();
+    Ok(if keep.is_empty() {
+        scored.iter().take(3).map(|(_, w)| (*w).clone()).collect()
+    } else {
+        keep
+    })
+}
+
 /// Up to `limit` cases whose text shares the most distinctive words with `words` (an OR of
-/// them, BM25 order), for the similar-case scorer to look at more closely: a bounded,
-/// index-driven read instead of every case's text. `exclude` is the new case itself.
+/// the rarer ones, BM25 order), for the similar-case scorer to look at more closely: a
+/// bounded, index-driven read instead of every case's text. `exclude` is the new case itself.
 pub async fn candidates(
     conn: &mut SqliteConnection,
     words: &[String],
     exclude: &str,
     limit: u32,
 ) -> Result<Vec<String>, sqlx::Error> {
+    let words = distinctive(conn, words).await?;
     let terms: Vec<String> = words
         .iter()
         .filter(|w| w.chars().any(char::is_alphanumeric))
@@ -313,6 +364,56 @@ pub async fn candidates(
         .fetch_all(conn)
         .await?;
     rows.iter().map(|r| r.try_get("case_id")).collect()
+}
+
+pub use super::similar::Similar;
+
+/// The earlier cases most like a new report (`subject`, `text`: what
+/// [`crate::search::text::for_similarity`] keeps), above the scorer's threshold, best first,
+/// at most [`crate::search::similar::MAX_SIMILAR`]. Reads only; needs the `cases` table.
+pub async fn similar_cases(
+    conn: &mut SqliteConnection,
+    subject: &str,
+    text: &str,
+) -> Result<Vec<Similar>, sqlx::Error> {
+    use crate::search::similar::{self, Profile};
+    let new = Profile::new(subject, text);
+    if new.is_empty() {
+        return Ok(vec![]);
+    }
+    let terms = new.key_terms(&similar::Idf::default(), 24);
+    let ids = candidates(conn, &terms, "", 50).await?;
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let texts = report_texts(conn, &ids).await?;
+    let background = recent_report_texts(conn, "", 50).await?;
+    let candidates: Vec<(String, Profile)> = texts
+        .iter()
+        .map(|(id, s, t)| (id.clone(), Profile::new(s, t)))
+        .collect();
+    let background: Vec<Profile> = background.iter().map(|(_, s, t)| Profile::new(s, t)).collect();
+    let found = similar::similar_to(&new, &candidates, &background);
+    let mut out = Vec::with_capacity(found.len());
+    for (id, score) in found {
+        let row: Option<(String, String, String)> = sqlx::query_as(
+            "SELECT opened_at, reporter, CASE WHEN encryption = 'none' THEN subject ELSE '(encrypted report)' END
+             FROM cases WHERE id = ?",
+        )
+        .bind(&id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some((opened_at, reporter, subject)) = row {
+            out.push(Similar {
+                id,
+                score: (score * 1000.0).round() / 1000.0,
+                opened_at,
+                reporter,
+                subject,
+            });
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -408,6 +408,17 @@ pub fn best_matches<K: Clone>(
     out
 }
 
+/// An earlier case a new report resembles, as the new-case notice names it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Similar {
+    pub id: String,
+    pub score: f64,
+    pub opened_at: String,
+    pub reporter: String,
+    /// `(encrypted report)` for a case whose report arrived encrypted.
+    pub subject: String,
+}
+
 /// The earlier reports like `new` above [`THRESHOLD`], best first, at most [`MAX_SIMILAR`]:
 /// `candidates` are the ones to score, `background` more earlier reports that only weigh
 /// the features (so a word common to every report about one package weighs little).

@@ -214,6 +214,8 @@ pub struct CaseDetail {
     /// For each checklist item judged present, the phrase of the report that made it count
     /// (`{"affected-versions": "express 4.21.2 ...", ...}`).
     pub evidence: serde_json::Value,
+    /// The earlier cases its report resembled on arrival: `[{id, score}]`, best first.
+    pub similar: serde_json::Value,
     /// The cases marked `/duplicate` of this one (their `duplicate_of` is this id).
     pub duplicates: Vec<String>,
     pub messages: Vec<TimelineMessage>,
@@ -355,8 +357,9 @@ pub async fn save(tx: &mut crate::store::WriteTx, w: &CaseWrite) -> Result<()> {
     if let CaseWrite::Open(_, o) = w {
         sqlx::query(
             "INSERT INTO cases (id, year, seq, state, reporter, reporter_name, subject, opened_at, updated_at,
-                body_check, missing, evidence, flags, hints, state_since, decided_at, closed_at, encryption, signature)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                body_check, missing, evidence, flags, hints, state_since, decided_at, closed_at, encryption, signature,
+                similar)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(c.id.to_string())
         .bind(c.id.year)
@@ -377,6 +380,12 @@ pub async fn save(tx: &mut crate::store::WriteTx, w: &CaseWrite) -> Result<()> {
         .bind(t(c.closed_at))
         .bind(o.encryption.as_str())
         .bind(o.signature.map(|v| v.as_str()))
+        .bind(json_text(
+            &o.similar
+                .iter()
+                .map(|(id, score)| serde_json::json!({"id": id, "score": score}))
+                .collect::<Vec<_>>(),
+        ))
         .execute(&mut **tx)
         .await?;
         return Ok(());
@@ -540,10 +549,16 @@ impl Store {
         let n = messages.iter().filter(|m| m.direction == "in").count() as i64;
         let hint_details = serde_json::from_str(&row.hints).unwrap_or(serde_json::Value::Null);
         let evidence = serde_json::from_str(&row.evidence).unwrap_or_else(|_| serde_json::json!({}));
+        let (similar,): (String,) = sqlx::query_as("SELECT similar FROM cases WHERE id = ?")
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?;
+        let similar = serde_json::from_str(&similar).unwrap_or_else(|_| serde_json::json!([]));
         Ok(CaseDetail {
             summary: row.summary(n),
             hint_details,
             evidence,
+            similar,
             duplicates: duplicates.into_iter().map(|(d,)| d).collect(),
             messages,
             events,

@@ -1,6 +1,8 @@
 //! The operator's first week, through the real binary: a database is found, never invented;
 //! exit codes by cause (75 temporary, 78 config); one daemon per database; the commands that
-//! only read the database need no mail-server secrets; `run --once` owns up to mail left queued.
+//! only read the database need no mail-server secrets; `run --once` owns up to mail left queued;
+//! a TLS mode that does not fit the port is named with its fix within seconds; `check-config`
+//! warnings and `--strict`; `status` says degraded while mail waits after a send failure.
 
 use crate::common::*;
 use std::process::Output;
@@ -232,4 +234,248 @@ async fn run_once_exits_75_while_mail_is_left_queued() {
     let o = w.output(&["run", "--once"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(!w.wait_mail("reporter", 1, Duration::from_secs(10)).await.is_empty());
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The one `secintake: error:` line of a failed command.
+fn error_line(o: &Output) -> String {
+    let err = stderr(o);
+    err.lines()
+        .find(|l| l.starts_with("secintake: error:"))
+        .unwrap_or_else(|| panic!("no error line: {err}"))
+        .to_string()
+}
+
+/// What an operator reads must be words, not Rust debug structs or a repeated chain.
+fn assert_readable(line: &str, repeated: &str) {
+    for debug in ["Some(", "None,", "Outcome {", "Kind::", "{ code"] {
+        assert!(!line.contains(debug), "a debug struct in: {line}");
+    }
+    assert!(line.matches(repeated).count() <= 1, "`{repeated}` repeated in: {line}");
+}
+
+#[tokio::test]
+async fn imap_tls_mode_swapped_names_host_port_and_the_fix() {
+    let w = World::new();
+    let plain = w.stack.port("IMAP_PORT");
+    let tls = w.stack.port("IMAPS_PORT");
+    // Implicit TLS against the plain port: the TLS handshake breaks at once.
+    edit_config(
+        &w,
+        &format!("port = {plain}\ntls = \"none\""),
+        &format!("port = {plain}\ntls = \"implicit\""),
+    );
+    let t = Instant::now();
+    let o = w.output(&["run", "--once"]);
+    let took = t.elapsed();
+    assert_eq!(code(&o), 75, "{}", stderr(&o));
+    let line = error_line(&o);
+    assert!(line.contains(&format!("127.0.0.1:{plain}")), "{line}");
+    assert!(
+        line.contains(&format!("port {plain} speaks plain IMAP: use tls = \"starttls\"")),
+        "{line}"
+    );
+    assert!(
+        line.contains("the server said \"* OK [CAPABILITY"),
+        "the server's own words: {line}"
+    );
+    assert_readable(&line, "InvalidContentType");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    eprintln!("implicit against the plain port: {took:?}: {line}");
+
+    // STARTTLS (or no TLS) against the implicit-TLS port: the server waits for a ClientHello
+    // and says nothing; found after the 5 s greeting patience, not imap.timeout.
+    for mode in ["starttls", "none"] {
+        let text = std::fs::read_to_string(&w.config).unwrap();
+        let start = text.find("[imap]").unwrap();
+        let end = text[start..].find("username").unwrap() + start;
+        let section = format!("[imap]\nhost = \"127.0.0.1\"\nport = {tls}\ntls = \"{mode}\"\n");
+        std::fs::write(&w.config, format!("{}{section}{}", &text[..start], &text[end..])).unwrap();
+        edit_config(&w, "timeout = \"10s\"\n", "timeout = \"60s\"\n");
+        let t = Instant::now();
+        let o = w.output(&["check-config", "--connect"]);
+        let took = t.elapsed();
+        assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+        let out = stdout(&o);
+        let line = out
+            .lines()
+            .find(|l| l.starts_with("imap FAILED"))
+            .unwrap_or_else(|| panic!("{out}"));
+        assert!(line.contains(&format!("127.0.0.1:{tls}")), "{line}");
+        assert!(
+            line.contains(&format!("port {tls} expects TLS at once: use tls = \"implicit\"")),
+            "{line}"
+        );
+        assert_readable(line, "greeting");
+        assert!(
+            took < Duration::from_secs(10),
+            "{mode}: took {took:?} (imap.timeout is 60s)"
+        );
+        assert!(out.contains("smtp ok"), "SMTP is fine: {out}");
+        eprintln!("{mode} against the TLS port: {took:?}: {line}");
+        edit_config(&w, "timeout = \"60s\"\n", "timeout = \"10s\"\n");
+    }
+}
+
+#[tokio::test]
+async fn smtp_tls_mode_swapped_names_host_port_and_the_fix() {
+    let w = World::new();
+    let plain = w.stack.port("SMTP_PORT");
+    let tls = w.stack.port("SMTPS_PORT");
+    edit_config(
+        &w,
+        &format!("port = {plain}\ntls = \"none\""),
+        &format!("port = {plain}\ntls = \"implicit\""),
+    );
+    let t = Instant::now();
+    let o = w.output(&["check-config", "--connect"]);
+    let took = t.elapsed();
+    assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("smtp FAILED"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(line.contains(&format!("SMTP 127.0.0.1:{plain}")), "{line}");
+    assert!(
+        line.contains(&format!("port {plain} speaks plain SMTP: use tls = \"starttls\"")),
+        "{line}"
+    );
+    assert!(
+        line.contains("the server said \"220 "),
+        "the server's own words: {line}"
+    );
+    assert_readable(line, "InvalidContentType");
+    assert_readable(line, "Connection error");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    eprintln!("implicit against the plain SMTP port: {took:?}: {line}");
+
+    // The same words reach the outbox: `run --once` leaves the mail queued, and status says why.
+    w.deliver(&report(REPORTER, "CSRF in session", "<op-3@example.test>", "A report."))
+        .await;
+    let o = w.output(&["run", "--once"]);
+    assert_eq!(code(&o), 75, "{}", stderr(&o));
+    let status = stdout(&w.output(&["status", "--offline"]));
+    assert!(status.contains("use tls = \"starttls\""), "{status}");
+
+    edit_config(
+        &w,
+        &format!("port = {plain}\ntls = \"implicit\""),
+        &format!("port = {tls}\ntls = \"starttls\""),
+    );
+    edit_config(
+        &w,
+        "timeout = \"10s\"\nretry_initial",
+        "timeout = \"60s\"\nretry_initial",
+    );
+    let t = Instant::now();
+    let o = w.output(&["check-config", "--connect"]);
+    let took = t.elapsed();
+    assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("smtp FAILED"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(line.contains(&format!("SMTP 127.0.0.1:{tls}")), "{line}");
+    assert!(
+        line.contains(&format!("port {tls} expects TLS at once: use tls = \"implicit\"")),
+        "{line}"
+    );
+    assert_readable(line, "greeting");
+    assert!(took < Duration::from_secs(10), "took {took:?} (smtp.timeout is 60s)");
+    eprintln!("starttls against the SMTPS port: {took:?}: {line}");
+}
+
+#[tokio::test]
+async fn check_config_warns_and_strict_makes_warnings_errors() {
+    let w = World::new();
+    let o = w.output(&["check-config", "--strict"]);
+    assert_eq!(code(&o), 0, "a clean config: {}", stderr(&o));
+    assert!(!stderr(&o).contains("warning:"), "{}", stderr(&o));
+
+    edit_config(
+        &w,
+        &format!("trusted_authserv_ids = [\"{TRUSTED}\"]"),
+        "trusted_authserv_ids = []",
+    );
+    let imap = w.stack.port("IMAP_PORT");
+    edit_config(
+        &w,
+        &format!("host = \"127.0.0.1\"\nport = {imap}"),
+        &format!("host = \"imap.example.net\"\nport = {imap}"),
+    );
+    let templates = w.dir.path().join("templates");
+    std::fs::create_dir_all(&templates).unwrap();
+    std::fs::write(templates.join("reciept.txt"), "Subject: Got it\n\nThanks.\n").unwrap();
+    let mut text = std::fs::read_to_string(&w.config).unwrap();
+    text.push_str(&format!("\n[templates]\ndir = \"{}\"\n", templates.display()));
+    std::fs::write(&w.config, text).unwrap();
+
+    let o = w.output(&["check-config"]);
+    assert_eq!(code(&o), 0, "warnings alone do not fail: {}", stderr(&o));
+    let err = stderr(&o);
+    let warnings: Vec<&str> = err.lines().filter(|l| l.starts_with("warning: ")).collect();
+    assert_eq!(warnings.len(), 3, "{err}");
+    assert!(
+        warnings[0].contains("trusted_authserv_ids is empty") && warnings[0].contains("no coordinator"),
+        "{err}"
+    );
+    assert!(
+        warnings[1].contains("imap.tls = \"none\" to imap.example.net") && warnings[1].contains("clear text"),
+        "{err}"
+    );
+    assert!(
+        warnings[2].contains("reciept.txt matches no template") && warnings[2].contains("receipt.txt"),
+        "{err}"
+    );
+    assert!(stdout(&o).contains("config ok"));
+
+    let o = w.output(&["check-config", "--strict"]);
+    assert_eq!(code(&o), 78, "{}", stderr(&o));
+    assert!(stderr(&o).contains("3 warning(s)"), "{}", stderr(&o));
+
+    // A key nothing reads is not a warning but an error that names it (exit 78).
+    edit_config(&w, "mailbox = \"INBOX\"", "mailbox = \"INBOX\"\nmailbx = \"Archive\"");
+    let o = w.output(&["check-config"]);
+    assert_eq!(code(&o), 78, "{}", stderr(&o));
+    assert!(stderr(&o).contains("mailbx"), "{}", stderr(&o));
+}
+
+#[tokio::test]
+async fn status_is_degraded_while_mail_waits_after_a_send_failure() {
+    let w = World::new();
+    let smtp = w.stack.port("SMTP_PORT");
+    w.stack.stop_smtp();
+    w.deliver(&report(REPORTER, "SSRF in proxy", "<op-4@example.test>", "A report."))
+        .await;
+    let o = w.output(&["run", "--once"]);
+    assert_eq!(code(&o), 75, "{}", stderr(&o));
+    for args in [&["status"][..], &["status", "--offline"]] {
+        let o = w.output(args);
+        assert_eq!(code(&o), 0, "degraded is not unhealthy: {}{}", stdout(&o), stderr(&o));
+        let out = stdout(&o);
+        let health = out.lines().find(|l| l.starts_with("health:")).unwrap();
+        assert!(health.contains("degraded: "), "{args:?}: {out}");
+        assert!(
+            health.contains("mails waiting, last send error SMTP 127.0.0.1:"),
+            "{health}"
+        );
+        assert!(health.contains(&format!("127.0.0.1:{smtp}")), "{health}");
+        assert!(health.contains(" at 20"), "the time of the error: {health}");
+    }
+    let j: serde_json::Value = serde_json::from_str(&stdout(&w.output(&["status", "--offline", "--json"]))).unwrap();
+    assert_eq!(j["health"], "degraded", "{j}");
+    assert_eq!(j["healthy"], true, "{j}");
+    assert!(j["degraded"].as_str().unwrap().contains("mails waiting"), "{j}");
+
+    w.stack.start_smtp();
+    tokio::time::sleep(Duration::from_millis(2100)).await; // retry_max = 2s
+    assert_eq!(code(&w.output(&["run", "--once"])), 0);
+    let j: serde_json::Value = serde_json::from_str(&stdout(&w.output(&["status", "--offline", "--json"]))).unwrap();
+    assert_eq!(j["health"], "ok", "{j}");
+    assert!(j["degraded"].is_null(), "{j}");
 }

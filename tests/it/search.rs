@@ -95,3 +95,77 @@ async fn reports_and_replies_are_found_by_words_phrases_prefixes_and_operators()
         );
     }
 }
+
+/// A report of subject and body from `tests/fixtures/similar/reports/NAME.txt`.
+fn fixture_report(name: &str, from: &str, message_id: &str) -> String {
+    let text = std::fs::read_to_string(format!(
+        "{}/tests/fixtures/similar/reports/{name}.txt",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let (head, body) = text.split_once("\n\n").unwrap();
+    let subject = head.strip_prefix("Subject: ").unwrap().trim();
+    report(from, subject, message_id, body)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_report_of_a_known_bug_is_flagged_as_similar_on_arrival() {
+    let w = World::new();
+    // Yesterday's report, and an unrelated one.
+    w.deliver(&fixture_report("qs-proto-en", REPORTER, "<sim1@example.test>"))
+        .await;
+    w.deliver(&fixture_report(
+        "redirect-open-en",
+        "carol@example.test",
+        "<sim2@example.test>",
+    ))
+    .await;
+    w.once();
+    let first = w
+        .cases()
+        .iter()
+        .find(|c| c["reporter"] == REPORTER)
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .unwrap();
+    // Another reporter describes the same bug in their own words (and language).
+    w.deliver(&fixture_report(
+        "qs-proto-es",
+        "dave@example.test",
+        "<sim3@example.test>",
+    ))
+    .await;
+    w.once();
+    let second = w
+        .cases()
+        .iter()
+        .find(|c| c["reporter"] == "dave@example.test")
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .unwrap();
+    let c = w.case(&second);
+    let similar = c["similar"].as_array().unwrap();
+    assert_eq!(
+        similar.first().map(|s| s["id"].clone()),
+        Some(Value::from(first.clone())),
+        "{c}"
+    );
+    assert!(similar.iter().all(|s| s["score"].as_f64().unwrap() > 0.0));
+    assert!(
+        similar.iter().all(|s| s["id"].as_str() != Some(second.as_str())),
+        "a case is not similar to itself"
+    );
+    // The team's notice says so, with the one-line reply that marks the duplicate.
+    let team = w.wait_mail("triage", 3, std::time::Duration::from_secs(10)).await;
+    let notice = team
+        .iter()
+        .find(|m| m.subject().contains(&second))
+        .expect("the new case's notice");
+    let body = notice.body();
+    assert!(
+        body.contains(&format!("Looks like {first}, reported ")) && body.contains(REPORTER),
+        "{body}"
+    );
+    assert!(body.contains(&format!("reply with: /duplicate {first}")), "{body}");
+    // The unrelated report's notice names no earlier case.
+    let unrelated = team.iter().find(|m| m.body().contains("carol@example.test")).unwrap();
+    assert!(!unrelated.body().contains("Looks like"), "{}", unrelated.body());
+}

@@ -194,6 +194,10 @@ fn keeps_one(file: &str, config: &str) {
         "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
         "SystemCallFilter=@system-service",
         "MemoryDenyWriteExecute=yes",
+        // A config or credential error (exit 78) is not restarted in a loop; and a start limit.
+        "RestartPreventExitStatus=78",
+        "StartLimitIntervalSec=10min",
+        "StartLimitBurst=5",
     ];
     let mut missing: Vec<&str> = required.iter().copied().filter(|r| !lines.contains(r)).collect();
     missing.extend(owned.iter().map(String::as_str).filter(|r| !lines.contains(r)));
