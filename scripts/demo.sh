@@ -73,6 +73,11 @@ kind = "webhook"
 url = "http://127.0.0.1:$HOOK_PORT/secintake"
 secret_file = "$run/webhook-secret"
 events = ["premature-disclosure"]
+[advisory]
+ecosystem = "npm"
+default_package = "express"
+repository = "github.com/expressjs/express"
+cna_org_id = "00000000-0000-4000-8000-000000000000"
 [pgp]
 secret_key_file = "list-key.asc"   # relative: \$CREDENTIALS_DIRECTORY, else this file's folder
 TOML
@@ -160,6 +165,9 @@ for i in m.search(None, "BODY", "lucia@example.test")[1][0].split()[:1]:
     for line in e.get_body(preferencelist=("plain",)).get_content().splitlines()[:8]:
         print("   | " + line)
 PY
+
+# shellcheck source=scripts/demo-advisory.sh
+source scripts/demo-advisory.sh
 
 # shellcheck source=scripts/demo-encrypted.sh
 source scripts/demo-encrypted.sh

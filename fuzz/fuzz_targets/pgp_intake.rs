@@ -15,8 +15,9 @@ static LIST_KEY: LazyLock<ListKey> = LazyLock::new(|| {
 static KNOWN: LazyLock<Vec<PublicKey>> =
     LazyLock::new(|| vec![PublicKey::parse(include_bytes!("../keys/alice.pub.asc"), now()).expect("alice")]);
 
+/// A fixed time after the keys were made (2026-12-02; they never expire).
 fn now() -> chrono::DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap()
+    Utc.with_ymd_and_hms(2026, 12, 31, 0, 0, 0).unwrap()
 }
 
 /// Wrappers that put the fuzz input where the intake looks for OpenPGP data.
