@@ -213,8 +213,11 @@ impl ListKey {
         let signer = key.signing_key(now).ok_or_else(|| KeyError::NoSigningKey {
             fingerprint: key.public.fingerprint.clone(),
         })?;
+        // A digest of the length the key's hash gives (Ed25519 keys may ask for SHA-512).
+        let hash = signer.hash_alg();
+        let digest = vec![0u8; hash.digest_size().unwrap_or(32)];
         signer
-            .sign(&key.password(), signer.hash_alg(), &[0u8; 32])
+            .sign(&key.password(), hash, &digest)
             .map_err(|e| KeyError::Locked(short(&e)))?;
         Ok(key)
     }

@@ -368,6 +368,15 @@ pub async fn candidates(
 
 pub use super::similar::Similar;
 
+/// What the similar-case lookups of one batch share: the scorer's profile of each case read
+/// so far (a case's report text does not change while the batch is prepared) and the
+/// background sample of recent cases for the word weights.
+#[derive(Debug, Default)]
+pub struct SimilarCache {
+    profiles: std::collections::HashMap<String, crate::search::similar::Profile>,
+    background: Option<Vec<crate::search::similar::Profile>>,
+}
+
 /// The earlier cases most like a new report (`subject`, `text`: what
 /// [`crate::search::text::for_similarity`] keeps), above the scorer's threshold, best first,
 /// at most [`crate::search::similar::MAX_SIMILAR`]. Reads only; needs the `cases` table.
@@ -375,6 +384,7 @@ pub async fn similar_cases(
     conn: &mut SqliteConnection,
     subject: &str,
     text: &str,
+    cache: &mut SimilarCache,
 ) -> Result<Vec<Similar>, sqlx::Error> {
     use crate::search::similar::{self, Profile};
     let new = Profile::new(subject, text);
@@ -386,14 +396,22 @@ pub async fn similar_cases(
     if ids.is_empty() {
         return Ok(vec![]);
     }
-    let texts = report_texts(conn, &ids).await?;
-    let background = recent_report_texts(conn, "", 50).await?;
-    let candidates: Vec<(String, Profile)> = texts
+    let unread: Vec<String> = ids.iter().filter(|id| !cache.profiles.contains_key(*id)).cloned().collect();
+    if !unread.is_empty() {
+        for (id, s, t) in report_texts(conn, &unread).await? {
+            cache.profiles.insert(id, Profile::new(&s, &t));
+        }
+    }
+    if cache.background.is_none() {
+        let rows = recent_report_texts(conn, "", 50).await?;
+        cache.background = Some(rows.iter().map(|(_, s, t)| Profile::new(s, t)).collect());
+    }
+    let candidates: Vec<(String, Profile)> = ids
         .iter()
-        .map(|(id, s, t)| (id.clone(), Profile::new(s, t)))
+        .filter_map(|id| cache.profiles.get(id).map(|p| (id.clone(), p.clone())))
         .collect();
-    let background: Vec<Profile> = background.iter().map(|(_, s, t)| Profile::new(s, t)).collect();
-    let found = similar::similar_to(&new, &candidates, &background);
+    let background = cache.background.as_deref().unwrap_or(&[]);
+    let found = similar::similar_to(&new, &candidates, background);
     let mut out = Vec::with_capacity(found.len());
     for (id, score) in found {
         let row: Option<(String, String, String)> = sqlx::query_as(
