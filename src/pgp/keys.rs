@@ -380,3 +380,14 @@ mod tests {
         ));
     }
 }
+
+#[cfg(test)]
+mod fuzz_keys {
+    #[test]
+    fn the_fuzz_targets_keys_load() {
+        use chrono::TimeZone;
+        let now = chrono::Utc.with_ymd_and_hms(2026, 12, 31, 0, 0, 0).unwrap();
+        super::ListKey::parse(include_bytes!("../../fuzz/keys/list.sec.asc"), "", now).expect("list key");
+        super::PublicKey::parse(include_bytes!("../../fuzz/keys/alice.pub.asc"), now).expect("alice");
+    }
+}
