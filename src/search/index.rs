@@ -396,7 +396,11 @@ pub async fn similar_cases(
     if ids.is_empty() {
         return Ok(vec![]);
     }
-    let unread: Vec<String> = ids.iter().filter(|id| !cache.profiles.contains_key(*id)).cloned().collect();
+    let unread: Vec<String> = ids
+        .iter()
+        .filter(|id| !cache.profiles.contains_key(*id))
+        .cloned()
+        .collect();
     if !unread.is_empty() {
         for (id, s, t) in report_texts(conn, &unread).await? {
             cache.profiles.insert(id, Profile::new(&s, &t));
