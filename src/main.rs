@@ -122,7 +122,7 @@ enum Command {
         #[arg(required = true)]
         ids: Vec<String>,
         #[arg(long, value_enum, required_unless_present = "check")]
-        format: Option<AdvisoryFormat>,
+        format: Option<secintake::advisory::Format>,
         /// Print what is missing for every format (exit 2 when anything is).
         #[arg(long, conflicts_with = "format")]
         check: bool,
@@ -139,30 +139,6 @@ enum Command {
         #[command(subcommand)]
         action: Option<CaseAction>,
     },
-}
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum AdvisoryFormat {
-    Osv,
-    Cve,
-    Ghsa,
-    Announcement,
-    TriageIssue,
-    Placeholder,
-}
-
-impl AdvisoryFormat {
-    fn format(self) -> secintake::advisory::Format {
-        use secintake::advisory::Format;
-        match self {
-            AdvisoryFormat::Osv => Format::Osv,
-            AdvisoryFormat::Cve => Format::Cve,
-            AdvisoryFormat::Ghsa => Format::Ghsa,
-            AdvisoryFormat::Announcement => Format::Announcement,
-            AdvisoryFormat::TriageIssue => Format::TriageIssue,
-            AdvisoryFormat::Placeholder => Format::Placeholder,
-        }
-    }
 }
 
 #[derive(Subcommand)]
@@ -879,7 +855,7 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     return Ok(std::process::ExitCode::from(2));
                 }
             } else {
-                let f = format.expect("clap requires --format without --check").format();
+                let f = format.expect("clap requires --format without --check");
                 match advisory::render(f, &cases, &project) {
                     Ok(doc) => print!("{doc}"),
                     Err(missing) => {

@@ -126,8 +126,8 @@ pub struct CaseInput {
     pub report_text: Option<String>,
 }
 
-/// The export formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The export formats (also the CLI's `--format` values: `osv`, ..., `triage-issue`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Osv,
     Cve,

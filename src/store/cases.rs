@@ -345,7 +345,7 @@ pub async fn existing(tx: &mut crate::store::WriteTx, ids: &[String]) -> Result<
     Ok(out)
 }
 
-fn json_text<T: Serialize>(v: &T) -> String {
+pub(crate) fn json_text<T: Serialize + ?Sized>(v: &T) -> String {
     serde_json::to_string(v).expect("plain data serialises")
 }
 

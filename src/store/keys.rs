@@ -80,9 +80,9 @@ pub async fn save_reread(tx: &mut WriteTx, r: &Reread<'_>, now: DateTime<Utc>) -
             updated_at = ? WHERE id = ?",
     )
     .bind(f.body_check.as_str())
-    .bind(json(&missing))
-    .bind(json(&evidence))
-    .bind(json(&f.hints))
+    .bind(super::cases::json_text(&missing))
+    .bind(super::cases::json_text(&evidence))
+    .bind(super::cases::json_text(&f.hints))
     .bind(r.subject)
     .bind(r.signature)
     .bind(stamp(now))
@@ -90,17 +90,12 @@ pub async fn save_reread(tx: &mut WriteTx, r: &Reread<'_>, now: DateTime<Utc>) -
     .execute(&mut **tx)
     .await?;
     sqlx::query("UPDATE messages SET analysis = ?, signature = ? WHERE id = ?")
-        .bind(json(f))
+        .bind(super::cases::json_text(f))
         .bind(r.signature)
         .bind(r.message_id)
         .execute(&mut **tx)
         .await?;
     Ok(())
-}
-
-/// A value as stored JSON text.
-fn json<T: serde::Serialize + ?Sized>(v: &T) -> String {
-    serde_json::to_string(v).expect("plain data serialises")
 }
 
 /// Stores the decrypted copy of message `id` beside its raw bytes (a large one piece by
