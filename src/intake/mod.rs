@@ -71,6 +71,7 @@ pub async fn history_line(
     mailbox: &str,
 ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
     use crate::config::HistoryBefore;
+    use chrono::Timelike;
     match app.settings.imap.history_before {
         HistoryBefore::Nothing => Ok(None),
         HistoryBefore::At(t) => Ok(Some(t)),
@@ -80,9 +81,12 @@ pub async fn history_line(
                 return Ok(crate::clock::parse_stamp(&v));
             }
             let now = app.clock.now();
+            // To the second: INTERNALDATE has no fractions, so mail that reaches the mailbox in
+            // the very second of the first start reads as older than a line with milliseconds
+            // and would be held back as history. Within that second it is answered instead.
             let line = match cursor(store, mailbox).await? {
                 Some(_) => None,
-                None => Some(now),
+                None => Some(now.with_nanosecond(0).unwrap_or(now)),
             };
             let value = line.map(crate::clock::stamp).unwrap_or_else(|| "none".into());
             store.set_service(&key, &value, now).await?;
@@ -149,6 +153,8 @@ pub async fn drain(
     // Up to two batches in flight: the older one is written while the newer one is
     // prepared and the next is fetched.
     let mut in_flight: std::collections::VecDeque<InFlight> = std::collections::VecDeque::new();
+    // The similar-case lookups of every batch of this pass share what they read.
+    let similar = std::sync::Arc::new(tokio::sync::Mutex::new(crate::search::index::SimilarCache::default()));
     // Writes a prepared batch, then marks it \Seen.
     let src = &src;
     let finish = |f: InFlight| async move {
@@ -226,13 +232,13 @@ pub async fn drain(
                 Some(_) => store.learned_keys(app.clock.now()).await?,
                 None => vec![],
             });
-            let (app, store) = (app.clone(), store.clone());
+            let (app, store, similar) = (app.clone(), store.clone(), similar.clone());
             in_flight.push_back(InFlight {
                 // Not `batch`: a UID asked for but not returned was not stored.
                 uids: msgs.iter().map(|m| m.uid).collect(),
                 prepared: tokio::spawn(async move {
                     let mut prepared = prepare_batch(&app, msgs, threads, known).await?;
-                    prepare::find_similar(&store, &app, &mut prepared).await;
+                    prepare::find_similar(&store, &app, &mut prepared, &mut *similar.lock().await).await;
                     Ok(prepared)
                 }),
             });

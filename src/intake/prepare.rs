@@ -225,10 +225,15 @@ fn looks_new(app: &App, p: &Prepared) -> bool {
 }
 
 /// Finds, for each message of the batch that looks like a new report, the earlier cases it
-/// resembles (reads only, before the write transaction). A failed lookup is logged and
-/// leaves the list empty: it never holds a report back.
-pub async fn find_similar(store: &crate::store::Store, app: &App, batch: &mut [Prepared]) {
-    let mut cache = crate::search::index::SimilarCache::default();
+/// resembles (reads only, before the write transaction), with what earlier batches of the
+/// same pass read in `cache`. A failed lookup is logged and leaves the list empty: it never
+/// holds a report back.
+pub async fn find_similar(
+    store: &crate::store::Store,
+    app: &App,
+    batch: &mut [Prepared],
+    cache: &mut crate::search::index::SimilarCache,
+) {
     for p in batch.iter_mut().filter(|p| looks_new(app, p)) {
         let mut conn = match store.pool.acquire().await {
             Ok(c) => c,
@@ -238,7 +243,7 @@ pub async fn find_similar(store: &crate::store::Store, app: &App, batch: &mut [P
             }
         };
         let subject = crate::sanitize::header_text(&p.message.subject);
-        match crate::search::index::similar_cases(&mut conn, &subject, &p.report_text, &mut cache).await {
+        match crate::search::index::similar_cases(&mut conn, &subject, &p.report_text, cache).await {
             Ok(found) => p.similar = found,
             Err(e) => tracing::warn!(error = %e, "similar cases: lookup failed; skipped"),
         }

@@ -368,13 +368,19 @@ pub async fn candidates(
 
 pub use super::similar::Similar;
 
-/// What the similar-case lookups of one batch share: the scorer's profile of each case read
-/// so far (a case's report text does not change while the batch is prepared) and the
-/// background sample of recent cases for the word weights.
+/// What the similar-case lookups of one pass over a mailbox share: the scorer's profile of
+/// each case read so far (a case's report text is written once, when it opens) and the
+/// background sample of recent cases for the word weights. Holds at most
+/// [`SimilarCache::MAX_PROFILES`] profiles: when full it starts again.
 #[derive(Debug, Default)]
 pub struct SimilarCache {
     profiles: std::collections::HashMap<String, crate::search::similar::Profile>,
     background: Option<Vec<crate::search::similar::Profile>>,
+}
+
+impl SimilarCache {
+    /// Profiles kept at most (a profile of a 32 KB report is some tens of KB).
+    pub const MAX_PROFILES: usize = 200;
 }
 
 /// The earlier cases most like a new report (`subject`, `text`: what
@@ -396,11 +402,15 @@ pub async fn similar_cases(
     if ids.is_empty() {
         return Ok(vec![]);
     }
-    let unread: Vec<String> = ids
+    let mut unread: Vec<String> = ids
         .iter()
         .filter(|id| !cache.profiles.contains_key(*id))
         .cloned()
         .collect();
+    if cache.profiles.len() + unread.len() > SimilarCache::MAX_PROFILES {
+        cache.profiles.clear();
+        unread = ids.clone();
+    }
     if !unread.is_empty() {
         for (id, s, t) in report_texts(conn, &unread).await? {
             cache.profiles.insert(id, Profile::new(&s, &t));
@@ -410,9 +420,9 @@ pub async fn similar_cases(
         let rows = recent_report_texts(conn, "", 50).await?;
         cache.background = Some(rows.iter().map(|(_, s, t)| Profile::new(s, t)).collect());
     }
-    let candidates: Vec<(String, Profile)> = ids
+    let candidates: Vec<(String, &Profile)> = ids
         .iter()
-        .filter_map(|id| cache.profiles.get(id).map(|p| (id.clone(), p.clone())))
+        .filter_map(|id| cache.profiles.get(id).map(|p| (id.clone(), p)))
         .collect();
     let background = cache.background.as_deref().unwrap_or(&[]);
     let found = similar::similar_to(&new, &candidates, background);

@@ -391,16 +391,16 @@ pub fn shared_terms(a: &Profile, b: &Profile, idf: &Idf, n: usize) -> Vec<String
 }
 
 /// The earlier reports at least `threshold` alike to `new`, best first, at most `max`.
-pub fn best_matches<K: Clone>(
+pub fn best_matches<K: Clone, P: std::borrow::Borrow<Profile>>(
     new: &Profile,
-    earlier: &[(K, Profile)],
+    earlier: &[(K, P)],
     idf: &Idf,
     threshold: f64,
     max: usize,
 ) -> Vec<(K, f64)> {
     let mut out: Vec<(K, f64)> = earlier
         .iter()
-        .map(|(k, p)| (k.clone(), score(new, p, idf)))
+        .map(|(k, p)| (k.clone(), score(new, p.borrow(), idf)))
         .filter(|(_, s)| *s >= threshold)
         .collect();
     out.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -422,8 +422,18 @@ pub struct Similar {
 /// The earlier reports like `new` above [`THRESHOLD`], best first, at most [`MAX_SIMILAR`]:
 /// `candidates` are the ones to score, `background` more earlier reports that only weigh
 /// the features (so a word common to every report about one package weighs little).
-pub fn similar_to<K: Clone>(new: &Profile, candidates: &[(K, Profile)], background: &[Profile]) -> Vec<(K, f64)> {
-    let idf = Idf::new(candidates.iter().map(|(_, p)| p).chain(background).chain([new]));
+pub fn similar_to<K: Clone, P: std::borrow::Borrow<Profile>>(
+    new: &Profile,
+    candidates: &[(K, P)],
+    background: &[Profile],
+) -> Vec<(K, f64)> {
+    let idf = Idf::new(
+        candidates
+            .iter()
+            .map(|(_, p)| p.borrow())
+            .chain(background)
+            .chain([new]),
+    );
     best_matches(new, candidates, &idf, THRESHOLD, MAX_SIMILAR)
 }
 
@@ -599,7 +609,7 @@ mod tests {
         let found = similar_to(&new, &candidates, &background);
         assert_eq!(found.iter().map(|(k, _)| *k).collect::<Vec<_>>(), vec!["SEC-1"]);
         assert!(found[0].1 >= THRESHOLD && found[0].1 <= 1.0);
-        assert!(similar_to::<&str>(&new, &[], &background).is_empty());
+        assert!(similar_to::<&str, Profile>(&new, &[], &background).is_empty());
     }
 
     #[test]
