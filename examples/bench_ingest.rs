@@ -425,6 +425,19 @@ async fn main() {
         .unwrap()
         .port();
     let cfg_dead = write_config(&dir, imap, dead);
+    // (b-) the same without the similar-case lookup, into a database of its own (what the
+    // lookup costs: issue 18 allows it 10 %).
+    let cfg_nosim = dir.join("bench-nosim.toml");
+    std::fs::write(
+        &cfg_nosim,
+        std::fs::read_to_string(&cfg_dead)
+            .unwrap()
+            .replace("bench.db", "bench-nosim.db")
+            + "\n[search]\nsimilar_on_arrival = false\n",
+    )
+    .unwrap();
+    let (b0_time, _) = timed(&bin, &cfg_nosim, &["run", "--once"]);
+    let b0_rate = total as f64 / b0_time.as_secs_f64();
     let (b_time, b_rss) = timed(&bin, &cfg_dead, &["run", "--once"]);
     let b_rate = total as f64 / b_time.as_secs_f64();
     {
@@ -452,6 +465,11 @@ async fn main() {
         println!(
             "(b) secintake run --once ingest  {:8.2} s  {b_rate:9.1} msg/s  peak RSS {b_rss:.1} MB",
             b_time.as_secs_f64()
+        );
+        println!(
+            "(b-) the same, no similar lookup {:8.2} s  {b0_rate:9.1} msg/s  (lookup adds {:.0} %)",
+            b0_time.as_secs_f64(),
+            (b_time.as_secs_f64() / b0_time.as_secs_f64() - 1.0) * 100.0
         );
         println!("(f) floor: fetch+hash+parse+store{f_secs:8.2} s  {f_rate:9.1} msg/s");
         println!(
@@ -562,6 +580,11 @@ async fn main() {
     println!(
         "(b) secintake run --once ingest  {:8.2} s  {b_rate:9.1} msg/s  peak RSS {b_rss:.1} MB  ({cases} cases)",
         b_time.as_secs_f64()
+    );
+    println!(
+        "(b-) the same, no similar lookup {:8.2} s  {b0_rate:9.1} msg/s  (lookup adds {:.0} %)",
+        b0_time.as_secs_f64(),
+        (b_time.as_secs_f64() / b0_time.as_secs_f64() - 1.0) * 100.0
     );
     println!(
         "(c) outbox delivery over SMTP    {:8.2} s  {c_rate:9.1} mail/s  peak RSS {c_rss:.1} MB  ({sent} mails)",

@@ -167,7 +167,7 @@ async fn main() {
         .execute(&mut *conn)
         .await
         .unwrap();
-        index::set_subject(&mut conn, &id, &opened, &reporter, &subject)
+        index::add_subject(&mut conn, &id, &opened, &reporter, &subject)
             .await
             .unwrap();
         for m in 0..per_case {
@@ -314,6 +314,13 @@ async fn main() {
                 .await
                 .unwrap();
             times.push(t.elapsed());
+            if found.is_empty() {
+                let terms = secintake::search::similar::Profile::new(subject, body).key_terms(&Default::default(), 200);
+                let ids = index::candidates(&mut conn, &terms, "", 20, &mut Default::default())
+                    .await
+                    .unwrap();
+                eprintln!("DEBUG terms {terms:?} ids {ids:?}");
+            }
             assert!(
                 !found.is_empty(),
                 "a report already in the database is found as similar to itself"

@@ -598,6 +598,28 @@ pub struct Settings {
     /// `[advisory]`: what the advisory exports need about the project.
     #[serde(default)]
     pub advisory: AdvisorySettings,
+    /// `[search]`
+    #[serde(default)]
+    pub search: SearchSettings,
+}
+
+/// `[search]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchSettings {
+    /// Look up the earlier cases each new report resembles as it arrives (for the new-case
+    /// notice and `similar` of `case ID --json`). `false`: no lookup; the full-text index is
+    /// written either way, so `search` is unaffected.
+    #[serde(default = "default_true")]
+    pub similar_on_arrival: bool,
+}
+
+impl Default for SearchSettings {
+    fn default() -> Self {
+        SearchSettings {
+            similar_on_arrival: true,
+        }
+    }
 }
 
 /// `[advisory]`

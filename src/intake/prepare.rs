@@ -234,6 +234,10 @@ pub async fn find_similar(
     batch: &mut [Prepared],
     cache: &mut crate::search::index::SimilarCache,
 ) {
+    if !app.settings.search.similar_on_arrival {
+        return;
+    }
+    cache.next_batch();
     for p in batch.iter_mut().filter(|p| looks_new(app, p)) {
         let mut conn = match store.pool.acquire().await {
             Ok(c) => c,

@@ -135,18 +135,16 @@ pub async fn insert(conn: &mut SqliteConnection, e: &Entry) -> Result<(), sqlx::
     Ok(())
 }
 
-/// Replaces a case's subject row (the subject can change).
-pub async fn set_subject(
+/// Adds the subject row of a case that has just opened (case ids are never reused). No
+/// delete first: `case_id` is not indexed, so a `DELETE ... WHERE case_id = ?` reads every
+/// row of the index, which made each new case cost time in proportion to all earlier ones.
+pub async fn add_subject(
     conn: &mut SqliteConnection,
     case_id: &str,
     at: &str,
     sender: &str,
     subject: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM search_index WHERE case_id = ? AND source = 'subject'")
-        .bind(case_id)
-        .execute(&mut *conn)
-        .await?;
     insert(
         conn,
         &Entry {
@@ -293,55 +291,93 @@ fn tokens(term: &str) -> Vec<String> {
         .collect()
 }
 
-/// `words` without those in more than a twentieth of the index's rows (they say little about
-/// a report and cost a scan of most of the index), rarest first, at most
-/// [`MAX_QUERY_TERMS`]; without an index vocabulary (`search_vocab`) as they are.
-async fn distinctive(conn: &mut SqliteConnection, words: &[String]) -> Result<Vec<String>, sqlx::Error> {
-    let all: Vec<String> = words.iter().flat_map(|w| tokens(w)).collect();
-    let list = serde_json::to_string(&all).unwrap_or_else(|_| "[]".into());
-    let counts: Vec<(String, i64)> =
-        match sqlx::query_as("SELECT term, doc FROM search_vocab WHERE term IN (SELECT value FROM json_each(?))")
-            .bind(list)
-            .fetch_all(&mut *conn)
-            .await
-        {
-            Ok(c) => c,
-            Err(_) => return Ok(words.iter().take(MAX_QUERY_TERMS).cloned().collect()),
-        };
-    let rows: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM search_index_docsize")
-        .fetch_one(&mut *conn)
-        .await?;
-    let df = |t: &str| counts.iter().find(|(w, _)| w == t).map_or(0, |(_, d)| *d);
-    // A phrase matches no more rows than its rarest word.
+/// `words` that the index holds, without those in more than a twentieth of its rows (they say
+/// little about a report and cost a scan of most of the index), rarest first, at most
+/// [`MAX_QUERY_TERMS`]. When every word is that common: `None`. Without an index vocabulary
+/// (`search_vocab`): the first words as they are. Word counts are read once per `cache`.
+async fn distinctive(
+    conn: &mut SqliteConnection,
+    words: &[String],
+    cache: &mut SimilarCache,
+) -> Result<Option<Vec<String>>, sqlx::Error> {
+    let unknown: Vec<String> = words
+        .iter()
+        .flat_map(|w| tokens(w))
+        .filter(|t| !cache.doc_counts.contains_key(t))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if !unknown.is_empty() {
+        if cache.doc_counts.len() + unknown.len() > SimilarCache::MAX_DOC_COUNTS {
+            cache.doc_counts.clear();
+        }
+        let list = serde_json::to_string(&unknown).unwrap_or_else(|_| "[]".into());
+        let counts: Vec<(String, i64)> =
+            match sqlx::query_as("SELECT term, doc FROM search_vocab WHERE term IN (SELECT value FROM json_each(?))")
+                .bind(list)
+                .fetch_all(&mut *conn)
+                .await
+            {
+                Ok(c) => c,
+                Err(_) => return Ok(Some(words.iter().take(MAX_QUERY_TERMS).cloned().collect())),
+            };
+        for t in unknown {
+            cache.doc_counts.insert(t, 0);
+        }
+        cache.doc_counts.extend(counts);
+    }
+    let rows = match cache.rows {
+        Some(n) => n,
+        None => {
+            let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM search_index_docsize")
+                .fetch_one(&mut *conn)
+                .await?;
+            cache.rows = Some(n);
+            n
+        }
+    };
+    let df = |t: &str| cache.doc_counts.get(t).copied().unwrap_or(0);
+    // A phrase matches no more rows than its rarest word; a word no row holds finds nothing.
     let mut scored: Vec<(i64, &String)> = words
         .iter()
         .map(|w| (tokens(w).iter().map(|t| df(t)).min().unwrap_or(0), w))
+        .filter(|(d, _)| *d > 0)
         .collect();
-    scored.sort_by_key(|(d, _)| *d);
-    let common = (rows.0 / 20).max(50);
+    scored.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+    let common = (rows / 20).max(50);
     let keep: Vec<String> = scored
         .iter()
         .filter(|(d, _)| *d <= common)
         .take(MAX_QUERY_TERMS)
         .map(|(_, w)| (*w).clone())
         .collect();
-    Ok(if keep.is_empty() {
-        scored.iter().take(3).map(|(_, w)| (*w).clone()).collect()
+    Ok(if keep.is_empty() && !scored.is_empty() {
+        None
     } else {
-        keep
+        Some(keep)
     })
 }
 
 /// Up to `limit` cases whose text shares the most distinctive words with `words` (an OR of
 /// the rarer ones, BM25 order), for the similar-case scorer to look at more closely: a
-/// bounded, index-driven read instead of every case's text. `exclude` is the new case itself.
+/// bounded, index-driven read instead of every case's text. When every word is in more than
+/// a twentieth of the index (nothing in the report singles out a few cases), the most
+/// recent cases instead: ranking most of the index would cost time in proportion to all
+/// history for each report. `exclude` is the new case itself.
 pub async fn candidates(
     conn: &mut SqliteConnection,
     words: &[String],
     exclude: &str,
     limit: u32,
+    cache: &mut SimilarCache,
 ) -> Result<Vec<String>, sqlx::Error> {
-    let words = distinctive(conn, words).await?;
+    let Some(words) = distinctive(conn, words, cache).await? else {
+        return sqlx::query_scalar("SELECT case_id FROM report_text WHERE case_id <> ? ORDER BY rowid DESC LIMIT ?")
+            .bind(exclude)
+            .bind(i64::from(limit))
+            .fetch_all(conn)
+            .await;
+    };
     let terms: Vec<String> = words
         .iter()
         .filter(|w| w.chars().any(char::is_alphanumeric))
@@ -356,9 +392,8 @@ pub async fn candidates(
     if terms.is_empty() {
         return Ok(Vec::new());
     }
-    let fts = terms.join(" OR ");
     let rows = sqlx::query(CANDIDATES)
-        .bind(fts)
+        .bind(terms.join(" OR "))
         .bind(exclude)
         .bind(i64::from(limit))
         .fetch_all(conn)
@@ -375,13 +410,37 @@ pub use super::similar::Similar;
 #[derive(Debug, Default)]
 pub struct SimilarCache {
     profiles: std::collections::HashMap<String, crate::search::similar::Profile>,
-    background: Option<Vec<crate::search::similar::Profile>>,
+    /// Profiles of the reports looked up so far, by [`text_key`] of their subject and text: a
+    /// report of this pass that is a candidate for a later one is not profiled again.
+    fresh: std::collections::HashMap<u64, crate::search::similar::Profile>,
+    /// The word weights of a background sample of recent cases.
+    background: Option<std::sync::Arc<crate::search::similar::Idf>>,
+    /// Rows of the index holding each word looked up (0: none), as of this batch.
+    doc_counts: std::collections::HashMap<String, i64>,
+    /// Rows of the index, as of this batch.
+    rows: Option<i64>,
 }
 
 impl SimilarCache {
+    /// Forgets what the index held when the last batch was looked up (the batches written
+    /// since have added words and rows); keeps the profiles, which do not change.
+    pub fn next_batch(&mut self) {
+        self.doc_counts.clear();
+        self.rows = None;
+    }
+
     /// Profiles kept at most (a profile of a 32 KB report is some tens of KB).
     pub const MAX_PROFILES: usize = 200;
+    /// Word counts kept at most.
+    pub const MAX_DOC_COUNTS: usize = 50_000;
 }
+
+/// Words of a new report looked up in the index vocabulary, its most frequent first: the
+/// candidates are found with the rarest of them.
+const LOOKUP_TERMS: usize = 200;
+
+/// Earlier cases the scorer looks at closely per new report.
+const CANDIDATE_CASES: u32 = 20;
 
 /// The earlier cases most like a new report (`subject`, `text`: what
 /// [`crate::search::text::for_similarity`] keeps), above the scorer's threshold, best first,
@@ -392,13 +451,35 @@ pub async fn similar_cases(
     text: &str,
     cache: &mut SimilarCache,
 ) -> Result<Vec<Similar>, sqlx::Error> {
+    let new = crate::search::similar::Profile::new(subject, text);
+    let found = similar_to_profile(conn, &new, cache).await;
+    if cache.fresh.len() >= SimilarCache::MAX_PROFILES {
+        cache.fresh.clear();
+    }
+    cache.fresh.insert(text_key(subject, text), new);
+    found
+}
+
+/// Which report a subject and text are, for [`SimilarCache`] (not stored anywhere).
+fn text_key(subject: &str, text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    subject.hash(&mut h);
+    text.hash(&mut h);
+    h.finish()
+}
+
+async fn similar_to_profile(
+    conn: &mut SqliteConnection,
+    new: &crate::search::similar::Profile,
+    cache: &mut SimilarCache,
+) -> Result<Vec<Similar>, sqlx::Error> {
     use crate::search::similar::{self, Profile};
-    let new = Profile::new(subject, text);
     if new.is_empty() {
         return Ok(vec![]);
     }
-    let terms = new.key_terms(&similar::Idf::default(), 24);
-    let ids = candidates(conn, &terms, "", 50).await?;
+    let terms = new.key_terms(&similar::Idf::default(), LOOKUP_TERMS);
+    let ids = candidates(conn, &terms, "", CANDIDATE_CASES, cache).await?;
     if ids.is_empty() {
         return Ok(vec![]);
     }
@@ -413,19 +494,24 @@ pub async fn similar_cases(
     }
     if !unread.is_empty() {
         for (id, s, t) in report_texts(conn, &unread).await? {
-            cache.profiles.insert(id, Profile::new(&s, &t));
+            let p = cache
+                .fresh
+                .remove(&text_key(&s, &t))
+                .unwrap_or_else(|| Profile::new(&s, &t));
+            cache.profiles.insert(id, p);
         }
     }
     if cache.background.is_none() {
         let rows = recent_report_texts(conn, "", 50).await?;
-        cache.background = Some(rows.iter().map(|(_, s, t)| Profile::new(s, t)).collect());
+        let sample: Vec<Profile> = rows.iter().map(|(_, s, t)| Profile::new(s, t)).collect();
+        cache.background = Some(std::sync::Arc::new(similar::Idf::new(&sample)));
     }
     let candidates: Vec<(String, &Profile)> = ids
         .iter()
         .filter_map(|id| cache.profiles.get(id).map(|p| (id.clone(), p)))
         .collect();
-    let background = cache.background.as_deref().unwrap_or(&[]);
-    let found = similar::similar_to(&new, &candidates, background);
+    let background = cache.background.clone().unwrap_or_default();
+    let found = similar::similar_among(new, &candidates, background);
     let mut out = Vec::with_capacity(found.len());
     for (id, score) in found {
         let row: Option<(String, String, String)> = sqlx::query_as(
@@ -459,7 +545,8 @@ mod tests {
         conn.execute(CREATE_TABLE).await.unwrap();
         conn.execute(CREATE_REPORT_TEXT).await.unwrap();
         conn.execute(
-            "CREATE TABLE cases (id TEXT PRIMARY KEY, state TEXT, opened_at TEXT, reporter TEXT, subject TEXT)",
+            "CREATE TABLE cases (id TEXT PRIMARY KEY, state TEXT, opened_at TEXT, reporter TEXT, subject TEXT,
+                encryption TEXT NOT NULL DEFAULT 'none')",
         )
         .await
         .unwrap();
@@ -467,7 +554,7 @@ mod tests {
     }
 
     async fn add_case(conn: &mut SqliteConnection, id: &str, state: &str, opened: &str, subject: &str, body: &str) {
-        sqlx::query("INSERT INTO cases VALUES (?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO cases (id, state, opened_at, reporter, subject) VALUES (?, ?, ?, ?, ?)")
             .bind(id)
             .bind(state)
             .bind(opened)
@@ -476,7 +563,7 @@ mod tests {
             .execute(&mut *conn)
             .await
             .unwrap();
-        set_subject(conn, id, opened, "r@example.net", subject).await.unwrap();
+        add_subject(conn, id, opened, "r@example.net", subject).await.unwrap();
         let e = Entry {
             case_id: id.into(),
             source: Source::Message,
@@ -607,9 +694,114 @@ mod tests {
     async fn candidates_are_cases_sharing_words_except_the_new_one() {
         let mut c = corpus().await;
         let words = vec!["redirect".to_string(), "evil".to_string(), "--".to_string()];
-        assert_eq!(candidates(&mut c, &words, "SEC-9", 5).await.unwrap(), vec!["SEC-1"]);
-        assert!(candidates(&mut c, &words, "SEC-1", 5).await.unwrap().is_empty());
-        assert!(candidates(&mut c, &[], "SEC-1", 5).await.unwrap().is_empty());
+        assert_eq!(
+            candidates(&mut c, &words, "SEC-9", 5, &mut SimilarCache::default())
+                .await
+                .unwrap(),
+            vec!["SEC-1"]
+        );
+        assert!(candidates(&mut c, &words, "SEC-1", 5, &mut SimilarCache::default())
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(candidates(&mut c, &[], "SEC-1", 5, &mut SimilarCache::default())
+            .await
+            .unwrap()
+            .is_empty());
+    }
+
+    /// A database with the index vocabulary, `n` cases that all say `common` (and a word of
+    /// their own), and one more that also says `rare`.
+    async fn vocab_corpus(n: usize) -> SqliteConnection {
+        let mut c = db().await;
+        c.execute("CREATE VIRTUAL TABLE search_vocab USING fts5vocab(search_index, 'row')")
+            .await
+            .unwrap();
+        for i in 0..n {
+            let id = format!("SEC-{i}");
+            let body = format!("common words everywhere own{i}");
+            add_case(&mut c, &id, "new", "2026-01-01T00:00:00.000Z", "report", &body).await;
+            save_report_text(&mut c, &id, "report", &body).await.unwrap();
+        }
+        add_case(
+            &mut c,
+            "SEC-RARE",
+            "new",
+            "2026-01-02T00:00:00.000Z",
+            "report",
+            "common rare",
+        )
+        .await;
+        save_report_text(&mut c, "SEC-RARE", "report", "common rare")
+            .await
+            .unwrap();
+        c
+    }
+
+    #[tokio::test]
+    async fn candidates_come_from_the_rarest_words_the_index_holds() {
+        let mut c = vocab_corpus(120).await;
+        let mut cache = SimilarCache::default();
+        let words: Vec<String> = ["common", "missing", "rare", "own7"].map(String::from).into();
+        let mut got = candidates(&mut c, &words, "", 5, &mut cache).await.unwrap();
+        got.sort();
+        // "common" is in every row (left out), "missing" in none: the rare words find them.
+        assert_eq!(got, vec!["SEC-7", "SEC-RARE"]);
+    }
+
+    #[tokio::test]
+    async fn when_every_word_is_common_the_most_recent_cases_are_the_candidates() {
+        let mut c = vocab_corpus(120).await;
+        let mut cache = SimilarCache::default();
+        let words: Vec<String> = ["common", "words", "everywhere"].map(String::from).into();
+        let got = candidates(&mut c, &words, "SEC-RARE", 3, &mut cache).await.unwrap();
+        assert_eq!(got, vec!["SEC-119", "SEC-118", "SEC-117"]);
+    }
+
+    #[tokio::test]
+    async fn a_new_batch_sees_words_the_last_batch_wrote() {
+        let mut c = vocab_corpus(3).await;
+        let mut cache = SimilarCache::default();
+        let words = vec!["fresh".to_string()];
+        assert!(candidates(&mut c, &words, "", 5, &mut cache).await.unwrap().is_empty());
+        add_case(
+            &mut c,
+            "SEC-NEW",
+            "new",
+            "2026-01-03T00:00:00.000Z",
+            "report",
+            "fresh words",
+        )
+        .await;
+        cache.next_batch();
+        assert_eq!(
+            candidates(&mut c, &words, "", 5, &mut cache).await.unwrap(),
+            vec!["SEC-NEW"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_report_resembles_its_earlier_copy_in_the_same_pass() {
+        let mut c = vocab_corpus(30).await;
+        let mut cache = SimilarCache::default();
+        let text = "Prototype pollution in qs.parse via __proto__ keys: qs.parse('a[__proto__][x]=1')";
+        let first = similar_cases(&mut c, "qs pollution", text, &mut cache).await.unwrap();
+        assert!(first.is_empty(), "nothing like it yet: {first:?}");
+        assert_eq!(cache.fresh.len(), 1);
+        add_case(
+            &mut c,
+            "SEC-QS",
+            "new",
+            "2026-01-03T00:00:00.000Z",
+            "qs pollution",
+            text,
+        )
+        .await;
+        save_report_text(&mut c, "SEC-QS", "qs pollution", text).await.unwrap();
+        cache.next_batch();
+        let again = similar_cases(&mut c, "qs pollution", text, &mut cache).await.unwrap();
+        assert_eq!(again.first().map(|s| s.id.as_str()), Some("SEC-QS"), "{again:?}");
+        assert!(cache.profiles.contains_key("SEC-QS"));
     }
 
     #[tokio::test]
@@ -662,7 +854,7 @@ mod tests {
                     prop_assert!(r.is_ok(), "query {:?} -> {} -> {:?}", input, q.fts5(), r.err());
                 }
                 let words: Vec<String> = input.split_whitespace().map(String::from).collect();
-                let r = candidates(&mut c, &words, "SEC-0", 5).await;
+                let r = candidates(&mut c, &words, "SEC-0", 5, &mut SimilarCache::default()).await;
                 prop_assert!(r.is_ok(), "candidates {:?} -> {:?}", words, r.err());
                 Ok(())
             })?;

@@ -288,23 +288,52 @@ impl Profile {
 pub struct Idf {
     docs: usize,
     df: HashMap<Feature, u32>,
+    /// Counts of more reports, shared rather than copied (a background sample counted once).
+    base: Option<std::sync::Arc<Idf>>,
 }
 
 impl Idf {
     pub fn new<'a>(profiles: impl IntoIterator<Item = &'a Profile>) -> Idf {
         let mut idf = Idf::default();
-        for p in profiles {
-            idf.docs += 1;
-            for f in p.tf.keys() {
-                *idf.df.entry(f.clone()).or_insert(0) += 1;
-            }
-        }
+        idf.count(profiles);
         idf
     }
 
+    /// The counts of `base` plus those of `profiles`, without copying `base`.
+    pub fn on<'a>(base: std::sync::Arc<Idf>, profiles: impl IntoIterator<Item = &'a Profile>) -> Idf {
+        let mut idf = Idf {
+            base: Some(base),
+            ..Idf::default()
+        };
+        idf.count(profiles);
+        idf
+    }
+
+    fn count<'a>(&mut self, profiles: impl IntoIterator<Item = &'a Profile>) {
+        for p in profiles {
+            self.docs += 1;
+            for f in p.tf.keys() {
+                match self.df.get_mut(f) {
+                    Some(n) => *n += 1,
+                    None => {
+                        self.df.insert(f.clone(), 1);
+                    }
+                }
+            }
+        }
+    }
+
+    fn docs(&self) -> usize {
+        self.docs + self.base.as_ref().map_or(0, |b| b.docs())
+    }
+
+    fn df(&self, f: &Feature) -> u32 {
+        self.df.get(f).copied().unwrap_or(0) + self.base.as_ref().map_or(0, |b| b.df(f))
+    }
+
     fn of(&self, f: &Feature) -> f64 {
-        let df = f64::from(self.df.get(f).copied().unwrap_or(0).max(1));
-        (1.0 + self.docs.max(1) as f64 / df).ln()
+        let df = f64::from(self.df(f).max(1));
+        (1.0 + self.docs().max(1) as f64 / df).ln()
     }
 }
 
@@ -427,13 +456,16 @@ pub fn similar_to<K: Clone, P: std::borrow::Borrow<Profile>>(
     candidates: &[(K, P)],
     background: &[Profile],
 ) -> Vec<(K, f64)> {
-    let idf = Idf::new(
-        candidates
-            .iter()
-            .map(|(_, p)| p.borrow())
-            .chain(background)
-            .chain([new]),
-    );
+    similar_among(new, candidates, std::sync::Arc::new(Idf::new(background)))
+}
+
+/// [`similar_to`] with the background's counts made once ([`Idf::new`]) for many reports.
+pub fn similar_among<K: Clone, P: std::borrow::Borrow<Profile>>(
+    new: &Profile,
+    candidates: &[(K, P)],
+    background: std::sync::Arc<Idf>,
+) -> Vec<(K, f64)> {
+    let idf = Idf::on(background, candidates.iter().map(|(_, p)| p.borrow()).chain([new]));
     best_matches(new, candidates, &idf, THRESHOLD, MAX_SIMILAR)
 }
 

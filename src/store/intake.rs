@@ -272,7 +272,7 @@ async fn index_plan(
     if let Some(crate::case::plan::CaseWrite::Open(c, _)) = &plan.case {
         let id = c.id.to_string();
         let opened = stamp(c.opened_at);
-        index::set_subject(tx, &id, &opened, &c.file.reporter, &c.subject).await?;
+        index::add_subject(tx, &id, &opened, &c.file.reporter, &c.subject).await?;
         if let Some(n) = message {
             index::save_report_text(tx, &id, &c.subject, n.report_text).await?;
         }

@@ -169,3 +169,35 @@ async fn a_second_report_of_a_known_bug_is_flagged_as_similar_on_arrival() {
     let unrelated = team.iter().find(|m| m.body().contains("carol@example.test")).unwrap();
     assert!(!unrelated.body().contains("Looks like"), "{}", unrelated.body());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_similar_on_arrival_off_no_lookup_is_made_but_search_still_finds_the_report() {
+    let w = World::with("[search]\nsimilar_on_arrival = false\n");
+    w.deliver(&fixture_report("qs-proto-en", REPORTER, "<off1@example.test>"))
+        .await;
+    w.once();
+    w.deliver(&fixture_report(
+        "qs-proto-es",
+        "dave@example.test",
+        "<off2@example.test>",
+    ))
+    .await;
+    w.once();
+    let second = w
+        .cases()
+        .iter()
+        .find(|c| c["reporter"] == "dave@example.test")
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .unwrap();
+    let c = w.case(&second);
+    assert_eq!(c["similar"], Value::from(Vec::<Value>::new()), "{c}");
+    let team = w.wait_mail("triage", 2, std::time::Duration::from_secs(10)).await;
+    let notice = team
+        .iter()
+        .find(|m| m.subject().contains(&second))
+        .expect("the new case's notice");
+    assert!(!notice.body().contains("Looks like"), "{}", notice.body());
+    // The index is written either way.
+    let out = w.run(&["search", "qs", "--json"]);
+    assert!(out.contains(&second), "{out}");
+}
