@@ -9,7 +9,8 @@ cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 # The integration tests are one binary (tests/it): everything but the fault tests first, then
 # the fault tests on their own, one at a time (their timing windows must not compete on 2 cores).
-# (criterion's bench harness takes no --skip: the benches are run as tests on their own)
+# (criterion's bench harness takes no --skip: the bench runs as a test on its own, by name:
+# `--benches` would also run every unit test of the library a second time)
 cargo test --lib --bins --tests --examples --locked -- --skip faults::
-cargo test --benches --locked
+cargo test --bench analyze --locked
 cargo test --test it --locked faults:: -- --test-threads=1

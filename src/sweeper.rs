@@ -200,7 +200,9 @@ async fn remind(
             case_id: c.id.clone(),
             state: c.state.clone(),
             flags: vec![],
-            subject: Some(c.subject.clone()),
+            // As for the planner's alerts: a case whose report arrived encrypted never puts
+            // its subject into a chat message, whatever the channel allows.
+            subject: (c.encryption == "none").then(|| c.subject.clone()),
             detail: crate::channels::Detail::Overdue {
                 deadline: r.kind.label().to_string(),
                 due: r.due,
@@ -578,6 +580,37 @@ digest_hour = "off"
 
     fn hours(h: i64) -> chrono::Duration {
         chrono::Duration::hours(h)
+    }
+
+    #[tokio::test]
+    async fn an_overdue_alert_names_the_subject_only_of_a_case_that_arrived_in_clear() {
+        let w = world(
+            "holding_acknowledgement = false\n[[channels]]\nkind = \"slack\"\nurl = \"https://hooks.example.test/T1\"\ninclude_subject = true\nevents = [\"overdue\"]",
+        )
+        .await;
+        let clear = w.report("jane@example.net", Some("Jane"), "<c1@example.net>").await;
+        let sealed = w.report("joe@example.net", Some("Joe"), "<c2@example.net>").await;
+        // As intake records a report that arrived encrypted.
+        sqlx::query("UPDATE cases SET encryption = 'pgp' WHERE id = ?")
+            .bind(&sealed)
+            .execute(&w.store.pool)
+            .await
+            .unwrap();
+        w.at(hours(49)).await;
+        let alerts: Vec<(String, String)> =
+            sqlx::query_as("SELECT case_id, alert FROM channel_deliveries WHERE event = 'overdue' ORDER BY id")
+                .fetch_all(&w.store.pool)
+                .await
+                .unwrap();
+        let of = |id: &str| {
+            alerts
+                .iter()
+                .find(|(c, _)| c == id)
+                .map(|(_, a)| a.clone())
+                .unwrap_or_else(|| panic!("no overdue alert for {id}: {alerts:?}"))
+        };
+        assert!(of(&clear).contains("ReDoS in the router"), "{alerts:?}");
+        assert!(!of(&sealed).contains("ReDoS"), "{alerts:?}");
     }
 
     #[tokio::test]

@@ -1028,11 +1028,15 @@ mod tests {
     }
 
     pub(super) fn parsed(raw: &str) -> (Incoming, Facts) {
+        // Compiled once: a debug build takes tens of milliseconds to compile the analyser's
+        // patterns, and the properties parse thousands of messages.
+        static ANALYZER: std::sync::LazyLock<crate::analysis::Analyzer> = std::sync::LazyLock::new(|| {
+            AnalysisSettings::default()
+                .compile_for(&[], "security@example.org")
+                .unwrap()
+        });
         let m = Incoming::parse(raw.as_bytes());
-        let a = AnalysisSettings::default()
-            .compile_for(&[], "security@example.org")
-            .unwrap();
-        let f = a.analyze(&m);
+        let f = ANALYZER.analyze(&m);
         (m, f)
     }
 

@@ -344,3 +344,53 @@ async fn archives_import_quietly_and_only_once() {
         outbox(&w).await
     );
 }
+
+#[tokio::test]
+async fn an_explicit_history_line_keeps_older_mail_quiet_and_answers_newer_mail() {
+    let w = World::with("[imap]\nhistory_before = \"2025-06-01T00:00:00Z\"\n");
+    let line = t("2025-06-01T00:00:00Z");
+    w.deliver_dated(&[
+        (
+            report(
+                "old@example.net",
+                "Before the line",
+                "<line-old@example.net>",
+                COMPLETE_BODY,
+            )
+            .into_bytes(),
+            false,
+            line - Days::seconds(1),
+        ),
+        (
+            report(
+                "new@example.net",
+                "At the line",
+                "<line-new@example.net>",
+                COMPLETE_BODY,
+            )
+            .into_bytes(),
+            false,
+            line,
+        ),
+    ])
+    .await;
+    w.once();
+    let cases: Vec<serde_json::Value> = serde_json::from_str(&w.run(&["cases", "--all", "--json"])).unwrap();
+    let state = |who: &str| {
+        cases
+            .iter()
+            .find(|c| c["reporter"] == who)
+            .map(|c| c["state"].as_str().unwrap().to_string())
+            .unwrap_or_else(|| panic!("no case of {who}: {cases:?}"))
+    };
+    assert_eq!(state("old@example.net"), "historical");
+    assert_eq!(state("new@example.net"), "new");
+    // Only the mail at the line is answered: one receipt, to its reporter.
+    let receipts: Vec<_> = outbox(&w)
+        .await
+        .into_iter()
+        .filter(|(k, _, _)| k == "receipt")
+        .collect();
+    assert_eq!(receipts.len(), 1, "{receipts:?}");
+    assert!(receipts[0].1.contains("new@example.net"), "{receipts:?}");
+}

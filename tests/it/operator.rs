@@ -159,6 +159,8 @@ async fn reading_commands_need_no_mail_server_secrets() {
         &["deadlines"],
         &["report"],
         &["status", "--offline"],
+        &["search", "redirect"],
+        &["digest"],
     ] {
         let o = w.output(args);
         assert!(

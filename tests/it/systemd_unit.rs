@@ -76,7 +76,13 @@ fn verify_is_clean() {
 
 fn verify_one(file: &str, name: &str) {
     let text = unit_text(file);
-    for key in ["ExecStartPre=", "ExecStart="] {
+    // RestartPreventExitStatus= holds for the main process only: a config check in
+    // ExecStartPre= would turn a broken config into a restart loop.
+    assert!(
+        !text.contains("\nExecStartPre="),
+        "no ExecStartPre=: `run` checks the config and exits 78 itself"
+    );
+    for key in ["ExecStart="] {
         assert!(
             text.contains(&format!("\n{key}{INSTALLED_BINARY} ")),
             "the unit's {key} no longer starts with {INSTALLED_BINARY}; update this test"
@@ -177,7 +183,6 @@ fn keeps_one(file: &str, config: &str) {
         state.to_string(),
         format!("LoadCredential=imap-password:{secrets}/imap-password"),
         format!("LoadCredential=smtp-password:{secrets}/smtp-password"),
-        format!("ExecStartPre=/usr/local/bin/secintake --config {config} check-config"),
         format!("ExecStart=/usr/local/bin/secintake --config {config} run"),
     ];
     let required = [
