@@ -24,6 +24,26 @@ def append(port, user, files):
     m.logout()
 
 
+def paragraphs(part):
+    """The text as a mail client shows it: a format=flowed body (RFC 3676) decoded by the
+    PyPI formatflowed reader, each paragraph on one line (quotes keep their '>'); any other
+    body line by line."""
+    if part.get_param("format", "").lower() != "flowed":
+        return part.get_content().splitlines()
+    import formatflowed
+    raw = part.get_payload(decode=True)
+    charset = part.get_content_charset() or "us-ascii"
+    out = []
+    for info, text in formatflowed.decode(raw, character_set=charset):
+        depth = info.get("quotedepth", 0)
+        prefix = "> " * depth
+        if info["type"] == formatflowed.SIGNATURE_SEPARATOR:
+            out.append("-- ")
+        else:
+            out.extend(prefix + t for t in (text.splitlines() or [""]))
+    return out
+
+
 def show(port, user):
     m = login(port, user)
     m.select("INBOX", readonly=True)
@@ -36,10 +56,10 @@ def show(port, user):
         print(f"-- Subject: {e['Subject']}")
         print(f"   To: {e['To']}   In-Reply-To: {e.get('In-Reply-To', '-')}   Auto-Submitted: {e.get('Auto-Submitted', '-')}")
         body = e.get_body(preferencelist=("plain",))
-        text = body.get_content() if body else ""
-        for line in text.splitlines()[:14]:
+        lines = paragraphs(body) if body else []
+        for line in lines[:14]:
             print(f"   | {line}")
-        if len(text.splitlines()) > 14:
+        if len(lines) > 14:
             print("   | ...")
     m.logout()
 

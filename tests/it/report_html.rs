@@ -164,6 +164,10 @@ fn render(page: &Path, dir: &Path, name: &str) -> Render {
         .expect("run chromium");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && png.exists(), "chromium failed:\n{stderr}");
+    // For looking at the page by eye: REPORT_HTML_PNG_DIR=/tmp keeps a copy of each picture.
+    if let Some(keep) = std::env::var_os("REPORT_HTML_PNG_DIR") {
+        std::fs::copy(&png, Path::new(&keep).join(format!("report-{name}.png"))).expect("keep the picture");
+    }
     let console = stderr
         .lines()
         .filter(|l| l.contains(":CONSOLE"))
