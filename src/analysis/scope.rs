@@ -317,15 +317,10 @@ impl Scope {
             n.len() > 2 && !self.project_packages.iter().any(|p| p == n) && !NODE_BUILTINS.contains(&n)
         };
         let lower_body = body.to_ascii_lowercase();
-        let used_in_body = |n: &str| {
-            // The name must occur at all before a regex is built for it (most do not).
-            if !lower_body.contains(n) {
-                return false;
-            }
-            let q = regex::escape(n);
-            Regex::new(&format!(r#"require\s*\(\s*['"]{q}['"]|from\s+['"]{q}['"]|npm\s+(?:install|i)\s+(?:--save\s+)?{q}\b|\b{q}@?\s*v?\d+\.\d+"#))
-                .is_ok_and(|r| r.is_match(&lower_body))
-        };
+        // Where the name occurs: `require('NAME')`, `from 'NAME'`, `npm install [--save] NAME`
+        // or `NAME@1.2` / `NAME v1.2`. Read by hand at each occurrence: a regex built per
+        // name cost more than the rest of the analysis together.
+        let used_in_body = |n: &str| lower_body.match_indices(n).any(|(i, _)| used_at(&lower_body, i, n));
         AT_VERSION.captures_iter(subject).any(|c| {
             let n = c[1].to_ascii_lowercase();
             (n.contains('-') || n.starts_with('@')) && foreign(&n)
@@ -340,9 +335,80 @@ impl Scope {
     }
 }
 
+/// Whether the package name `n` at byte `i` of `body` is required, imported, installed or
+/// given a version: `require\s*\(\s*['"]N['"]`, `from\s+['"]N['"]`,
+/// `npm\s+(install|i)\s+(--save\s+)?N\b` or `\bN@?\s*v?\d+\.\d+`.
+fn used_at(body: &str, i: usize, n: &str) -> bool {
+    let before = &body[..i];
+    let after = &body[i + n.len()..];
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    // require('N') / from 'N'
+    if let Some(q) = before.chars().last().filter(|c| *c == '\'' || *c == '"') {
+        if after.starts_with(q) {
+            let open = &before[..before.len() - 1];
+            let head = open.trim_end();
+            if head
+                .strip_suffix('(')
+                .is_some_and(|h| h.trim_end().ends_with("require"))
+            {
+                return true;
+            }
+            if head.len() < open.len() && head.ends_with("from") {
+                return true;
+            }
+        }
+    }
+    // npm install [--save] N
+    if !word(after.chars().next()) && before.ends_with(char::is_whitespace) {
+        let mut tokens = before.split_whitespace().rev().peekable();
+        if tokens.peek() == Some(&"--save") {
+            tokens.next();
+        }
+        if matches!(tokens.next(), Some("install" | "i")) && tokens.next().is_some_and(|t| t.ends_with("npm")) {
+            return true;
+        }
+    }
+    // N@1.2, N 1.2, N v1.2
+    if word(before.chars().last()) && word(n.chars().next()) {
+        return false;
+    }
+    let rest = after.strip_prefix('@').unwrap_or(after).trim_start();
+    let rest = rest.strip_prefix('v').unwrap_or(rest);
+    let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    digits > 0 && rest[digits..].starts_with('.') && rest[digits + 1..].starts_with(|c: char| c.is_ascii_digit())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_package_is_used_where_it_is_required_imported_installed_or_versioned() {
+        let used = |body: &str| {
+            body.match_indices("left-pad")
+                .any(|(i, _)| used_at(body, i, "left-pad"))
+        };
+        for yes in [
+            "const p = require( 'left-pad' );",
+            "import pad from \"left-pad\";",
+            "run npm install --save left-pad first",
+            "npm i left-pad",
+            "left-pad@1.3.0 is affected",
+            "tested with left-pad v1.3",
+        ] {
+            assert!(used(yes), "{yes}");
+        }
+        for no in [
+            "the left-pad incident",
+            "require('left-pad-extra')",
+            "fromleft-pad",
+            "npm install left-padding",
+            "xleft-pad@1.3",
+            "left-pad 1",
+        ] {
+            assert!(!used(no), "{no}");
+        }
+    }
 
     fn labels(subject: &str, text: &str) -> Vec<String> {
         Scope::compile(true, &[], &[], &default_eol_node_majors())
