@@ -314,13 +314,6 @@ async fn main() {
                 .await
                 .unwrap();
             times.push(t.elapsed());
-            if found.is_empty() {
-                let terms = secintake::search::similar::Profile::new(subject, body).key_terms(&Default::default(), 200);
-                let ids = index::candidates(&mut conn, &terms, "", 20, &mut Default::default())
-                    .await
-                    .unwrap();
-                eprintln!("DEBUG terms {terms:?} ids {ids:?}");
-            }
             assert!(
                 !found.is_empty(),
                 "a report already in the database is found as similar to itself"

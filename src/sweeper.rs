@@ -202,7 +202,7 @@ async fn remind(
             flags: vec![],
             // As for the planner's alerts: a case whose report arrived encrypted never puts
             // its subject into a chat message, whatever the channel allows.
-            subject: (c.encryption == "none").then(|| c.subject.clone()),
+            subject: (!c.confidential()).then(|| c.subject.clone()),
             detail: crate::channels::Detail::Overdue {
                 deadline: r.kind.label().to_string(),
                 due: r.due,

@@ -34,11 +34,16 @@ pub struct CaseClock {
 
 impl CaseClock {
     /// The subject as clear mail may show it (an encrypted report's is left out).
+    /// Whether the case's report arrived encrypted (its subject never leaves in clear).
+    pub fn confidential(&self) -> bool {
+        self.encryption != "none"
+    }
+
     pub fn clear_subject(&self) -> String {
-        if self.encryption == "none" {
-            self.subject.clone()
-        } else {
+        if self.confidential() {
             crate::outbox::protect::SUBJECT.to_string()
+        } else {
+            self.subject.clone()
         }
     }
 

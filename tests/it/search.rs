@@ -108,6 +108,15 @@ fn fixture_report(name: &str, from: &str, message_id: &str) -> String {
     report(from, subject, message_id, body)
 }
 
+/// The id of the case `reporter` opened.
+fn case_of(w: &World, reporter: &str) -> String {
+    w.cases()
+        .iter()
+        .find(|c| c["reporter"] == reporter)
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_second_report_of_a_known_bug_is_flagged_as_similar_on_arrival() {
     let w = World::new();
@@ -121,12 +130,7 @@ async fn a_second_report_of_a_known_bug_is_flagged_as_similar_on_arrival() {
     ))
     .await;
     w.once();
-    let first = w
-        .cases()
-        .iter()
-        .find(|c| c["reporter"] == REPORTER)
-        .map(|c| c["id"].as_str().unwrap().to_string())
-        .unwrap();
+    let first = case_of(&w, REPORTER);
     // Another reporter describes the same bug in their own words (and language).
     w.deliver(&fixture_report(
         "qs-proto-es",
@@ -135,12 +139,7 @@ async fn a_second_report_of_a_known_bug_is_flagged_as_similar_on_arrival() {
     ))
     .await;
     w.once();
-    let second = w
-        .cases()
-        .iter()
-        .find(|c| c["reporter"] == "dave@example.test")
-        .map(|c| c["id"].as_str().unwrap().to_string())
-        .unwrap();
+    let second = case_of(&w, "dave@example.test");
     let c = w.case(&second);
     let similar = c["similar"].as_array().unwrap();
     assert_eq!(
@@ -183,12 +182,7 @@ async fn with_similar_on_arrival_off_no_lookup_is_made_but_search_still_finds_th
     ))
     .await;
     w.once();
-    let second = w
-        .cases()
-        .iter()
-        .find(|c| c["reporter"] == "dave@example.test")
-        .map(|c| c["id"].as_str().unwrap().to_string())
-        .unwrap();
+    let second = case_of(&w, "dave@example.test");
     let c = w.case(&second);
     assert_eq!(c["similar"], Value::from(Vec::<Value>::new()), "{c}");
     let team = w.wait_mail("triage", 2, std::time::Duration::from_secs(10)).await;
