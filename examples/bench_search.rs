@@ -143,33 +143,33 @@ async fn main() {
     let t0 = Instant::now();
     let mut bytes = 0usize;
     let mut reports: Vec<(String, String)> = Vec::new();
+    let mut open_tx: Option<secintake::store::WriteTx> = None;
     for c in 0..cases {
         if c % 500 == 0 {
-            conn.execute("BEGIN IMMEDIATE").await.unwrap();
+            open_tx = Some(store.write().await.unwrap());
         }
+        let tx = open_tx.as_ref().expect("a transaction");
         let id = format!("SEC-2026-{:05}", c + 1);
         let opened = format!("2026-{:02}-{:02}T{:02}:00:00.000Z", 1 + c % 12, 1 + c % 28, c % 24);
         let len = 6 + rng.below(5);
         let subject = vocab.text(&mut rng, len);
         let reporter = format!("reporter{}@example.net", c % 3000);
-        sqlx::query(
+        tx.execute(
             "INSERT INTO cases (id, year, seq, state, reporter, subject, opened_at, updated_at, state_since)
              VALUES (?, 2026, ?, ?, ?, ?, ?, ?, ?)",
+            rusqlite::params![
+                id,
+                c as i64 + 1,
+                states[c % states.len()],
+                reporter,
+                subject,
+                opened,
+                opened,
+                opened
+            ],
         )
-        .bind(&id)
-        .bind(c as i64 + 1)
-        .bind(states[c % states.len()])
-        .bind(&reporter)
-        .bind(&subject)
-        .bind(&opened)
-        .bind(&opened)
-        .bind(&opened)
-        .execute(&mut *conn)
-        .await
         .unwrap();
-        index::add_subject(&mut conn, &id, &opened, &reporter, &subject)
-            .await
-            .unwrap();
+        index::add_subject(tx, &id, &opened, &reporter, &subject).unwrap();
         for m in 0..per_case {
             let len = if m == 0 {
                 150 + rng.below(300)
@@ -191,16 +191,16 @@ async fn main() {
                 subject: String::new(),
                 body: body.clone(),
             };
-            index::insert(&mut conn, &e).await.unwrap();
+            index::insert(tx, &e).unwrap();
             if m == 0 {
-                index::save_report_text(&mut conn, &id, &subject, &body).await.unwrap();
+                index::save_report_text(tx, &id, &subject, &body).unwrap();
                 if c % 100 == 0 {
                     reports.push((subject.clone(), body));
                 }
             }
         }
         if c % 500 == 499 || c + 1 == cases {
-            conn.execute("COMMIT").await.unwrap();
+            open_tx.take().expect("a transaction").commit().await.unwrap();
         }
     }
     println!(

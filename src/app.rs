@@ -157,9 +157,9 @@ impl App {
 
     /// A key for each of `to`: the keyring's, else the newest learned one; `None` when a
     /// recipient has none.
-    async fn keys_for(
+    fn keys_for(
         &self,
-        tx: &mut WriteTx,
+        tx: &WriteTx,
         to: &[Address],
         offered: &[(crate::pgp::PublicKey, crate::pgp::KeySource)],
         now: DateTime<Utc>,
@@ -170,8 +170,7 @@ impl App {
             let fresh = offered.iter().map(|(k, _)| k);
             let key = match p.keyring.keys.iter().chain(fresh).find(|k| k.has_address(a.as_str())) {
                 Some(k) => Some(k.clone()),
-                None => crate::store::keys::for_address(tx, a.as_str(), now)
-                    .await?
+                None => crate::store::keys::for_address(tx, a.as_str(), now)?
                     .into_iter()
                     .find(|k| k.encryption_subkey(now).is_some()),
             };
@@ -186,7 +185,7 @@ impl App {
     /// Renders `intent` the way it may leave: sealed to its recipients' keys, redacted (the
     /// case's report arrived encrypted and it cannot be sealed), or as is. `offered`: keys
     /// the message being handled brought (not stored yet).
-    pub async fn protected(
+    pub fn protected(
         &self,
         tx: &mut WriteTx,
         intent: &MailIntent,
@@ -197,7 +196,7 @@ impl App {
         use crate::outbox::protect::{self, Protection};
         let encrypt_replies = self.pgp.as_ref().is_some_and(|p| p.encrypt_replies);
         let keys = if encrypt_replies {
-            self.keys_for(tx, &intent.to, offered, now).await?
+            self.keys_for(tx, &intent.to, offered, now)?
         } else {
             None
         };
@@ -217,15 +216,15 @@ impl App {
     }
 
     /// Whether mail about `case` must keep the report's text out of clear mail.
-    async fn confidential(&self, tx: &mut WriteTx, case: Option<&str>) -> Result<bool, StoreError> {
+    fn confidential(&self, tx: &WriteTx, case: Option<&str>) -> Result<bool, StoreError> {
         match (case, &self.pgp) {
-            (Some(id), Some(_)) => crate::store::keys::case_encrypted(tx, id).await,
+            (Some(id), Some(_)) => crate::store::keys::case_encrypted(tx, id),
             _ => Ok(false),
         }
     }
 
     /// Renders a plan's mails, protected, and saves the plan (and `message`) in `tx`.
-    pub async fn save_plan(
+    pub fn save_plan(
         &self,
         tx: &mut WriteTx,
         plan: &Plan,
@@ -238,32 +237,26 @@ impl App {
         let offered = message.map(|m| m.learned).unwrap_or(&[]);
         let mut mails = Vec::with_capacity(plan.mails.len());
         for m in &plan.mails {
-            let confidential = encrypted_now
-                || self
-                    .confidential(tx, m.case.as_ref().map(|c| c.to_string()).as_deref())
-                    .await?;
+            let confidential =
+                encrypted_now || self.confidential(tx, m.case.as_ref().map(|c| c.to_string()).as_deref())?;
             mails.push(Outgoing {
-                mail: self.protected(tx, m, confidential, offered, now).await?,
+                mail: self.protected(tx, m, confidential, offered, now)?,
                 when_queued: m.when_queued.clone(),
             });
         }
-        let case_confidential = encrypted_now
-            || self
-                .confidential(tx, plan.case().map(|c| c.id.to_string()).as_deref())
-                .await?;
+        let case_confidential =
+            encrypted_now || self.confidential(tx, plan.case().map(|c| c.id.to_string()).as_deref())?;
         let sending = Sending {
             confidential: case_confidential,
             ..self.sending()
         };
-        save_plan(tx, plan, message, &mails, sending, now).await
+        save_plan(tx, plan, message, &mails, sending, now)
     }
 
     /// Renders one planned mail and queues it in `tx` (a suppressed one is `Capped`).
-    pub async fn queue(&self, tx: &mut WriteTx, intent: &MailIntent, now: DateTime<Utc>) -> Result<Queued, StoreError> {
-        let confidential = self
-            .confidential(tx, intent.case.as_ref().map(|c| c.to_string()).as_deref())
-            .await?;
-        let r = self.protected(tx, intent, confidential, &[], now).await?;
+    pub fn queue(&self, tx: &mut WriteTx, intent: &MailIntent, now: DateTime<Utc>) -> Result<Queued, StoreError> {
+        let confidential = self.confidential(tx, intent.case.as_ref().map(|c| c.to_string()).as_deref())?;
+        let r = self.protected(tx, intent, confidential, &[], now)?;
         if let Some(why) = &r.fallback {
             tracing::warn!(kind = %intent.kind, error = %why, "template override failed; used the built-in one");
             let detail = serde_json::json!({"template": intent.kind.as_str(), "error": why});
@@ -275,8 +268,7 @@ impl App {
                 crate::case::event::EventKind::TemplateFallback,
                 detail,
                 None,
-            )
-            .await?;
+            );
         }
         enqueue(
             tx,
@@ -285,7 +277,6 @@ impl App {
             &r.draft,
             now,
         )
-        .await
     }
 
     /// The CLI's way to change a case: the same parser and planner as mail commands.
@@ -306,7 +297,7 @@ impl App {
         }
         let now = self.clock.now();
         let mut tx = store.write().await?;
-        let case = cases::load(&mut tx, case_id).await?;
+        let case = cases::load(&tx, case_id)?;
         let targets: Vec<String> = cmds
             .iter()
             .filter_map(|c| match c {
@@ -314,9 +305,9 @@ impl App {
                 _ => None,
             })
             .collect();
-        let existing = cases::existing(&mut tx, &targets).await?;
+        let existing = cases::existing(&tx, &targets)?;
         let (plan, outcome) = plan::on_commands(&case, actor, &cmds, &errs, false, &self.rules(now, &existing));
-        self.save_plan(&mut tx, &plan, None, now).await?;
+        self.save_plan(&mut tx, &plan, None, now)?;
         tx.commit().await?;
         Ok(outcome)
     }
@@ -375,9 +366,9 @@ impl App {
                     facts: &facts,
                     signature,
                 };
-                crate::store::keys::save_reread(&mut tx, &r, now).await?;
+                crate::store::keys::save_reread(&tx, &r, now)?;
             } else {
-                crate::store::keys::save_decrypted(&mut tx, id, &mime, now).await?;
+                crate::store::keys::save_decrypted(&tx, id, &mime, now)?;
             }
             let missing: Vec<String> = facts.missing.iter().map(|x| x.as_str().to_string()).collect();
             let detail = serde_json::json!({"message": id, "body_check": facts.body_check, "missing": missing});
@@ -389,8 +380,7 @@ impl App {
                 EventKind::Decrypted,
                 detail,
                 Some(id),
-            )
-            .await?;
+            );
             tx.commit().await?;
             out.push(Redecrypted {
                 message: id,
@@ -468,8 +458,8 @@ mod properties {
 
     /// The case as the planner reads it.
     async fn typed(store: &Store, id: &str) -> plan::Case {
-        let mut tx = store.write().await.unwrap();
-        let c = cases::load(&mut tx, id).await.unwrap();
+        let tx = store.write().await.unwrap();
+        let c = cases::load(&tx, id).unwrap();
         tx.rollback().await.unwrap();
         c
     }

@@ -15,13 +15,14 @@ use crate::case::{CaseId, State};
 use crate::clock::stamp;
 use crate::policy::{self, Audience, Kind, Reminder, Status};
 use crate::store::cases;
-use crate::store::deadlines::{open_clocks, record_reminder, sent_reminders, set_reminder_outbox, CaseClock};
+use crate::store::deadlines::{open_clocks, record_reminder, set_reminder_outbox, CaseClock, Sent};
 use crate::store::outbox::{event, Queued};
 use crate::store::{Store, StoreError};
+use rusqlite::OptionalExtension;
 
 /// Queues an automatic mail to the case's reporter; whether it was queued (a reporter
 /// address, and under the daily cap).
-async fn mail_reporter(
+fn mail_reporter(
     tx: &mut crate::store::WriteTx,
     app: &App,
     id: &str,
@@ -29,11 +30,11 @@ async fn mail_reporter(
     context: impl FnOnce(ctx::ReporterBase) -> MailContext,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    let case = cases::load(tx, id).await?;
+    let case = cases::load(tx, id)?;
     let Some(intent) = plan::reporter_mail(&case, kind, true, &app.team_name(), context) else {
         return Ok(false);
     };
-    Ok(matches!(app.queue(tx, &intent, now).await?, Queued::Row { .. }))
+    Ok(matches!(app.queue(tx, &intent, now)?, Queued::Row { .. }))
 }
 
 /// A mail to the team or a coordinator, not threaded.
@@ -92,20 +93,21 @@ pub async fn sweep(store: &Store, app: &App) -> Result<usize, StoreError> {
     let now = app.clock.now();
     let mut tx = store.write().await?;
     let mut queued = 0;
-    for c in open_clocks(&mut tx).await? {
+    // One query for the open cases and their reminders: the history costs nothing here.
+    let open = open_clocks(&tx)?;
+    for (c, sent) in &open {
         let tl = c.timeline();
-        let sent = sent_reminders(&mut tx, &c.id).await?;
-        for r in policy::due_reminders(&tl, &app.policy, now, &sent) {
-            queued += remind(&mut tx, app, &c, &r, now).await?;
+        for r in policy::due_reminders(&tl, &app.policy, now, sent) {
+            queued += remind(&mut tx, app, c, &r, now)?;
         }
-        queued += keep_informed_escalation(&mut tx, app, &c, &sent, now).await?;
+        queued += keep_informed_escalation(&mut tx, app, c, sent, now)?;
     }
-    queued += daily_digest(&mut tx, app, now, false).await?;
+    queued += daily_digest(&mut tx, app, now, false, Some(&open))?;
     tx.commit().await?;
     Ok(queued)
 }
 
-async fn remind(
+fn remind(
     tx: &mut crate::store::WriteTx,
     app: &App,
     c: &CaseClock,
@@ -126,7 +128,7 @@ async fn remind(
         && r.stage.starts_with("overdue")
         && app.settings.policy.holding_acknowledgement
         && !told_late
-        && record_reminder(tx, &c.id, "acknowledge", r.due, "holding-ack", now, None).await?
+        && record_reminder(tx, &c.id, "acknowledge", r.due, "holding-ack", now, None)?
     {
         let reply_by = app.policy.calendar.add(now, app.policy.reminder_repeat);
         let mail = ctx::HoldingAcknowledgement {
@@ -134,7 +136,7 @@ async fn remind(
             reply_by: for_people(reply_by, &app.policy.tz),
         };
         let context = |base| MailContext::HoldingAcknowledgement(ToReporter { base, mail });
-        if mail_reporter(tx, app, &c.id, MailKind::HoldingAck, context, now).await? {
+        if mail_reporter(tx, app, &c.id, MailKind::HoldingAck, context, now)? {
             event(
                 tx,
                 Some(&c.id),
@@ -143,13 +145,12 @@ async fn remind(
                 EventKind::HoldingAcknowledgement,
                 json!({"due": stamp(r.due), "reply_by": stamp(reply_by)}),
                 None,
-            )
-            .await?;
+            );
             holding_sent = true;
             n += 1;
         }
     }
-    if !record_reminder(tx, &c.id, r.kind.as_str(), r.due, &r.stage, now, None).await? {
+    if !record_reminder(tx, &c.id, r.kind.as_str(), r.due, &r.stage, now, None)? {
         // Written already (an overlapping pass): nothing to send.
         return Ok(n);
     }
@@ -192,7 +193,7 @@ async fn remind(
         holding_sent,
     };
     let intent = to_team(Some(&c.id), MailKind::Reminder, to, MailContext::Reminder(reminder));
-    let q = app.queue(tx, &intent, now).await?;
+    let q = app.queue(tx, &intent, now)?;
     if r.stage.starts_with("overdue") {
         // The team channels hear of it too, in this transaction.
         let alert = crate::channels::Alert {
@@ -209,12 +210,10 @@ async fn remind(
             },
             at: now,
         };
-        crate::channels::queue::enqueue(tx, &app.settings.resolved_channels, &alert, now)
-            .await
-            .map_err(|crate::channels::queue::QueueError::Db(e)| StoreError::Db(e))?;
+        crate::channels::queue::enqueue(tx, &app.settings.resolved_channels, &alert, now)?;
     }
     if let Queued::Row { id, .. } = q {
-        set_reminder_outbox(tx, &c.id, r.kind.as_str(), r.due, &r.stage, id).await?;
+        set_reminder_outbox(tx, &c.id, r.kind.as_str(), r.due, &r.stage, id)?;
     }
     event(
         tx,
@@ -224,19 +223,18 @@ async fn remind(
         EventKind::Reminder,
         json!({"deadline": r.kind.as_str(), "due": stamp(r.due), "stage": r.stage}),
         None,
-    )
-    .await?;
+    );
     n += 1;
     Ok(n)
 }
 
 /// When keep-informed lapses a second time after the coordinator was reminded, the reporter
 /// gets a short automatic status update (configurable).
-async fn keep_informed_escalation(
+fn keep_informed_escalation(
     tx: &mut crate::store::WriteTx,
     app: &App,
     c: &CaseClock,
-    sent: &[(String, DateTime<Utc>, String)],
+    sent: &[Sent],
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
     if !app.settings.policy.automatic_status_update {
@@ -255,7 +253,7 @@ async fn keep_informed_escalation(
     {
         return Ok(0);
     }
-    if !record_reminder(tx, &c.id, "keep-informed", d.due, "status-update", now, None).await? {
+    if !record_reminder(tx, &c.id, "keep-informed", d.due, "status-update", now, None)? {
         return Ok(0);
     }
     let mail = ctx::StatusUpdate {
@@ -263,7 +261,7 @@ async fn keep_informed_escalation(
         state_words: state_words(&c.state).to_string(),
     };
     let context = |base| MailContext::StatusUpdate(ToReporter { base, mail });
-    let sent = mail_reporter(tx, app, &c.id, MailKind::StatusUpdate, context, now).await?;
+    let sent = mail_reporter(tx, app, &c.id, MailKind::StatusUpdate, context, now)?;
     if sent {
         event(
             tx,
@@ -273,29 +271,38 @@ async fn keep_informed_escalation(
             EventKind::StatusUpdate,
             json!({"why": "keep-informed lapsed twice"}),
             None,
-        )
-        .await?;
+        );
     }
     Ok(usize::from(sent))
 }
 
 /// The daily digest to the team (`force` sends it now, for `secintake digest`).
-pub async fn daily_digest(
+pub fn daily_digest(
     tx: &mut crate::store::WriteTx,
     app: &App,
     now: DateTime<Utc>,
     force: bool,
+    open: Option<&[(CaseClock, Vec<Sent>)]>,
 ) -> Result<usize, StoreError> {
-    let last: Option<(String,)> = sqlx::query_as("SELECT value FROM service_state WHERE key = 'digest_date'")
-        .fetch_optional(&mut **tx)
-        .await?;
-    let last = last.and_then(|(v,)| NaiveDate::parse_from_str(&v, "%Y-%m-%d").ok());
+    let last: Option<String> = tx
+        .prepare_cached("SELECT value FROM service_state WHERE key = 'digest_date'")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    let last = last.and_then(|v| NaiveDate::parse_from_str(&v, "%Y-%m-%d").ok());
     if !force && !digest_due(now, app.settings.policy.digest_hour, last, &app.policy.tz) {
         return Ok(0);
     }
-    let clocks = open_clocks(tx).await?;
+    let read;
+    let clocks = match open {
+        Some(o) => o,
+        None => {
+            read = open_clocks(tx)?;
+            &read
+        }
+    };
     let open: Vec<&CaseClock> = clocks
         .iter()
+        .map(|(c, _)| c)
         .filter(|c| State::parse(&c.state).is_some_and(|s| !s.is_closed()))
         .collect();
     let mut by_state = Vec::new();
@@ -367,19 +374,16 @@ pub async fn daily_digest(
         vec![app.notify.clone()],
         MailContext::Digest(digest),
     );
-    app.queue(tx, &intent, now).await?;
-    sqlx::query("INSERT INTO service_state (key, value, updated_at) VALUES ('digest_date', ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at")
-        .bind(now.with_timezone(&app.policy.tz).date_naive().to_string())
-        .bind(stamp(now))
-        .execute(&mut **tx)
-        .await?;
+    app.queue(tx, &intent, now)?;
+    tx.prepare_cached("INSERT INTO service_state (key, value, updated_at) VALUES ('digest_date', ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at")?
+        .execute(rusqlite::params![now.with_timezone(&app.policy.tz).date_naive().to_string(), stamp(now)])?;
     Ok(1)
 }
 
 /// `secintake digest`: queue the digest now.
 pub async fn digest_now(store: &Store, app: &App) -> Result<(), StoreError> {
     let mut tx = store.write().await?;
-    daily_digest(&mut tx, app, app.clock.now(), true).await?;
+    daily_digest(&mut tx, app, app.clock.now(), true, None)?;
     tx.commit().await?;
     Ok(())
 }
@@ -638,8 +642,8 @@ digest_hour = "off"
         let now = w.t0 + hours(49);
         w.clock.set(now);
         let clock = {
-            let mut tx = w.store.write().await.unwrap();
-            let c = open_clocks(&mut tx).await.unwrap().remove(0);
+            let tx = w.store.write().await.unwrap();
+            let (c, _) = open_clocks(&tx).unwrap().remove(0);
             tx.rollback().await.unwrap();
             c
         };
@@ -649,10 +653,8 @@ digest_hour = "off"
             .expect("acknowledgement overdue");
         // An overlapping pass wrote it already: this pass's view (no reminders sent) is stale.
         let mut tx = w.store.write().await.unwrap();
-        assert!(record_reminder(&mut tx, &id, "acknowledge", r.due, &r.stage, now, None)
-            .await
-            .unwrap());
-        assert_eq!(remind(&mut tx, &w.app, &clock, &r, now).await.unwrap(), 0);
+        assert!(record_reminder(&tx, &id, "acknowledge", r.due, &r.stage, now, None).unwrap());
+        assert_eq!(remind(&mut tx, &w.app, &clock, &r, now).unwrap(), 0);
         tx.commit().await.unwrap();
         assert!(
             !w.outbox().await.iter().any(|r| r.0 == "reminder"),

@@ -4,7 +4,6 @@
 
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use serde::Serialize;
-use sqlx::sqlite::SqliteConnection;
 use sqlx::SqlitePool;
 
 use super::{Alert, Channel};
@@ -28,35 +27,35 @@ pub struct Queued {
 
 /// Writes one delivery of `alert` for every channel that wants its event, inside the
 /// caller's (write) transaction, so the alert exists exactly when its cause does.
-pub async fn enqueue(
-    conn: &mut SqliteConnection,
+pub fn enqueue(
+    conn: &rusqlite::Connection,
     channels: &[Channel],
     alert: &Alert,
     now: DateTime<Utc>,
-) -> Result<Vec<Queued>> {
+) -> rusqlite::Result<Vec<Queued>> {
     let mut out = Vec::new();
     let json = serde_json::to_string(alert).expect("an alert serialises");
     for c in channels.iter().filter(|c| c.wants(alert.event)) {
-        let (next,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(id), 0) + 1 FROM channel_deliveries")
-            .fetch_one(&mut *conn)
-            .await?;
+        let next: i64 = conn
+            .prepare_cached("SELECT COALESCE(MAX(id), 0) + 1 FROM channel_deliveries")?
+            .query_row([], |r| r.get(0))?;
         // Unique beyond this database too (a Matrix homeserver remembers transaction ids of
         // the token, and a receiver its webhook ids): the row and its creation time.
         let delivery_id = format!("secintake-{next}-{}", now.timestamp_millis());
-        sqlx::query(
+        conn.prepare_cached(
             "INSERT INTO channel_deliveries (id, delivery_id, case_id, channel, event, alert, created_at, next_attempt_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(next)
-        .bind(&delivery_id)
-        .bind(&alert.case_id)
-        .bind(c.key())
-        .bind(alert.event.as_str())
-        .bind(&json)
-        .bind(stamp(now))
-        .bind(stamp(now))
-        .execute(&mut *conn)
-        .await?;
+        )?
+        .execute(rusqlite::params![
+            next,
+            delivery_id,
+            alert.case_id,
+            c.key(),
+            alert.event.as_str(),
+            json,
+            stamp(now),
+            stamp(now),
+        ])?;
         out.push(Queued {
             id: next,
             delivery_id,

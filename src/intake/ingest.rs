@@ -6,7 +6,6 @@ use std::collections::HashSet;
 
 use chrono::Datelike;
 use serde_json::json;
-use tracing::Instrument;
 
 use super::prepare::{arrival, authenticate_all, prepare, Fetched, Prepared};
 use crate::app::App;
@@ -44,23 +43,22 @@ pub async fn ingest_prepared(
 ) -> Result<(BatchOutcome, Vec<MessageOutcome>)> {
     let now = app.clock.now();
     let mut tx = store.write().await?;
-    // Which of the batch is stored already, in one lookup; the batch's own keys join as
-    // they are stored, so a message twice in one batch is one message too.
+    // Which of the batch is stored already; the batch's own keys join as they are stored,
+    // so a message twice in one batch is one message too.
     let keys: Vec<String> = batch.iter().map(Prepared::dedupe_key).collect();
-    let mut stored_keys = already_stored(&mut tx, &keys).await?;
+    let mut stored_keys = already_stored(&tx, &keys)?;
     let mut out = BatchOutcome::default();
     let mut per = Vec::with_capacity(batch.len());
     let mut max_uid = 0;
+    // The writes are synchronous SQLite calls on this thread (a few milliseconds a message).
     for p in batch {
         max_uid = max_uid.max(p.fetched.uid);
         let span = tracing::info_span!("message", uid = p.fetched.uid, case = tracing::field::Empty);
-        let o = ingest_one(&mut tx, app, src, p, now, &mut out, &mut stored_keys)
-            .instrument(span)
-            .await?;
-        per.push(o);
+        let _in = span.enter();
+        per.push(ingest_one(&mut tx, app, src, p, now, &mut out, &mut stored_keys)?);
     }
     if src.mailbox != IMPORT {
-        save_cursor(&mut tx, src, max_uid, now).await?;
+        save_cursor(&tx, src, max_uid, now)?;
     }
     tx.commit().await?;
     let done = app.clock.now();
@@ -77,7 +75,7 @@ pub async fn ingest_prepared(
 }
 
 /// Plans and saves one message inside the batch's transaction.
-async fn ingest_one(
+fn ingest_one(
     tx: &mut WriteTx,
     app: &App,
     src: &Source,
@@ -97,8 +95,8 @@ async fn ingest_one(
             kind: "duplicate",
         });
     }
-    let thread = find_thread(tx, m, facts.auto.is_some(), &app.settings.policy.case_prefix).await?;
-    let own = is_own(tx, m.message_id.as_deref()).await?;
+    let thread = find_thread(tx, m, facts.auto.is_some(), &app.settings.policy.case_prefix)?;
+    let own = is_own(tx, m.message_id.as_deref())?;
     let route = routing::route(m, facts, thread.as_ref(), own, app.list_address.as_str(), |a| {
         app.is_coordinator(a)
     });
@@ -107,7 +105,7 @@ async fn ingest_one(
     let history = src.history_before.is_some_and(|line| arrived < line);
     let (plan, kind, case_id): (Plan, &'static str, Option<String>) = match route {
         Route::NewCase { reporter, answer } => {
-            let id = next_case_id(tx, &app.settings.policy.case_prefix, arrived.year()).await?;
+            let id = next_case_id(tx, &app.settings.policy.case_prefix, arrived.year())?;
             let report = Report {
                 message: m,
                 facts,
@@ -137,7 +135,7 @@ async fn ingest_one(
                 Sender::Coordinator => "coordinator",
                 Sender::Other => "third-party",
             };
-            let case = cases::load(tx, &case_id).await?;
+            let case = cases::load(tx, &case_id)?;
             let targets: Vec<String> = p
                 .commands
                 .commands
@@ -147,7 +145,7 @@ async fn ingest_one(
                     _ => None,
                 })
                 .collect();
-            let existing = cases::existing(tx, &targets).await?;
+            let existing = cases::existing(tx, &targets)?;
             let author = m
                 .author(app.list_address.as_str())
                 .filter(|a| Some(a) != m.from.as_ref().map(|f| &f.address));
@@ -209,7 +207,7 @@ async fn ingest_one(
         decrypted: p.openpgp.decrypted.as_deref(),
         learned: &p.openpgp.learned,
     };
-    app.save_plan(tx, &plan, Some(&message), now).await?;
+    app.save_plan(tx, &plan, Some(&message), now)?;
     if let Some(c) = &case_id {
         tracing::Span::current().record("case", c.as_str());
     }

@@ -48,6 +48,9 @@ pub struct Prepared {
     pub openpgp: OpenPgp,
     /// For what looks like a new report: the earlier cases it resembles (see [`find_similar`]).
     pub similar: Vec<crate::search::similar::Similar>,
+    /// What the similar-case scorer makes of it, when it looks like a new report and the
+    /// lookup is on (made here, on the prepare threads, rather than in the lookup).
+    pub profile: Option<crate::search::similar::Profile>,
 }
 
 /// A message's OpenPGP facts, found before the write transaction.
@@ -198,7 +201,7 @@ pub fn prepare(app: &App, fetched: Fetched, known: &[PublicKey]) -> Prepared {
     };
     let search_text = crate::search::text::indexed(words);
     let report_text = crate::search::text::for_similarity(words, crate::search::similar::MAX_TEXT_BYTES);
-    Prepared {
+    let mut p = Prepared {
         fetched,
         sha,
         message,
@@ -209,7 +212,13 @@ pub fn prepare(app: &App, fetched: Fetched, known: &[PublicKey]) -> Prepared {
         report_text,
         openpgp,
         similar: vec![],
+        profile: None,
+    };
+    if app.settings.search.similar_on_arrival && looks_new(app, &p) {
+        let subject = crate::sanitize::header_text(&p.message.subject);
+        p.profile = Some(crate::search::similar::Profile::new(&subject, &p.report_text));
     }
+    p
 }
 
 /// Whether `p` looks like a new report (no thread, no case tag, not automatic mail): the
@@ -238,7 +247,8 @@ pub async fn find_similar(
         return;
     }
     cache.next_batch();
-    for p in batch.iter_mut().filter(|p| looks_new(app, p)) {
+    for p in batch.iter_mut() {
+        let Some(profile) = p.profile.take() else { continue };
         let mut conn = match store.pool.acquire().await {
             Ok(c) => c,
             Err(e) => {
@@ -247,7 +257,7 @@ pub async fn find_similar(
             }
         };
         let subject = crate::sanitize::header_text(&p.message.subject);
-        match crate::search::index::similar_cases(&mut conn, &subject, &p.report_text, cache).await {
+        match crate::search::index::similar_to_report(&mut conn, &subject, &p.report_text, profile, cache).await {
             Ok(found) => p.similar = found,
             Err(e) => tracing::warn!(error = %e, "similar cases: lookup failed; skipped"),
         }

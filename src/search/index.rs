@@ -118,33 +118,33 @@ pub struct Entry {
 }
 
 /// Adds one row (inside the caller's transaction).
-pub async fn insert(conn: &mut SqliteConnection, e: &Entry) -> Result<(), sqlx::Error> {
-    sqlx::query(
+pub fn insert(conn: &rusqlite::Connection, e: &Entry) -> rusqlite::Result<()> {
+    conn.prepare_cached(
         "INSERT INTO search_index (case_id, source, source_id, at, sender, subject, body)
          VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&e.case_id)
-    .bind(e.source.as_str())
-    .bind(e.source_id)
-    .bind(&e.at)
-    .bind(&e.sender)
-    .bind(&e.subject)
-    .bind(&e.body)
-    .execute(conn)
-    .await?;
+    )?
+    .execute(rusqlite::params![
+        e.case_id,
+        e.source.as_str(),
+        e.source_id,
+        e.at,
+        e.sender,
+        e.subject,
+        e.body
+    ])?;
     Ok(())
 }
 
 /// Adds the subject row of a case that has just opened (case ids are never reused). No
 /// delete first: `case_id` is not indexed, so a `DELETE ... WHERE case_id = ?` reads every
 /// row of the index, which made each new case cost time in proportion to all earlier ones.
-pub async fn add_subject(
-    conn: &mut SqliteConnection,
+pub fn add_subject(
+    conn: &rusqlite::Connection,
     case_id: &str,
     at: &str,
     sender: &str,
     subject: &str,
-) -> Result<(), sqlx::Error> {
+) -> rusqlite::Result<()> {
     insert(
         conn,
         &Entry {
@@ -157,22 +157,12 @@ pub async fn add_subject(
             body: String::new(),
         },
     )
-    .await
 }
 
 /// Saves (or replaces) what the similar-case scorer reads of a case.
-pub async fn save_report_text(
-    conn: &mut SqliteConnection,
-    case_id: &str,
-    subject: &str,
-    text: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT OR REPLACE INTO report_text (case_id, subject, text) VALUES (?, ?, ?)")
-        .bind(case_id)
-        .bind(subject)
-        .bind(text)
-        .execute(conn)
-        .await?;
+pub fn save_report_text(conn: &rusqlite::Connection, case_id: &str, subject: &str, text: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached("INSERT OR REPLACE INTO report_text (case_id, subject, text) VALUES (?, ?, ?)")?
+        .execute([case_id, subject, text])?;
     Ok(())
 }
 
@@ -452,6 +442,17 @@ pub async fn similar_cases(
     cache: &mut SimilarCache,
 ) -> Result<Vec<Similar>, sqlx::Error> {
     let new = crate::search::similar::Profile::new(subject, text);
+    similar_to_report(conn, subject, text, new, cache).await
+}
+
+/// [`similar_cases`] of a report whose profile is made already.
+pub async fn similar_to_report(
+    conn: &mut SqliteConnection,
+    subject: &str,
+    text: &str,
+    new: crate::search::similar::Profile,
+    cache: &mut SimilarCache,
+) -> Result<Vec<Similar>, sqlx::Error> {
     let found = similar_to_profile(conn, &new, cache).await;
     if cache.fresh.len() >= SimilarCache::MAX_PROFILES {
         cache.fresh.clear();
@@ -538,32 +539,40 @@ async fn similar_to_profile(
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use sqlx::{Connection, Executor};
+    use sqlx::Connection;
 
-    async fn db() -> SqliteConnection {
-        let mut conn = SqliteConnection::connect("sqlite::memory:").await.unwrap();
-        conn.execute(CREATE_TABLE).await.unwrap();
-        conn.execute(CREATE_REPORT_TEXT).await.unwrap();
-        conn.execute(
+    /// A database file written as the store writes (rusqlite) and read as it reads (sqlx).
+    struct Db {
+        _dir: tempfile::TempDir,
+        w: rusqlite::Connection,
+        r: SqliteConnection,
+    }
+
+    async fn db() -> Db {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index.db");
+        let w = rusqlite::Connection::open(&path).unwrap();
+        w.execute_batch(CREATE_TABLE).unwrap();
+        w.execute_batch(CREATE_REPORT_TEXT).unwrap();
+        w.execute_batch(
             "CREATE TABLE cases (id TEXT PRIMARY KEY, state TEXT, opened_at TEXT, reporter TEXT, subject TEXT,
                 encryption TEXT NOT NULL DEFAULT 'none')",
         )
-        .await
         .unwrap();
-        conn
-    }
-
-    async fn add_case(conn: &mut SqliteConnection, id: &str, state: &str, opened: &str, subject: &str, body: &str) {
-        sqlx::query("INSERT INTO cases (id, state, opened_at, reporter, subject) VALUES (?, ?, ?, ?, ?)")
-            .bind(id)
-            .bind(state)
-            .bind(opened)
-            .bind("r@example.net")
-            .bind(subject)
-            .execute(&mut *conn)
+        let r = SqliteConnection::connect(&format!("sqlite://{}", path.display()))
             .await
             .unwrap();
-        add_subject(conn, id, opened, "r@example.net", subject).await.unwrap();
+        Db { _dir: dir, w, r }
+    }
+
+    async fn add_case(conn: &mut Db, id: &str, state: &str, opened: &str, subject: &str, body: &str) {
+        let conn = &conn.w;
+        conn.execute(
+            "INSERT INTO cases (id, state, opened_at, reporter, subject) VALUES (?, ?, ?, ?, ?)",
+            [id, state, opened, "r@example.net", subject],
+        )
+        .unwrap();
+        add_subject(conn, id, opened, "r@example.net", subject).unwrap();
         let e = Entry {
             case_id: id.into(),
             source: Source::Message,
@@ -573,19 +582,19 @@ mod tests {
             subject: String::new(),
             body: body.into(),
         };
-        insert(conn, &e).await.unwrap();
+        insert(conn, &e).unwrap();
     }
 
-    async fn find(conn: &mut SqliteConnection, q: &str, filter: Filter) -> Vec<Hit> {
+    async fn find(conn: &mut Db, q: &str, filter: Filter) -> Vec<Hit> {
         let q = Query::parse(q).unwrap();
-        search(conn, &q, &Filter { limit: 10, ..filter }).await.unwrap()
+        search(&mut conn.r, &q, &Filter { limit: 10, ..filter }).await.unwrap()
     }
 
     fn ids(hits: &[Hit]) -> Vec<&str> {
         hits.iter().map(|h| h.case_id.as_str()).collect()
     }
 
-    async fn corpus() -> SqliteConnection {
+    async fn corpus() -> Db {
         let mut c = db().await;
         add_case(
             &mut c,
@@ -677,7 +686,7 @@ mod tests {
         assert_eq!(ids(&find(&mut c, "redirect*", since).await), vec!["SEC-3"]);
         let q = Query::parse("redirect*").unwrap();
         let one = search(
-            &mut c,
+            &mut c.r,
             &q,
             &Filter {
                 limit: 1,
@@ -695,16 +704,16 @@ mod tests {
         let mut c = corpus().await;
         let words = vec!["redirect".to_string(), "evil".to_string(), "--".to_string()];
         assert_eq!(
-            candidates(&mut c, &words, "SEC-9", 5, &mut SimilarCache::default())
+            candidates(&mut c.r, &words, "SEC-9", 5, &mut SimilarCache::default())
                 .await
                 .unwrap(),
             vec!["SEC-1"]
         );
-        assert!(candidates(&mut c, &words, "SEC-1", 5, &mut SimilarCache::default())
+        assert!(candidates(&mut c.r, &words, "SEC-1", 5, &mut SimilarCache::default())
             .await
             .unwrap()
             .is_empty());
-        assert!(candidates(&mut c, &[], "SEC-1", 5, &mut SimilarCache::default())
+        assert!(candidates(&mut c.r, &[], "SEC-1", 5, &mut SimilarCache::default())
             .await
             .unwrap()
             .is_empty());
@@ -712,16 +721,15 @@ mod tests {
 
     /// A database with the index vocabulary, `n` cases that all say `common` (and a word of
     /// their own), and one more that also says `rare`.
-    async fn vocab_corpus(n: usize) -> SqliteConnection {
+    async fn vocab_corpus(n: usize) -> Db {
         let mut c = db().await;
-        c.execute("CREATE VIRTUAL TABLE search_vocab USING fts5vocab(search_index, 'row')")
-            .await
+        c.w.execute_batch("CREATE VIRTUAL TABLE search_vocab USING fts5vocab(search_index, 'row')")
             .unwrap();
         for i in 0..n {
             let id = format!("SEC-{i}");
             let body = format!("common words everywhere own{i}");
             add_case(&mut c, &id, "new", "2026-01-01T00:00:00.000Z", "report", &body).await;
-            save_report_text(&mut c, &id, "report", &body).await.unwrap();
+            save_report_text(&c.w, &id, "report", &body).unwrap();
         }
         add_case(
             &mut c,
@@ -732,9 +740,7 @@ mod tests {
             "common rare",
         )
         .await;
-        save_report_text(&mut c, "SEC-RARE", "report", "common rare")
-            .await
-            .unwrap();
+        save_report_text(&c.w, "SEC-RARE", "report", "common rare").unwrap();
         c
     }
 
@@ -743,7 +749,7 @@ mod tests {
         let mut c = vocab_corpus(120).await;
         let mut cache = SimilarCache::default();
         let words: Vec<String> = ["common", "missing", "rare", "own7"].map(String::from).into();
-        let mut got = candidates(&mut c, &words, "", 5, &mut cache).await.unwrap();
+        let mut got = candidates(&mut c.r, &words, "", 5, &mut cache).await.unwrap();
         got.sort();
         // "common" is in every row (left out), "missing" in none: the rare words find them.
         assert_eq!(got, vec!["SEC-7", "SEC-RARE"]);
@@ -754,7 +760,7 @@ mod tests {
         let mut c = vocab_corpus(120).await;
         let mut cache = SimilarCache::default();
         let words: Vec<String> = ["common", "words", "everywhere"].map(String::from).into();
-        let got = candidates(&mut c, &words, "SEC-RARE", 3, &mut cache).await.unwrap();
+        let got = candidates(&mut c.r, &words, "SEC-RARE", 3, &mut cache).await.unwrap();
         assert_eq!(got, vec!["SEC-119", "SEC-118", "SEC-117"]);
     }
 
@@ -763,7 +769,10 @@ mod tests {
         let mut c = vocab_corpus(3).await;
         let mut cache = SimilarCache::default();
         let words = vec!["fresh".to_string()];
-        assert!(candidates(&mut c, &words, "", 5, &mut cache).await.unwrap().is_empty());
+        assert!(candidates(&mut c.r, &words, "", 5, &mut cache)
+            .await
+            .unwrap()
+            .is_empty());
         add_case(
             &mut c,
             "SEC-NEW",
@@ -775,7 +784,7 @@ mod tests {
         .await;
         cache.next_batch();
         assert_eq!(
-            candidates(&mut c, &words, "", 5, &mut cache).await.unwrap(),
+            candidates(&mut c.r, &words, "", 5, &mut cache).await.unwrap(),
             vec!["SEC-NEW"]
         );
     }
@@ -785,7 +794,7 @@ mod tests {
         let mut c = vocab_corpus(30).await;
         let mut cache = SimilarCache::default();
         let text = "Prototype pollution in qs.parse via __proto__ keys: qs.parse('a[__proto__][x]=1')";
-        let first = similar_cases(&mut c, "qs pollution", text, &mut cache).await.unwrap();
+        let first = similar_cases(&mut c.r, "qs pollution", text, &mut cache).await.unwrap();
         assert!(first.is_empty(), "nothing like it yet: {first:?}");
         assert_eq!(cache.fresh.len(), 1);
         add_case(
@@ -797,9 +806,9 @@ mod tests {
             text,
         )
         .await;
-        save_report_text(&mut c, "SEC-QS", "qs pollution", text).await.unwrap();
+        save_report_text(&c.w, "SEC-QS", "qs pollution", text).unwrap();
         cache.next_batch();
-        let again = similar_cases(&mut c, "qs pollution", text, &mut cache).await.unwrap();
+        let again = similar_cases(&mut c.r, "qs pollution", text, &mut cache).await.unwrap();
         assert_eq!(again.first().map(|s| s.id.as_str()), Some("SEC-QS"), "{again:?}");
         assert!(cache.profiles.contains_key("SEC-QS"));
     }
@@ -808,10 +817,10 @@ mod tests {
     async fn report_texts_are_read_by_case() {
         let mut c = corpus().await;
         for (id, text) in [("SEC-1", "one"), ("SEC-2", "two"), ("SEC-3", "three")] {
-            save_report_text(&mut c, id, "s", text).await.unwrap();
+            save_report_text(&c.w, id, "s", text).unwrap();
         }
-        save_report_text(&mut c, "SEC-2", "s2", "two again").await.unwrap();
-        let mut got = report_texts(&mut c, &["SEC-2".into(), "SEC-3".into(), "SEC-9".into()])
+        save_report_text(&c.w, "SEC-2", "s2", "two again").unwrap();
+        let mut got = report_texts(&mut c.r, &["SEC-2".into(), "SEC-3".into(), "SEC-9".into()])
             .await
             .unwrap();
         got.sort();
@@ -822,7 +831,7 @@ mod tests {
                 ("SEC-3".into(), "s".into(), "three".into())
             ]
         );
-        let recent = recent_report_texts(&mut c, "SEC-2", 1).await.unwrap();
+        let recent = recent_report_texts(&mut c.r, "SEC-2", 1).await.unwrap();
         assert_eq!(recent[0].0, "SEC-3");
     }
 
@@ -850,11 +859,11 @@ mod tests {
             rt.block_on(async {
                 let mut c = corpus().await;
                 if let Ok(q) = Query::parse(&input) {
-                    let r = search(&mut c, &q, &Filter { limit: 5, ..Filter::default() }).await;
+                    let r = search(&mut c.r, &q, &Filter { limit: 5, ..Filter::default() }).await;
                     prop_assert!(r.is_ok(), "query {:?} -> {} -> {:?}", input, q.fts5(), r.err());
                 }
                 let words: Vec<String> = input.split_whitespace().map(String::from).collect();
-                let r = candidates(&mut c, &words, "SEC-0", 5, &mut SimilarCache::default()).await;
+                let r = candidates(&mut c.r, &words, "SEC-0", 5, &mut SimilarCache::default()).await;
                 prop_assert!(r.is_ok(), "candidates {:?} -> {:?}", words, r.err());
                 Ok(())
             })?;

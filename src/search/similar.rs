@@ -15,10 +15,13 @@
 //! that each name a kind of bug (open redirect, XSS, ReDoS, path traversal, ...; in several
 //! languages) but no kind in common are rarely the same bug: their score is halved.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use regex::Regex;
+
+/// Feature maps hash with foldhash: the scorer looks features up millions of times a pass.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// Scores at or above this count as "similar" (chosen with tests/similar_quality.rs).
 pub const THRESHOLD: f64 = 0.27;
@@ -288,23 +291,11 @@ impl Profile {
 pub struct Idf {
     docs: usize,
     df: HashMap<Feature, u32>,
-    /// Counts of more reports, shared rather than copied (a background sample counted once).
-    base: Option<std::sync::Arc<Idf>>,
 }
 
 impl Idf {
     pub fn new<'a>(profiles: impl IntoIterator<Item = &'a Profile>) -> Idf {
         let mut idf = Idf::default();
-        idf.count(profiles);
-        idf
-    }
-
-    /// The counts of `base` plus those of `profiles`, without copying `base`.
-    pub fn on<'a>(base: std::sync::Arc<Idf>, profiles: impl IntoIterator<Item = &'a Profile>) -> Idf {
-        let mut idf = Idf {
-            base: Some(base),
-            ..Idf::default()
-        };
         idf.count(profiles);
         idf
     }
@@ -324,11 +315,11 @@ impl Idf {
     }
 
     fn docs(&self) -> usize {
-        self.docs + self.base.as_ref().map_or(0, |b| b.docs())
+        self.docs
     }
 
     fn df(&self, f: &Feature) -> u32 {
-        self.df.get(f).copied().unwrap_or(0) + self.base.as_ref().map_or(0, |b| b.df(f))
+        self.df.get(f).copied().unwrap_or(0)
     }
 
     fn of(&self, f: &Feature) -> f64 {
@@ -339,18 +330,24 @@ impl Idf {
 
 /// How alike two reports are, 0 (nothing in common) ..= 1.
 pub fn score(a: &Profile, b: &Profile, idf: &Idf) -> f64 {
+    score_by(a, b, |f| idf.of(f))
+}
+
+/// [`score`] with each feature's inverse document frequency from `idf_of`.
+fn score_by(a: &Profile, b: &Profile, idf_of: impl Fn(&Feature) -> f64) -> f64 {
     let mut dot = [0.0f64; 3];
     let mut na = [0.0f64; 3];
     let mut nb = [0.0f64; 3];
     for (f, tf) in &a.tf {
-        let w = tf * idf.of(f);
+        let i = idf_of(f);
+        let w = tf * i;
         na[f.kind()] += w * w;
         if let Some(tb) = b.tf.get(f) {
-            dot[f.kind()] += w * tb * idf.of(f);
+            dot[f.kind()] += w * tb * i;
         }
     }
     for (f, tf) in &b.tf {
-        let w = tf * idf.of(f);
+        let w = tf * idf_of(f);
         nb[f.kind()] += w * w;
     }
     let mut total = 0.0;
@@ -369,6 +366,37 @@ pub fn score(a: &Profile, b: &Profile, idf: &Idf) -> f64 {
         s *= OTHER_KIND_OF_BUG;
     }
     s.clamp(0.0, 1.0)
+}
+
+/// The inverse document frequency of every feature of some profiles, over those profiles and
+/// a background, each worked out once (what an [`Idf`] of all of them would give, without
+/// copying a feature or asking the background twice).
+struct Weights<'a> {
+    of: HashMap<&'a Feature, f64>,
+}
+
+impl<'a> Weights<'a> {
+    fn new(background: &Idf, profiles: &[&'a Profile]) -> Weights<'a> {
+        let mut counts: HashMap<&'a Feature, u32> = HashMap::default();
+        for p in profiles {
+            for f in p.tf.keys() {
+                *counts.entry(f).or_insert(0) += 1;
+            }
+        }
+        let docs = (profiles.len() + background.docs()).max(1) as f64;
+        let of = counts
+            .into_iter()
+            .map(|(f, n)| {
+                let df = f64::from((n + background.df(f)).max(1));
+                (f, (1.0 + docs / df).ln())
+            })
+            .collect();
+        Weights { of }
+    }
+
+    fn of(&self, f: &Feature) -> f64 {
+        self.of.get(f).copied().unwrap_or(0.0)
+    }
 }
 
 /// The kinds of bug a report names (`xss`, `open-redirect`, `redos`, ...).
@@ -465,8 +493,16 @@ pub fn similar_among<K: Clone, P: std::borrow::Borrow<Profile>>(
     candidates: &[(K, P)],
     background: std::sync::Arc<Idf>,
 ) -> Vec<(K, f64)> {
-    let idf = Idf::on(background, candidates.iter().map(|(_, p)| p.borrow()).chain([new]));
-    best_matches(new, candidates, &idf, THRESHOLD, MAX_SIMILAR)
+    let profiles: Vec<&Profile> = candidates.iter().map(|(_, p)| p.borrow()).chain([new]).collect();
+    let weights = Weights::new(&background, &profiles);
+    let mut out: Vec<(K, f64)> = candidates
+        .iter()
+        .map(|(k, p)| (k.clone(), score_by(new, p.borrow(), |f| weights.of(f))))
+        .filter(|(_, s)| *s >= THRESHOLD)
+        .collect();
+    out.sort_by(|a, b| b.1.total_cmp(&a.1));
+    out.truncate(MAX_SIMILAR);
+    out
 }
 
 /// Lower-cased words of `text` without stop words; CJK runs become character pairs.

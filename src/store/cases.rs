@@ -1,6 +1,7 @@
 //! Cases: the row, its typed form for the planner, the contract's JSON views, and saving a
 //! case the planner changed.
 
+use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
 use super::{Result, Store, StoreError};
@@ -230,8 +231,55 @@ const CASE_COLUMNS: &str = "id, state, reporter, reporter_name, subject, opened_
     anonymous, state_since, last_reporter_mail_at, closed_at, close_reason, encryption, signature,
     packages, affected, patched, cwes, advisory_summary, advisory_description, checklist";
 
+impl CaseRow {
+    /// The row as the writing connection reads it (the same columns as `CASE_COLUMNS`).
+    fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
+        Ok(CaseRow {
+            id: r.get("id")?,
+            state: r.get("state")?,
+            reporter: r.get("reporter")?,
+            reporter_name: r.get("reporter_name")?,
+            subject: r.get("subject")?,
+            opened_at: r.get("opened_at")?,
+            updated_at: r.get("updated_at")?,
+            coordinator: r.get("coordinator")?,
+            acknowledged_at: r.get("acknowledged_at")?,
+            detailed_response_at: r.get("detailed_response_at")?,
+            body_check: r.get("body_check")?,
+            missing: r.get("missing")?,
+            evidence: r.get("evidence")?,
+            flags: r.get("flags")?,
+            hints: r.get("hints")?,
+            severity: r.get("severity")?,
+            cvss_vector: r.get("cvss_vector")?,
+            cvss_score: r.get("cvss_score")?,
+            cve: r.get("cve")?,
+            ghsa: r.get("ghsa")?,
+            affected_versions: r.get("affected_versions")?,
+            patched_versions: r.get("patched_versions")?,
+            embargo_date: r.get("embargo_date")?,
+            duplicate_of: r.get("duplicate_of")?,
+            credit: r.get("credit")?,
+            anonymous: r.get("anonymous")?,
+            state_since: r.get("state_since")?,
+            last_reporter_mail_at: r.get("last_reporter_mail_at")?,
+            closed_at: r.get("closed_at")?,
+            close_reason: r.get("close_reason")?,
+            encryption: r.get("encryption")?,
+            signature: r.get("signature")?,
+            packages: r.get("packages")?,
+            affected: r.get("affected")?,
+            patched: r.get("patched")?,
+            cwes: r.get("cwes")?,
+            advisory_summary: r.get("advisory_summary")?,
+            advisory_description: r.get("advisory_description")?,
+            checklist: r.get("checklist")?,
+        })
+    }
+}
+
 /// The columns of a case beyond the JSON view that the planner needs.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 struct CaseClocks {
     no_patch: bool,
     assigned_at: Option<String>,
@@ -301,23 +349,26 @@ fn decode(r: &CaseRow, k: &CaseClocks, thread_root: Thread) -> Result<Case> {
 }
 
 /// The case `id`, typed, for the planner.
-pub async fn load(tx: &mut crate::store::WriteTx, id: &str) -> Result<Case> {
-    let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = ?");
-    let row: CaseRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?
+pub fn load(tx: &crate::store::WriteTx, id: &str) -> Result<Case> {
+    let sql = format!("SELECT {CASE_COLUMNS}, no_patch, assigned_at, decided_at FROM cases WHERE id = ?");
+    let (row, clocks) = tx
+        .prepare_cached(&sql)?
+        .query_row([id], |r| {
+            let clocks = CaseClocks {
+                no_patch: r.get("no_patch")?,
+                assigned_at: r.get("assigned_at")?,
+                decided_at: r.get("decided_at")?,
+            };
+            Ok((CaseRow::read(r)?, clocks))
+        })
+        .optional()?
         .ok_or_else(|| StoreError::NotFound(format!("no case {id}")))?;
-    let clocks: CaseClocks = sqlx::query_as("SELECT no_patch, assigned_at, decided_at FROM cases WHERE id = ?")
-        .bind(id)
-        .fetch_one(&mut **tx)
-        .await?;
-    let root: Option<(Option<String>, Option<String>)> = sqlx::query_as(
-        "SELECT message_id, refs FROM messages WHERE case_id = ? AND kind = 'report' ORDER BY id LIMIT 1",
-    )
-    .bind(id)
-    .fetch_optional(&mut **tx)
-    .await?;
+    let root: Option<(Option<String>, Option<String>)> = tx
+        .prepare_cached(
+            "SELECT message_id, refs FROM messages WHERE case_id = ? AND kind = 'report' ORDER BY id LIMIT 1",
+        )?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
     let thread_root = match root {
         None => Thread::default(),
         Some((mid, refs)) => {
@@ -333,14 +384,13 @@ pub async fn load(tx: &mut crate::store::WriteTx, id: &str) -> Result<Case> {
 }
 
 /// Which of `ids` are cases.
-pub async fn existing(tx: &mut crate::store::WriteTx, ids: &[String]) -> Result<Vec<String>> {
+pub fn existing(tx: &crate::store::WriteTx, ids: &[String]) -> Result<Vec<String>> {
+    let mut q = tx.prepare_cached("SELECT 1 FROM cases WHERE id = ?")?;
     let mut out = Vec::new();
     for id in ids {
-        let r: Option<(String,)> = sqlx::query_as("SELECT id FROM cases WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?;
-        out.extend(r.map(|x| x.0));
+        if q.exists([id])? {
+            out.push(id.clone());
+        }
     }
     Ok(out)
 }
@@ -350,47 +400,48 @@ pub(crate) fn json_text<T: Serialize + ?Sized>(v: &T) -> String {
 }
 
 /// Writes the case row the planner made (a new case, or every column a message may change).
-pub async fn save(tx: &mut crate::store::WriteTx, w: &CaseWrite) -> Result<()> {
+pub fn save(tx: &crate::store::WriteTx, w: &CaseWrite) -> Result<()> {
     let c = w.case();
     let f = &c.file;
     let t = |x: Option<chrono::DateTime<chrono::Utc>>| x.map(stamp);
     if let CaseWrite::Open(_, o) = w {
-        sqlx::query(
-            "INSERT INTO cases (id, year, seq, state, reporter, reporter_name, subject, opened_at, updated_at,
-                body_check, missing, evidence, flags, hints, state_since, decided_at, closed_at, encryption, signature,
-                similar)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(c.id.to_string())
-        .bind(c.id.year)
-        .bind(i64::from(c.id.seq))
-        .bind(c.state().as_str())
-        .bind(&f.reporter)
-        .bind(&c.reporter_name)
-        .bind(&c.subject)
-        .bind(stamp(c.opened_at))
-        .bind(stamp(c.updated_at))
-        .bind(&o.body_check)
-        .bind(json_text(&o.missing))
-        .bind(json_text(&o.evidence))
-        .bind(json_text(&o.flags))
-        .bind(json_text(&o.hints))
-        .bind(stamp(c.state_since))
-        .bind(t(c.decided_at))
-        .bind(t(c.closed_at))
-        .bind(o.encryption.as_str())
-        .bind(o.signature.map(|v| v.as_str()))
-        .bind(json_text(
+        let similar = json_text(
             &o.similar
                 .iter()
                 .map(|(id, score)| serde_json::json!({"id": id, "score": score}))
                 .collect::<Vec<_>>(),
-        ))
-        .execute(&mut **tx)
-        .await?;
+        );
+        tx.prepare_cached(
+            "INSERT INTO cases (id, year, seq, state, reporter, reporter_name, subject, opened_at, updated_at,
+                body_check, missing, evidence, flags, hints, state_since, decided_at, closed_at, encryption, signature,
+                similar)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )?
+        .execute(params![
+            c.id.to_string(),
+            c.id.year,
+            i64::from(c.id.seq),
+            c.state().as_str(),
+            f.reporter,
+            c.reporter_name,
+            c.subject,
+            stamp(c.opened_at),
+            stamp(c.updated_at),
+            o.body_check,
+            json_text(&o.missing),
+            json_text(&o.evidence),
+            json_text(&o.flags),
+            json_text(&o.hints),
+            stamp(c.state_since),
+            t(c.decided_at),
+            t(c.closed_at),
+            o.encryption.as_str(),
+            o.signature.map(|v| v.as_str()),
+            similar,
+        ])?;
         return Ok(());
     }
-    sqlx::query(
+    tx.prepare_cached(
         "UPDATE cases SET state = ?, coordinator = ?, acknowledged_at = ?, severity = ?, cvss_vector = ?, cvss_score = ?,
             cve = ?, ghsa = ?, patched_versions = ?, embargo_date = ?, duplicate_of = ?, no_patch = ?, credit = ?,
             anonymous = ?, flags = ?, missing = ?, evidence = ?, close_reason = ?, closed_at = ?, updated_at = ?, state_since = ?,
@@ -398,42 +449,42 @@ pub async fn save(tx: &mut crate::store::WriteTx, w: &CaseWrite) -> Result<()> {
             packages = ?, affected = ?, patched = ?, cwes = ?, advisory_summary = ?, advisory_description = ?,
             checklist = ?
          WHERE id = ?",
-    )
-    .bind(c.state().as_str())
-    .bind(&f.coordinator)
-    .bind(t(f.acknowledged_at))
-    .bind(&f.severity)
-    .bind(&f.cvss_vector)
-    .bind(f.cvss_score)
-    .bind(&f.cve)
-    .bind(&f.ghsa)
-    .bind(&f.patched_versions)
-    .bind(f.embargo_date.map(|d| d.to_string()))
-    .bind(&f.duplicate_of)
-    .bind(f.no_patch)
-    .bind(&f.credit)
-    .bind(f.anonymous)
-    .bind(json_text(&f.flags))
-    .bind(json_text(&f.missing))
-    .bind(json_text(&f.evidence))
-    .bind(&f.close_reason)
-    .bind(t(c.closed_at))
-    .bind(stamp(c.updated_at))
-    .bind(stamp(c.state_since))
-    .bind(t(c.assigned_at))
-    .bind(t(c.decided_at))
-    .bind(t(c.detailed_response_at))
-    .bind(t(c.last_reporter_mail_at))
-    .bind(json_text(&f.advisory.packages))
-    .bind(json_text(&f.advisory.affected))
-    .bind(json_text(&f.advisory.patched))
-    .bind(json_text(&f.advisory.cwes))
-    .bind(&f.advisory.summary)
-    .bind(&f.advisory.description)
-    .bind(json_text(&f.checklist))
-    .bind(c.id.to_string())
-    .execute(&mut **tx)
-    .await?;
+    )?
+    .execute(params![
+        c.state().as_str(),
+        f.coordinator,
+        t(f.acknowledged_at),
+        f.severity,
+        f.cvss_vector,
+        f.cvss_score,
+        f.cve,
+        f.ghsa,
+        f.patched_versions,
+        f.embargo_date.map(|d| d.to_string()),
+        f.duplicate_of,
+        f.no_patch,
+        f.credit,
+        f.anonymous,
+        json_text(&f.flags),
+        json_text(&f.missing),
+        json_text(&f.evidence),
+        f.close_reason,
+        t(c.closed_at),
+        stamp(c.updated_at),
+        stamp(c.state_since),
+        t(c.assigned_at),
+        t(c.decided_at),
+        t(c.detailed_response_at),
+        t(c.last_reporter_mail_at),
+        json_text(&f.advisory.packages),
+        json_text(&f.advisory.affected),
+        json_text(&f.advisory.patched),
+        json_text(&f.advisory.cwes),
+        f.advisory.summary,
+        f.advisory.description,
+        json_text(&f.checklist),
+        c.id.to_string(),
+    ])?;
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{Result, Store};
+use super::{Result, Store, StoreError};
 use crate::case::State;
 use crate::clock::parse_stamp;
 use crate::policy::{self, Deadline, Policy, Status, Timeline};
@@ -75,35 +75,77 @@ const CLOCK_COLUMNS: &str =
     "SELECT id, state, reporter, reporter_name, subject, coordinator, opened_at, state_since, assigned_at,
     acknowledged_at, detailed_response_at, last_reporter_mail_at, embargo_date, decided_at, encryption, flags, checklist FROM cases";
 
-/// Open cases (a closed case has no deadline left, its embargo included).
+impl CaseClock {
+    /// The row as the writing connection reads it (the columns of `CLOCK_COLUMNS`, in order).
+    fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseClock> {
+        Ok(CaseClock {
+            id: r.get(0)?,
+            state: r.get(1)?,
+            reporter: r.get(2)?,
+            reporter_name: r.get(3)?,
+            subject: r.get(4)?,
+            coordinator: r.get(5)?,
+            opened_at: r.get(6)?,
+            state_since: r.get(7)?,
+            assigned_at: r.get(8)?,
+            acknowledged_at: r.get(9)?,
+            detailed_response_at: r.get(10)?,
+            last_reporter_mail_at: r.get(11)?,
+            embargo_date: r.get(12)?,
+            decided_at: r.get(13)?,
+            encryption: r.get(14)?,
+            flags: r.get(15)?,
+            checklist: r.get(16)?,
+        })
+    }
+}
+
+/// Open cases (a closed case, history included, has no deadline left, its embargo
+/// included), found through the index on `state`: the work grows with the open cases,
+/// not with the history.
 fn open_clocks_sql() -> String {
-    format!("{CLOCK_COLUMNS} WHERE state NOT IN ('disclosed', 'invalid', 'duplicate') ORDER BY opened_at")
+    format!("{} ORDER BY opened_at", open_cases())
 }
 
-pub async fn open_clocks(tx: &mut crate::store::WriteTx) -> Result<Vec<CaseClock>> {
-    let sql = open_clocks_sql();
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&mut **tx).await?)
+fn open_cases() -> String {
+    let open: Vec<String> = State::ALL
+        .iter()
+        .filter(|s| !s.is_closed())
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect();
+    format!("{CLOCK_COLUMNS} WHERE state IN ({})", open.join(", "))
 }
 
-/// (deadline, due, stage) already written for a case.
-pub async fn sent_reminders(
-    tx: &mut crate::store::WriteTx,
-    case_id: &str,
-) -> Result<Vec<(String, DateTime<Utc>, String)>> {
-    let rows: Vec<(String, String, String)> =
-        sqlx::query_as("SELECT deadline, due_at, stage FROM reminders WHERE case_id = ?")
-            .bind(case_id)
-            .fetch_all(&mut **tx)
-            .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(k, d, s)| Some((k, parse_stamp(&d)?, s)))
-        .collect())
+/// A reminder already written: (deadline, due, stage).
+pub type Sent = (String, DateTime<Utc>, String);
+
+/// The open cases, each with the reminders already written for it, in one query.
+pub fn open_clocks(tx: &crate::store::WriteTx) -> Result<Vec<(CaseClock, Vec<Sent>)>> {
+    let sql = format!(
+        "SELECT c.*, (SELECT json_group_array(json_array(r.deadline, r.due_at, r.stage))
+                        FROM reminders r WHERE r.case_id = c.id) AS sent
+           FROM ({}) c ORDER BY c.opened_at",
+        open_cases()
+    );
+    let mut q = tx.prepare_cached(&sql)?;
+    let rows = q.query_map([], |r| Ok((CaseClock::read(r)?, r.get::<_, String>(17)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (clock, sent) = row?;
+        let sent: Vec<(String, String, String)> =
+            serde_json::from_str(&sent).map_err(|e| StoreError::Corrupt(format!("reminders of {}: {e}", clock.id)))?;
+        let sent = sent
+            .into_iter()
+            .filter_map(|(k, d, s)| Some((k, parse_stamp(&d)?, s)))
+            .collect();
+        out.push((clock, sent));
+    }
+    Ok(out)
 }
 
 /// Records that a reminder (or a holding acknowledgement) was written; false if it already was.
-pub async fn record_reminder(
-    tx: &mut crate::store::WriteTx,
+pub fn record_reminder(
+    tx: &crate::store::WriteTx,
     case_id: &str,
     kind: &str,
     due: DateTime<Utc>,
@@ -111,35 +153,40 @@ pub async fn record_reminder(
     now: DateTime<Utc>,
     outbox: Option<i64>,
 ) -> Result<bool> {
-    let r = sqlx::query("INSERT OR IGNORE INTO reminders (case_id, deadline, due_at, stage, sent_at, outbox_id) VALUES (?, ?, ?, ?, ?, ?)")
-        .bind(case_id)
-        .bind(kind)
-        .bind(crate::clock::stamp(due))
-        .bind(stage)
-        .bind(crate::clock::stamp(now))
-        .bind(outbox)
-        .execute(&mut **tx)
-        .await?;
-    Ok(r.rows_affected() == 1)
+    let n = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO reminders (case_id, deadline, due_at, stage, sent_at, outbox_id) VALUES (?, ?, ?, ?, ?, ?)",
+        )?
+        .execute(rusqlite::params![
+            case_id,
+            kind,
+            crate::clock::stamp(due),
+            stage,
+            crate::clock::stamp(now),
+            outbox
+        ])?;
+    Ok(n == 1)
 }
 
 /// Links a written reminder to its outbox row.
-pub async fn set_reminder_outbox(
-    tx: &mut crate::store::WriteTx,
+pub fn set_reminder_outbox(
+    tx: &crate::store::WriteTx,
     case_id: &str,
     kind: &str,
     due: DateTime<Utc>,
     stage: &str,
     outbox: i64,
 ) -> Result<()> {
-    sqlx::query("UPDATE reminders SET outbox_id = ? WHERE case_id = ? AND deadline = ? AND due_at = ? AND stage = ?")
-        .bind(outbox)
-        .bind(case_id)
-        .bind(kind)
-        .bind(crate::clock::stamp(due))
-        .bind(stage)
-        .execute(&mut **tx)
-        .await?;
+    tx.prepare_cached(
+        "UPDATE reminders SET outbox_id = ? WHERE case_id = ? AND deadline = ? AND due_at = ? AND stage = ?",
+    )?
+    .execute(rusqlite::params![
+        outbox,
+        case_id,
+        kind,
+        crate::clock::stamp(due),
+        stage
+    ])?;
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! message (case row, message, events, outbox rows) inside the batch's transaction.
 
 use chrono::{DateTime, Utc};
+use rusqlite::params;
 use serde_json::json;
 
 use super::outbox::{enqueue, event, Queued};
@@ -77,36 +78,28 @@ pub async fn cursor(store: &Store, mailbox: &str) -> Result<Option<(u32, u32)>> 
     Ok(r.map(|(v, u)| (v as u32, u as u32)))
 }
 
-pub async fn save_cursor(
-    tx: &mut crate::store::WriteTx,
-    src: &Source,
-    last_uid: u32,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    sqlx::query(
+pub fn save_cursor(tx: &crate::store::WriteTx, src: &Source, last_uid: u32, now: DateTime<Utc>) -> Result<()> {
+    tx.prepare_cached(
         "INSERT INTO imap_cursor (mailbox, uidvalidity, last_uid, updated_at) VALUES (?, ?, ?, ?)
          ON CONFLICT(mailbox) DO UPDATE SET
            last_uid = CASE WHEN imap_cursor.uidvalidity = excluded.uidvalidity
                            THEN MAX(imap_cursor.last_uid, excluded.last_uid) ELSE excluded.last_uid END,
            uidvalidity = excluded.uidvalidity, updated_at = excluded.updated_at",
-    )
-    .bind(&src.mailbox)
-    .bind(i64::from(src.uidvalidity))
-    .bind(i64::from(last_uid))
-    .bind(stamp(now))
-    .execute(&mut **tx)
-    .await?;
+    )?
+    .execute(params![
+        src.mailbox,
+        i64::from(src.uidvalidity),
+        i64::from(last_uid),
+        stamp(now)
+    ])?;
     Ok(())
 }
 
 /// Records a UIDVALIDITY change: the cursor restarts at 0 (dedupe makes the re-scan safe).
 pub async fn reset_cursor(store: &Store, src: &Source, now: DateTime<Utc>) -> Result<()> {
     let mut tx = store.write().await?;
-    sqlx::query("DELETE FROM imap_cursor WHERE mailbox = ?")
-        .bind(&src.mailbox)
-        .execute(&mut *tx)
-        .await?;
-    save_cursor(&mut tx, src, 0, now).await?;
+    tx.execute("DELETE FROM imap_cursor WHERE mailbox = ?", [&src.mailbox])?;
+    save_cursor(&tx, src, 0, now)?;
     event(
         &mut tx,
         None,
@@ -115,8 +108,7 @@ pub async fn reset_cursor(store: &Store, src: &Source, now: DateTime<Utc>) -> Re
         crate::case::event::EventKind::UidvalidityChanged,
         json!({"mailbox": src.mailbox, "uidvalidity": src.uidvalidity}),
         None,
-    )
-    .await?;
+    );
     tx.commit().await?;
     Ok(())
 }
@@ -158,70 +150,65 @@ pub struct NewMessage<'a> {
 }
 
 /// Stores a message (in case `case_id`) and its Message-ID's thread entry.
-pub async fn insert_message(tx: &mut crate::store::WriteTx, case_id: Option<&str>, n: &NewMessage<'_>) -> Result<i64> {
+pub fn insert_message(tx: &crate::store::WriteTx, case_id: Option<&str>, n: &NewMessage<'_>) -> Result<i64> {
     let (m, src, raw) = (n.message, n.source, n.raw);
     let piecewise = raw.len() > super::blob::PIECEWISE_ABOVE;
-    let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO messages (case_id, dedupe_key, message_id, mailbox, uidvalidity, uid, received_at,
+    let id: i64 = tx
+        .prepare_cached(
+            "INSERT INTO messages (case_id, dedupe_key, message_id, mailbox, uidvalidity, uid, received_at,
             from_addr, from_name, subject, date_header, in_reply_to, refs, kind, size, sha256, raw, truncated, analysis,
             stored_at, encryption, signature)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(case_id)
-    .bind(n.dedupe_key)
-    .bind(&m.message_id)
-    .bind(&src.mailbox)
-    .bind(i64::from(src.uidvalidity))
-    .bind(i64::from(n.uid))
-    .bind(stamp(n.received_at))
-    .bind(m.from.as_ref().map(|f| f.address.to_string()))
-    .bind(m.from.as_ref().and_then(|f| f.name.clone()))
-    .bind(crate::sanitize::header_text(&m.subject))
-    .bind(m.date.map(stamp))
-    .bind(m.in_reply_to.first())
-    .bind(m.references.join(" "))
-    .bind(n.kind)
-    .bind(n.size as i64)
-    .bind(n.sha256)
-    // A large message's bytes go into large_raw, piece by piece (below).
-    .bind(if piecewise { &[][..] } else { raw })
-    .bind(n.truncated)
-    .bind(serde_json::to_string(n.facts).expect("facts serialise"))
-    .bind(stamp(n.stored_at))
-    .bind(n.encryption)
-    .bind(n.signature)
-    .fetch_one(&mut **tx)
-    .await?;
+        )?
+        .query_row(
+            params![
+                case_id,
+                n.dedupe_key,
+                m.message_id,
+                src.mailbox,
+                i64::from(src.uidvalidity),
+                i64::from(n.uid),
+                stamp(n.received_at),
+                m.from.as_ref().map(|f| f.address.to_string()),
+                m.from.as_ref().and_then(|f| f.name.clone()),
+                crate::sanitize::header_text(&m.subject),
+                m.date.map(stamp),
+                m.in_reply_to.first(),
+                m.references.join(" "),
+                n.kind,
+                n.size as i64,
+                n.sha256,
+                // A large message's bytes go into large_raw, piece by piece (below).
+                if piecewise { &[][..] } else { raw },
+                n.truncated,
+                serde_json::to_string(n.facts).expect("facts serialise"),
+                stamp(n.stored_at),
+                n.encryption,
+                n.signature,
+            ],
+            |r| r.get(0),
+        )?;
     if let Some(mime) = n.decrypted {
-        super::keys::save_decrypted(tx, id, mime, n.stored_at).await?;
+        super::keys::save_decrypted(tx, id, mime, n.stored_at)?;
     }
     if let (Some(from), false) = (&m.from, n.learned.is_empty()) {
-        super::keys::learn(tx, from.address.as_str(), n.learned, Some(id), n.stored_at).await?;
+        super::keys::learn(tx, from.address.as_str(), n.learned, Some(id), n.stored_at)?;
     }
     if n.encryption != "none" {
         // Once anything of a case arrived encrypted, its text never leaves in clear.
         if let Some(case) = case_id {
-            sqlx::query("UPDATE cases SET encryption = ? WHERE id = ? AND encryption = 'none'")
-                .bind(n.encryption)
-                .bind(case)
-                .execute(&mut **tx)
-                .await?;
+            tx.prepare_cached("UPDATE cases SET encryption = ? WHERE id = ? AND encryption = 'none'")?
+                .execute(params![n.encryption, case])?;
         }
     }
     if piecewise {
-        sqlx::query("INSERT INTO large_raw (message_id, raw) VALUES (?, zeroblob(?))")
-            .bind(id)
-            .bind(raw.len() as i64)
-            .execute(&mut **tx)
-            .await?;
-        super::blob::fill(tx, "large_raw", "raw", id, raw).await?;
+        tx.prepare_cached("INSERT INTO large_raw (message_id, raw) VALUES (?, ?)")?
+            .execute(params![id, super::blob::placeholder(raw.len())?])?;
+        super::blob::fill(tx, "large_raw", "raw", id, raw)?;
     }
     if let (Some(case), Some(mid)) = (case_id, &m.message_id) {
-        sqlx::query("INSERT OR IGNORE INTO message_ids (message_id, case_id) VALUES (?, ?)")
-            .bind(mid)
-            .bind(case)
-            .execute(&mut **tx)
-            .await?;
+        tx.prepare_cached("INSERT OR IGNORE INTO message_ids (message_id, case_id) VALUES (?, ?)")?
+            .execute(params![mid, case])?;
     }
     Ok(id)
 }
@@ -260,8 +247,8 @@ fn record(tx: &mut crate::store::WriteTx, e: &Event, message: Option<i64>, now: 
 /// order). Returns the stored message's row id.
 /// The full-text index rows of what the plan saves, in the same transaction: a new case's
 /// subject and report text, and the message's own words.
-async fn index_plan(
-    tx: &mut crate::store::WriteTx,
+fn index_plan(
+    tx: &crate::store::WriteTx,
     plan: &Plan,
     message: Option<&NewMessage<'_>>,
     case_id: Option<&str>,
@@ -272,9 +259,9 @@ async fn index_plan(
     if let Some(crate::case::plan::CaseWrite::Open(c, _)) = &plan.case {
         let id = c.id.to_string();
         let opened = stamp(c.opened_at);
-        index::add_subject(tx, &id, &opened, &c.file.reporter, &c.subject).await?;
+        index::add_subject(tx, &id, &opened, &c.file.reporter, &c.subject)?;
         if let Some(n) = message {
-            index::save_report_text(tx, &id, &c.subject, n.report_text).await?;
+            index::save_report_text(tx, &id, &c.subject, n.report_text)?;
         }
     }
     if let (Some(n), Some(case_id)) = (message, case_id) {
@@ -294,7 +281,7 @@ async fn index_plan(
                 subject: crate::sanitize::header_text(&n.message.subject),
                 body: n.search_text.to_string(),
             };
-            index::insert(tx, &e).await?;
+            index::insert(tx, &e)?;
         }
     }
     for e in &plan.events {
@@ -310,14 +297,14 @@ async fn index_plan(
                     subject: String::new(),
                     body: text.to_string(),
                 };
-                index::insert(tx, &note).await?;
+                index::insert(tx, &note)?;
             }
         }
     }
     Ok(())
 }
 
-pub async fn save_plan(
+pub fn save_plan(
     tx: &mut crate::store::WriteTx,
     plan: &Plan,
     message: Option<&NewMessage<'_>>,
@@ -326,17 +313,17 @@ pub async fn save_plan(
     now: DateTime<Utc>,
 ) -> Result<Option<i64>> {
     if let Some(w) = &plan.case {
-        super::cases::save(tx, w).await?;
+        super::cases::save(tx, w)?;
     }
     let case_id = plan
         .case()
         .map(|c| c.id.to_string())
         .or_else(|| message.and_then(|n| n.case_id.map(str::to_string)));
     let mid = match message {
-        Some(n) => Some(insert_message(tx, case_id.as_deref(), n).await?),
+        Some(n) => Some(insert_message(tx, case_id.as_deref(), n)?),
         None => None,
     };
-    index_plan(tx, plan, message, case_id.as_deref(), mid, now).await?;
+    index_plan(tx, plan, message, case_id.as_deref(), mid, now)?;
     for e in &plan.events {
         record(tx, e, mid, now);
     }
@@ -353,10 +340,9 @@ pub async fn save_plan(
                 crate::case::event::EventKind::TemplateFallback,
                 detail,
                 None,
-            )
-            .await?;
+            );
         }
-        if let Queued::Row { .. } = enqueue(tx, sending.identity, sending.daily_cap, d, now).await? {
+        if let Queued::Row { .. } = enqueue(tx, sending.identity, sending.daily_cap, d, now)? {
             if let Some(e) = &o.when_queued {
                 record(tx, e, mid, now);
             }
@@ -364,9 +350,7 @@ pub async fn save_plan(
     }
     // The team channels' deliveries, in the same transaction as their cause.
     for a in crate::channels::route::alerts(plan, now, sending.confidential) {
-        crate::channels::queue::enqueue(tx, sending.channels, &a, now)
-            .await
-            .map_err(|crate::channels::queue::QueueError::Db(e)| crate::store::StoreError::Db(e))?;
+        crate::channels::queue::enqueue(tx, sending.channels, &a, now)?;
     }
     Ok(mid)
 }

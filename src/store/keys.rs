@@ -2,6 +2,7 @@
 //! encrypted messages: stored and read back, never judged here.
 
 use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension};
 
 use super::{Result, Store, WriteTx};
 use crate::clock::stamp;
@@ -11,51 +12,50 @@ use crate::pgp::{KeySource, PublicKey};
 const MAX_KNOWN: i64 = 5000;
 
 /// Stores the keys a message offered for `address` (a key seen again keeps its first source).
-pub async fn learn(
-    tx: &mut WriteTx,
+pub fn learn(
+    tx: &WriteTx,
     address: &str,
     keys: &[(PublicKey, KeySource)],
     message: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    for (key, source) in keys {
-        sqlx::query(
-            "INSERT INTO pgp_keys (fingerprint, address, key, source, learned_at, message_id)
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO pgp_keys (fingerprint, address, key, source, learned_at, message_id)
              VALUES (?, ?, ?, ?, ?, ?)
              ON CONFLICT (fingerprint, address) DO UPDATE SET key = excluded.key",
-        )
-        .bind(key.fingerprint())
-        .bind(address.trim().to_ascii_lowercase())
-        .bind(key.to_bytes())
-        .bind(source.as_str())
-        .bind(stamp(now))
-        .bind(message)
-        .execute(&mut **tx)
-        .await?;
+    )?;
+    for (key, source) in keys {
+        insert.execute(params![
+            key.fingerprint(),
+            address.trim().to_ascii_lowercase(),
+            key.to_bytes(),
+            source.as_str(),
+            stamp(now),
+            message,
+        ])?;
     }
     Ok(())
 }
 
 /// The learned keys of `address`, newest first (unparsable or expired ones left out).
-pub async fn for_address(tx: &mut WriteTx, address: &str, now: DateTime<Utc>) -> Result<Vec<PublicKey>> {
-    let rows: Vec<(Vec<u8>,)> =
-        sqlx::query_as("SELECT key FROM pgp_keys WHERE address = ? ORDER BY learned_at DESC, rowid DESC")
-            .bind(address.trim().to_ascii_lowercase())
-            .fetch_all(&mut **tx)
-            .await?;
+pub fn for_address(tx: &WriteTx, address: &str, now: DateTime<Utc>) -> Result<Vec<PublicKey>> {
+    let rows: Vec<Vec<u8>> = tx
+        .prepare_cached("SELECT key FROM pgp_keys WHERE address = ? ORDER BY learned_at DESC, rowid DESC")?
+        .query_map([address.trim().to_ascii_lowercase()], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
     Ok(rows
         .into_iter()
-        .filter_map(|(b,)| PublicKey::parse(&b, now).ok())
+        .filter_map(|b| PublicKey::parse(&b, now).ok())
         .collect())
 }
 
 /// Whether anything of case `id` arrived encrypted.
-pub async fn case_encrypted(tx: &mut WriteTx, id: &str) -> Result<bool> {
-    let r: Option<(String,)> = sqlx::query_as("SELECT encryption FROM cases WHERE id = ?")
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    Ok(r.is_some_and(|(e,)| e != "none"))
+pub fn case_encrypted(tx: &WriteTx, id: &str) -> Result<bool> {
+    let r: Option<String> = tx
+        .prepare_cached("SELECT encryption FROM cases WHERE id = ?")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    Ok(r.is_some_and(|e| e != "none"))
 }
 
 /// What a report decrypted on a second try says, written over the first verdict.
@@ -70,57 +70,44 @@ pub struct Reread<'a> {
 }
 
 /// Stores a report decrypted again (`case ID decrypt`) and the analysis of its text.
-pub async fn save_reread(tx: &mut WriteTx, r: &Reread<'_>, now: DateTime<Utc>) -> Result<()> {
-    save_decrypted(tx, r.message_id, r.mime, now).await?;
+pub fn save_reread(tx: &WriteTx, r: &Reread<'_>, now: DateTime<Utc>) -> Result<()> {
+    save_decrypted(tx, r.message_id, r.mime, now)?;
     let f = r.facts;
     let missing: Vec<&str> = f.missing.iter().map(|m| m.as_str()).collect();
     let evidence: std::collections::BTreeMap<&str, &String> = f.evidence.iter().map(|(k, v)| (k.as_str(), v)).collect();
-    sqlx::query(
+    tx.execute(
         "UPDATE cases SET body_check = ?, missing = ?, evidence = ?, hints = ?, subject = ?, signature = ?,
             updated_at = ? WHERE id = ?",
-    )
-    .bind(f.body_check.as_str())
-    .bind(super::cases::json_text(&missing))
-    .bind(super::cases::json_text(&evidence))
-    .bind(super::cases::json_text(&f.hints))
-    .bind(r.subject)
-    .bind(r.signature)
-    .bind(stamp(now))
-    .bind(r.case_id)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query("UPDATE messages SET analysis = ?, signature = ? WHERE id = ?")
-        .bind(super::cases::json_text(f))
-        .bind(r.signature)
-        .bind(r.message_id)
-        .execute(&mut **tx)
-        .await?;
+        params![
+            f.body_check.as_str(),
+            super::cases::json_text(&missing),
+            super::cases::json_text(&evidence),
+            super::cases::json_text(&f.hints),
+            r.subject,
+            r.signature,
+            stamp(now),
+            r.case_id,
+        ],
+    )?;
+    tx.execute(
+        "UPDATE messages SET analysis = ?, signature = ? WHERE id = ?",
+        params![super::cases::json_text(f), r.signature, r.message_id],
+    )?;
     Ok(())
 }
 
 /// Stores the decrypted copy of message `id` beside its raw bytes (a large one piece by
 /// piece, like the raw bytes: see [`super::blob`]).
-pub async fn save_decrypted(tx: &mut WriteTx, id: i64, mime: &[u8], now: DateTime<Utc>) -> Result<()> {
-    sqlx::query("DELETE FROM decrypted WHERE message_id = ?")
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-    let piecewise = mime.len() > super::blob::PIECEWISE_ABOVE;
-    let q = if piecewise {
-        "INSERT INTO decrypted (message_id, decrypted_at, mime) VALUES (?, ?, zeroblob(?))"
-    } else {
-        "INSERT INTO decrypted (message_id, decrypted_at, mime) VALUES (?, ?, ?)"
-    };
-    let insert = sqlx::query(q).bind(id).bind(stamp(now));
-    let insert = if piecewise {
-        insert.bind(mime.len() as i64)
-    } else {
-        insert.bind(mime)
-    };
-    insert.execute(&mut **tx).await?;
-    if piecewise {
+pub fn save_decrypted(tx: &WriteTx, id: i64, mime: &[u8], now: DateTime<Utc>) -> Result<()> {
+    tx.prepare_cached("DELETE FROM decrypted WHERE message_id = ?")?
+        .execute([id])?;
+    let mut insert = tx.prepare_cached("INSERT INTO decrypted (message_id, decrypted_at, mime) VALUES (?, ?, ?)")?;
+    if mime.len() > super::blob::PIECEWISE_ABOVE {
+        insert.execute(params![id, stamp(now), super::blob::placeholder(mime.len())?])?;
         // `message_id` is the INTEGER PRIMARY KEY: the rowid.
-        super::blob::fill(tx, "decrypted", "mime", id, mime).await?;
+        super::blob::fill(tx, "decrypted", "mime", id, mime)?;
+    } else {
+        insert.execute(params![id, stamp(now), mime])?;
     }
     Ok(())
 }

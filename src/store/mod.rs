@@ -1,4 +1,4 @@
-//! SQLite storage (sqlx): one transaction per batch of incoming mail, the outbox, queries.
+//! SQLite storage (sqlx for reads, rusqlite for writes): one transaction per batch of incoming mail, the outbox, queries.
 //!
 //! Every write transaction starts with `BEGIN IMMEDIATE` so concurrent writers wait for the
 //! lock instead of failing half-way; the file is created mode 0600.
@@ -17,9 +17,8 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::pool::PoolConnection;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -27,6 +26,8 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub enum StoreError {
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
+    #[error("database: {0}")]
+    Write(#[from] rusqlite::Error),
     #[error("database migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database file {path}: {message}")]
@@ -45,7 +46,10 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// The database.
 #[derive(Clone, Debug)]
 pub struct Store {
+    /// Reads (and migrations).
     pub pool: SqlitePool,
+    /// Write transactions, one at a time.
+    writer: std::sync::Arc<tokio::sync::Mutex<rusqlite::Connection>>,
 }
 
 /// Creates the file with mode 0600 (and its directory) if it does not exist yet.
@@ -79,23 +83,29 @@ impl Store {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(30))
+            .busy_timeout(BUSY_TIMEOUT)
             // Raw mail is stored as blobs: larger pages mean fewer writes (new databases only).
             .page_size(16384)
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
-        let store = Store { pool };
-        MIGRATOR.run(&store.pool).await?;
-        Ok(store)
+        MIGRATOR.run(&pool).await?;
+        let writer = open_writer(path)?;
+        Ok(Store {
+            pool,
+            writer: std::sync::Arc::new(tokio::sync::Mutex::new(writer)),
+        })
     }
 
-    /// A write transaction (`BEGIN IMMEDIATE`).
+    /// A write transaction (`BEGIN IMMEDIATE`) on the store's one writing connection.
     pub async fn write(&self) -> Result<WriteTx> {
-        let mut conn = self.pool.acquire().await?;
-        if let Err(e) = sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await {
-            // A connection left inside a transaction (or otherwise unwell) is not reused.
-            conn.close_on_drop();
-            return Err(e.into());
+        let conn = self.writer.clone().lock_owned().await;
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            // Left inside a transaction by a panic elsewhere: end that one and try once more.
+            if conn.is_autocommit() {
+                return Err(e.into());
+            }
+            let _ = conn.execute_batch("ROLLBACK");
+            conn.execute_batch("BEGIN IMMEDIATE")?;
         }
         Ok(WriteTx {
             conn: Some(conn),
@@ -103,6 +113,18 @@ impl Store {
             next_outbox_id: None,
         })
     }
+}
+
+/// How long a writer waits for another (the CLI, a second daemon) to finish.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The connection write transactions use: statements run on the caller's thread.
+fn open_writer(path: &Path) -> Result<rusqlite::Connection> {
+    let c = rusqlite::Connection::open(path)?;
+    c.busy_timeout(BUSY_TIMEOUT)?;
+    c.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")?;
+    c.set_prepared_statement_cache_capacity(64);
+    Ok(c)
 }
 
 /// An audit event waiting in its transaction (written just before COMMIT).
@@ -116,33 +138,24 @@ pub(crate) struct PendingEvent {
     pub message: Option<i64>,
 }
 
-/// Events per INSERT statement when flushing (6 values each, well under SQLite's limit).
-const EVENTS_PER_STATEMENT: usize = 200;
-
-/// A `BEGIN IMMEDIATE` transaction on a pooled connection. Unlike sqlx's own transaction, a
-/// failed COMMIT (disk full, read-only file) never returns a connection stuck inside a
-/// transaction to the pool: it is rolled back, or closed.
+/// A `BEGIN IMMEDIATE` transaction on the store's writing connection (rusqlite, on the
+/// caller's thread: no round trip to another thread per statement). A failed COMMIT (disk
+/// full, read-only file) is rolled back, so the connection is never left inside a
+/// transaction; dropping a `WriteTx` without committing rolls it back.
 ///
-/// Audit events are collected and written in a few multi-row statements just before COMMIT
-/// (nothing reads them inside a write transaction), and the next outbox row id is counted
-/// here after the first lookup: the transaction holds the write lock, so nobody else adds
-/// rows meanwhile. Both save round trips to sqlx's SQLite thread on the hot ingest path.
+/// Audit events are collected and written just before COMMIT (nothing reads them inside a
+/// write transaction), and the next outbox row id is counted here after the first lookup:
+/// the transaction holds the write lock, so nobody else adds rows meanwhile.
 pub struct WriteTx {
-    conn: Option<PoolConnection<Sqlite>>,
+    conn: Option<tokio::sync::OwnedMutexGuard<rusqlite::Connection>>,
     events: Vec<PendingEvent>,
     next_outbox_id: Option<i64>,
 }
 
 impl std::ops::Deref for WriteTx {
-    type Target = SqliteConnection;
-    fn deref(&self) -> &SqliteConnection {
+    type Target = rusqlite::Connection;
+    fn deref(&self) -> &rusqlite::Connection {
         self.conn.as_ref().expect("open transaction")
-    }
-}
-
-impl std::ops::DerefMut for WriteTx {
-    fn deref_mut(&mut self) -> &mut SqliteConnection {
-        self.conn.as_mut().expect("open transaction")
     }
 }
 
@@ -153,75 +166,57 @@ impl WriteTx {
     }
 
     /// The id for the next outbox row in this transaction.
-    pub(crate) async fn next_outbox_id(&mut self) -> Result<i64> {
+    pub(crate) fn next_outbox_id(&mut self) -> Result<i64> {
         let next = match self.next_outbox_id {
             Some(n) => n,
-            None => {
-                let (n,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(id), 0) + 1 FROM outbox")
-                    .fetch_one(&mut **self)
-                    .await?;
-                n
-            }
+            None => self.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM outbox", [], |r| r.get(0))?,
         };
         self.next_outbox_id = Some(next + 1);
         Ok(next)
     }
 
-    async fn flush_events(&mut self) -> std::result::Result<(), sqlx::Error> {
+    fn flush_events(&mut self) -> rusqlite::Result<()> {
         let events = std::mem::take(&mut self.events);
-        for chunk in events.chunks(EVENTS_PER_STATEMENT) {
-            let mut q =
-                sqlx::QueryBuilder::<Sqlite>::new("INSERT INTO events (case_id, at, actor, kind, detail, message) ");
-            q.push_values(chunk, |mut b, e| {
-                b.push_bind(e.case_id.as_deref())
-                    .push_bind(e.at.as_str())
-                    .push_bind(e.actor.as_str())
-                    .push_bind(e.kind.as_str())
-                    .push_bind(e.detail.as_str())
-                    .push_bind(e.message);
-            });
-            q.build().execute(&mut **self).await?;
+        let mut insert = self.prepare_cached(
+            "INSERT INTO events (case_id, at, actor, kind, detail, message) VALUES (?, ?, ?, ?, ?, ?)",
+        )?;
+        for e in &events {
+            insert.execute(rusqlite::params![e.case_id, e.at, e.actor, e.kind, e.detail, e.message])?;
         }
         Ok(())
     }
 
-    async fn finish(mut self, sql: &'static str) -> Result<()> {
+    fn finish(mut self, sql: &'static str) -> Result<()> {
         let flushed = if sql == "COMMIT" {
-            self.flush_events().await
+            self.flush_events()
         } else {
             self.events.clear();
             Ok(())
         };
-        let mut conn = self.conn.take().expect("open transaction");
-        let outcome = match flushed {
-            Ok(()) => sqlx::query(sql).execute(&mut *conn).await.map(|_| ()),
-            Err(e) => Err(e),
-        };
-        match outcome {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                if sqlx::query("ROLLBACK").execute(&mut *conn).await.is_err() {
-                    conn.close_on_drop();
-                }
-                Err(e.into())
-            }
+        let conn = self.conn.take().expect("open transaction");
+        let outcome = flushed.and_then(|()| conn.execute_batch(sql));
+        if outcome.is_err() && !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
         }
+        Ok(outcome?)
     }
 
     pub async fn commit(self) -> Result<()> {
-        self.finish("COMMIT").await
+        self.finish("COMMIT")
     }
 
     pub async fn rollback(self) -> Result<()> {
-        self.finish("ROLLBACK").await
+        self.finish("ROLLBACK")
     }
 }
 
 impl Drop for WriteTx {
     fn drop(&mut self) {
-        // Dropped without commit (an error path): closing the connection rolls it back.
-        if let Some(mut c) = self.conn.take() {
-            c.close_on_drop();
+        // Dropped without commit (an error path): roll back.
+        if let Some(c) = self.conn.take() {
+            if !c.is_autocommit() {
+                let _ = c.execute_batch("ROLLBACK");
+            }
         }
     }
 }

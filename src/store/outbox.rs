@@ -1,6 +1,7 @@
 //! The outbox: mail is written here in the same transaction as its cause, then delivered.
 
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use rusqlite::params;
 
 use super::{Result, Store};
 use crate::case::event::EventKind;
@@ -36,8 +37,8 @@ pub enum Queued {
     Capped,
 }
 
-/// Writes an event row.
-pub async fn event(
+/// Writes an event row (with the transaction's other events, just before it commits).
+pub fn event(
     tx: &mut crate::store::WriteTx,
     case_id: Option<&str>,
     now: DateTime<Utc>,
@@ -45,8 +46,7 @@ pub async fn event(
     kind: EventKind,
     detail: serde_json::Value,
     message: Option<i64>,
-) -> Result<()> {
-    // Written with the transaction's other events just before it commits.
+) {
     tx.push_event(crate::store::PendingEvent {
         case_id: case_id.map(str::to_string),
         at: stamp(now),
@@ -55,12 +55,11 @@ pub async fn event(
         detail: detail.to_string(),
         message,
     });
-    Ok(())
 }
 
 /// Queues a draft inside the caller's transaction, as `identity`, unless `daily_cap`
 /// automatic mails went to its recipients in the last 24 hours; returns the row or `Capped`.
-pub async fn enqueue(
+pub fn enqueue(
     tx: &mut crate::store::WriteTx,
     identity: &Identity,
     daily_cap: u32,
@@ -71,12 +70,9 @@ pub async fn enqueue(
         serde_json::to_string(&draft.to.iter().map(|a| a.as_str()).collect::<Vec<_>>()).expect("strings serialise");
     if draft.automatic {
         let since = stamp(now - ChronoDuration::hours(24));
-        let (sent,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE automatic = 1 AND recipients = ? AND created_at > ?")
-                .bind(&recipients)
-                .bind(&since)
-                .fetch_one(&mut **tx)
-                .await?;
+        let sent: i64 = tx
+            .prepare_cached("SELECT COUNT(*) FROM outbox WHERE automatic = 1 AND recipients = ? AND created_at > ?")?
+            .query_row(params![recipients, since], |r| r.get(0))?;
         if sent >= i64::from(daily_cap) {
             event(
                 tx,
@@ -86,46 +82,39 @@ pub async fn enqueue(
                 EventKind::MailSuppressed,
                 serde_json::json!({"kind": draft.kind, "to": draft.to, "reason": "daily cap on automatic mail reached"}),
                 None,
-            )
-            .await?;
+            );
             return Ok(Queued::Capped);
         }
     }
-    let next = tx.next_outbox_id().await?;
+    let next = tx.next_outbox_id()?;
     let c = identity
         .compose(draft, next, now)
         .map_err(crate::outbox::MailError::from)?;
-    sqlx::query(
+    tx.prepare_cached(
         "INSERT INTO outbox (id, case_id, kind, message_id, envelope_from, recipients, subject, raw,
                              automatic, to_reporter, created_at, next_attempt_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(next)
-    .bind(&draft.case_id)
-    .bind(draft.kind.as_str())
-    .bind(&c.message_id)
-    .bind(&c.envelope_from)
-    .bind(&recipients)
-    .bind(&c.subject)
-    .bind(&c.raw)
-    .bind(draft.automatic)
-    .bind(draft.to_reporter)
-    .bind(stamp(now))
-    .bind(stamp(now))
-    .execute(&mut **tx)
-    .await?;
+    )?
+    .execute(params![
+        next,
+        draft.case_id,
+        draft.kind.as_str(),
+        c.message_id,
+        c.envelope_from,
+        recipients,
+        c.subject,
+        c.raw,
+        draft.automatic,
+        draft.to_reporter,
+        stamp(now),
+        stamp(now),
+    ])?;
     if let Some(case) = &draft.case_id {
-        sqlx::query("INSERT OR IGNORE INTO message_ids (message_id, case_id) VALUES (?, ?)")
-            .bind(&c.message_id)
-            .bind(case)
-            .execute(&mut **tx)
-            .await?;
+        tx.prepare_cached("INSERT OR IGNORE INTO message_ids (message_id, case_id) VALUES (?, ?)")?
+            .execute(params![c.message_id, case])?;
         if draft.to_reporter {
-            sqlx::query("UPDATE cases SET last_reporter_mail_at = ? WHERE id = ?")
-                .bind(stamp(now))
-                .bind(case)
-                .execute(&mut **tx)
-                .await?;
+            tx.prepare_cached("UPDATE cases SET last_reporter_mail_at = ? WHERE id = ?")?
+                .execute(params![stamp(now), case])?;
         }
     }
     Ok(Queued::Row {
@@ -134,29 +123,45 @@ pub async fn enqueue(
     })
 }
 
-impl Store {
-    /// Claims up to `limit` due rows for `lease` (so two senders never send the same row).
-    pub async fn claim_due(&self, now: DateTime<Utc>, limit: i64, lease: std::time::Duration) -> Result<Vec<Pending>> {
-        let mut tx = self.write().await?;
-        let rows: Vec<Pending> = sqlx::query_as(
+/// The due rows, leased, inside the caller's transaction.
+fn claim(
+    tx: &crate::store::WriteTx,
+    now: DateTime<Utc>,
+    limit: i64,
+    lease: std::time::Duration,
+) -> Result<Vec<Pending>> {
+    let rows: Vec<Pending> = tx
+        .prepare_cached(
             "SELECT id, case_id, kind, envelope_from, recipients, raw, attempts FROM outbox
              WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?
                AND (lease_until IS NULL OR lease_until < ?)
              ORDER BY id LIMIT ?",
-        )
-        .bind(stamp(now))
-        .bind(stamp(now))
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
-        let until = stamp(now + ChronoDuration::from_std(lease).unwrap_or(ChronoDuration::minutes(5)));
-        for r in &rows {
-            sqlx::query("UPDATE outbox SET lease_until = ? WHERE id = ?")
-                .bind(&until)
-                .bind(r.id)
-                .execute(&mut *tx)
-                .await?;
-        }
+        )?
+        .query_map(params![stamp(now), stamp(now), limit], |r| {
+            Ok(Pending {
+                id: r.get(0)?,
+                case_id: r.get(1)?,
+                kind: r.get(2)?,
+                envelope_from: r.get(3)?,
+                recipients: r.get(4)?,
+                raw: r.get(5)?,
+                attempts: r.get(6)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let until = stamp(now + ChronoDuration::from_std(lease).unwrap_or(ChronoDuration::minutes(5)));
+    let mut leased = tx.prepare_cached("UPDATE outbox SET lease_until = ? WHERE id = ?")?;
+    for r in &rows {
+        leased.execute(params![until, r.id])?;
+    }
+    Ok(rows)
+}
+
+impl Store {
+    /// Claims up to `limit` due rows for `lease` (so two senders never send the same row).
+    pub async fn claim_due(&self, now: DateTime<Utc>, limit: i64, lease: std::time::Duration) -> Result<Vec<Pending>> {
+        let tx = self.write().await?;
+        let rows = claim(&tx, now, limit, lease)?;
         tx.commit().await?;
         Ok(rows)
     }
@@ -183,14 +188,10 @@ impl Store {
     /// A permanent refusal: the row is kept, marked failed, and the case gets an event.
     pub async fn mark_failed(&self, p: &Pending, error: &str, now: DateTime<Utc>) -> Result<()> {
         let mut tx = self.write().await?;
-        sqlx::query(
+        tx.execute(
             "UPDATE outbox SET attempts = attempts + 1, last_error = ?, failed_at = ?, lease_until = NULL WHERE id = ?",
-        )
-        .bind(error)
-        .bind(stamp(now))
-        .bind(p.id)
-        .execute(&mut *tx)
-        .await?;
+            params![error, stamp(now), p.id],
+        )?;
         event(
             &mut tx,
             p.case_id.as_deref(),
@@ -199,8 +200,7 @@ impl Store {
             EventKind::MailFailed,
             serde_json::json!({"outbox": p.id, "kind": p.kind, "error": error}),
             None,
-        )
-        .await?;
+        );
         tx.commit().await?;
         Ok(())
     }

@@ -40,12 +40,11 @@ impl Store {
 impl Store {
     /// Tries a write (rolled back): fails when the disk is full or the file read-only.
     pub async fn probe_write(&self, now: DateTime<Utc>) -> Result<()> {
-        let mut tx = self.write().await?;
-        sqlx::query("INSERT OR REPLACE INTO service_state (key, value, updated_at) VALUES ('write_probe', ?, ?)")
-            .bind("x".repeat(4096))
-            .bind(stamp(now))
-            .execute(&mut *tx)
-            .await?;
+        let tx = self.write().await?;
+        tx.execute(
+            "INSERT OR REPLACE INTO service_state (key, value, updated_at) VALUES ('write_probe', ?, ?)",
+            rusqlite::params!["x".repeat(4096), stamp(now)],
+        )?;
         tx.rollback().await?;
         Ok(())
     }

@@ -451,15 +451,13 @@ async fn deliveries_wait_out_an_outage_and_arrive_once() {
     let clock = FixedClock::new(t0);
 
     // Three events in one write transaction, as their cause would write them.
-    let mut conn = store.pool.acquire().await.unwrap();
-    sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await.unwrap();
+    let tx = store.write().await.unwrap();
     let mut queued = Vec::new();
     for event in [EventKind::PrematureDisclosure, EventKind::NewCase, EventKind::Overdue] {
         let a = Alert { event, ..alert() };
-        queued.extend(queue::enqueue(&mut conn, &channels, &a, t0).await.unwrap());
+        queued.extend(queue::enqueue(&tx, &channels, &a, t0).unwrap());
     }
-    sqlx::query("COMMIT").execute(&mut *conn).await.unwrap();
-    drop(conn);
+    tx.commit().await.unwrap();
     let on = |key: &str| queued.iter().filter(|q| q.channel == key).count();
     assert_eq!(
         (on(hook.key()), on(chat.key())),
