@@ -310,8 +310,8 @@ async fn main() {
                 cache = index::SimilarCache::default();
             }
             let t = Instant::now();
-            let found = index::similar_cases(&mut conn, subject, body, &mut cache)
-                .await
+            let found = store
+                .read_sync(|c| index::similar_cases(c, subject, body, &mut cache))
                 .unwrap();
             times.push(t.elapsed());
             assert!(

@@ -238,8 +238,12 @@ pub async fn drain(
                 uids: msgs.iter().map(|m| m.uid).collect(),
                 prepared: tokio::spawn(async move {
                     let mut prepared = prepare_batch(&app, msgs, threads, known).await?;
-                    prepare::find_similar(&store, &app, &mut prepared, &mut *similar.lock().await).await;
-                    Ok(prepared)
+                    // Synchronous SQLite reads: on a blocking thread.
+                    tokio::task::spawn_blocking(move || {
+                        prepare::find_similar(&store, &app, &mut prepared, &mut similar.blocking_lock());
+                        prepared
+                    })
+                    .await
                 }),
             });
         }

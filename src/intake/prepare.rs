@@ -237,7 +237,7 @@ fn looks_new(app: &App, p: &Prepared) -> bool {
 /// resembles (reads only, before the write transaction), with what earlier batches of the
 /// same pass read in `cache`. A failed lookup is logged and leaves the list empty: it never
 /// holds a report back.
-pub async fn find_similar(
+pub fn find_similar(
     store: &crate::store::Store,
     app: &App,
     batch: &mut [Prepared],
@@ -247,21 +247,16 @@ pub async fn find_similar(
         return;
     }
     cache.next_batch();
-    for p in batch.iter_mut() {
-        let Some(profile) = p.profile.take() else { continue };
-        let mut conn = match store.pool.acquire().await {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::warn!(error = %e, "similar cases: no database connection; skipped");
-                return;
+    store.read_sync(|conn| {
+        for p in batch.iter_mut() {
+            let Some(profile) = p.profile.take() else { continue };
+            let subject = crate::sanitize::header_text(&p.message.subject);
+            match crate::search::index::similar_to_report(conn, &subject, &p.report_text, profile, cache) {
+                Ok(found) => p.similar = found,
+                Err(e) => tracing::warn!(error = %e, "similar cases: lookup failed; skipped"),
             }
-        };
-        let subject = crate::sanitize::header_text(&p.message.subject);
-        match crate::search::index::similar_to_report(&mut conn, &subject, &p.report_text, profile, cache).await {
-            Ok(found) => p.similar = found,
-            Err(e) => tracing::warn!(error = %e, "similar cases: lookup failed; skipped"),
         }
-    }
+    });
 }
 
 /// Judges who wrote a coordinator's message (the author as routing reads it: From, or the

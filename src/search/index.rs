@@ -167,29 +167,32 @@ pub fn save_report_text(conn: &rusqlite::Connection, case_id: &str, subject: &st
 }
 
 /// (case id, subject, text) of the given cases, in no particular order.
-pub async fn report_texts(
-    conn: &mut SqliteConnection,
+pub fn report_texts(
+    conn: &rusqlite::Connection,
     case_ids: &[String],
-) -> Result<Vec<(String, String, String)>, sqlx::Error> {
+) -> rusqlite::Result<Vec<(String, String, String)>> {
     let ids = serde_json::to_string(case_ids).unwrap_or_else(|_| "[]".into());
-    sqlx::query_as("SELECT case_id, subject, text FROM report_text WHERE case_id IN (SELECT value FROM json_each(?))")
-        .bind(ids)
-        .fetch_all(conn)
-        .await
+    conn.prepare_cached(
+        "SELECT case_id, subject, text FROM report_text WHERE case_id IN (SELECT value FROM json_each(?))",
+    )?
+    .query_map([ids], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+    .collect()
 }
 
 /// (case id, subject, text) of the `n` most recently saved cases other than `exclude`: a
 /// background sample for the scorer's word weights.
-pub async fn recent_report_texts(
-    conn: &mut SqliteConnection,
+pub fn recent_report_texts(
+    conn: &rusqlite::Connection,
     exclude: &str,
     n: u32,
-) -> Result<Vec<(String, String, String)>, sqlx::Error> {
-    sqlx::query_as("SELECT case_id, subject, text FROM report_text WHERE case_id <> ? ORDER BY rowid DESC LIMIT ?")
-        .bind(exclude)
-        .bind(i64::from(n))
-        .fetch_all(conn)
-        .await
+) -> rusqlite::Result<Vec<(String, String, String)>> {
+    conn.prepare_cached(
+        "SELECT case_id, subject, text FROM report_text WHERE case_id <> ? ORDER BY rowid DESC LIMIT ?",
+    )?
+    .query_map(rusqlite::params![exclude, i64::from(n)], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })?
+    .collect()
 }
 
 /// Which cases a search may return.
@@ -285,11 +288,11 @@ fn tokens(term: &str) -> Vec<String> {
 /// little about a report and cost a scan of most of the index), rarest first, at most
 /// [`MAX_QUERY_TERMS`]. When every word is that common: `None`. Without an index vocabulary
 /// (`search_vocab`): the first words as they are. Word counts are read once per `cache`.
-async fn distinctive(
-    conn: &mut SqliteConnection,
+fn distinctive(
+    conn: &rusqlite::Connection,
     words: &[String],
     cache: &mut SimilarCache,
-) -> Result<Option<Vec<String>>, sqlx::Error> {
+) -> rusqlite::Result<Option<Vec<String>>> {
     let unknown: Vec<String> = words
         .iter()
         .flat_map(|w| tokens(w))
@@ -302,15 +305,12 @@ async fn distinctive(
             cache.doc_counts.clear();
         }
         let list = serde_json::to_string(&unknown).unwrap_or_else(|_| "[]".into());
-        let counts: Vec<(String, i64)> =
-            match sqlx::query_as("SELECT term, doc FROM search_vocab WHERE term IN (SELECT value FROM json_each(?))")
-                .bind(list)
-                .fetch_all(&mut *conn)
-                .await
-            {
-                Ok(c) => c,
-                Err(_) => return Ok(Some(words.iter().take(MAX_QUERY_TERMS).cloned().collect())),
-            };
+        let counts: rusqlite::Result<Vec<(String, i64)>> = conn
+            .prepare_cached("SELECT term, doc FROM search_vocab WHERE term IN (SELECT value FROM json_each(?))")
+            .and_then(|mut q| q.query_map([list], |r| Ok((r.get(0)?, r.get(1)?)))?.collect());
+        let Ok(counts) = counts else {
+            return Ok(Some(words.iter().take(MAX_QUERY_TERMS).cloned().collect()));
+        };
         for t in unknown {
             cache.doc_counts.insert(t, 0);
         }
@@ -319,9 +319,9 @@ async fn distinctive(
     let rows = match cache.rows {
         Some(n) => n,
         None => {
-            let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM search_index_docsize")
-                .fetch_one(&mut *conn)
-                .await?;
+            let n: i64 = conn
+                .prepare_cached("SELECT COUNT(*) FROM search_index_docsize")?
+                .query_row([], |r| r.get(0))?;
             cache.rows = Some(n);
             n
         }
@@ -354,19 +354,18 @@ async fn distinctive(
 /// a twentieth of the index (nothing in the report singles out a few cases), the most
 /// recent cases instead: ranking most of the index would cost time in proportion to all
 /// history for each report. `exclude` is the new case itself.
-pub async fn candidates(
-    conn: &mut SqliteConnection,
+pub fn candidates(
+    conn: &rusqlite::Connection,
     words: &[String],
     exclude: &str,
     limit: u32,
     cache: &mut SimilarCache,
-) -> Result<Vec<String>, sqlx::Error> {
-    let Some(words) = distinctive(conn, words, cache).await? else {
-        return sqlx::query_scalar("SELECT case_id FROM report_text WHERE case_id <> ? ORDER BY rowid DESC LIMIT ?")
-            .bind(exclude)
-            .bind(i64::from(limit))
-            .fetch_all(conn)
-            .await;
+) -> rusqlite::Result<Vec<String>> {
+    let Some(words) = distinctive(conn, words, cache)? else {
+        return conn
+            .prepare_cached("SELECT case_id FROM report_text WHERE case_id <> ? ORDER BY rowid DESC LIMIT ?")?
+            .query_map(rusqlite::params![exclude, i64::from(limit)], |r| r.get(0))?
+            .collect();
     };
     let terms: Vec<String> = words
         .iter()
@@ -382,13 +381,11 @@ pub async fn candidates(
     if terms.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = sqlx::query(CANDIDATES)
-        .bind(terms.join(" OR "))
-        .bind(exclude)
-        .bind(i64::from(limit))
-        .fetch_all(conn)
-        .await?;
-    rows.iter().map(|r| r.try_get("case_id")).collect()
+    conn.prepare_cached(CANDIDATES)?
+        .query_map(rusqlite::params![terms.join(" OR "), exclude, i64::from(limit)], |r| {
+            r.get("case_id")
+        })?
+        .collect()
 }
 
 pub use super::similar::Similar;
@@ -435,25 +432,25 @@ const CANDIDATE_CASES: u32 = 20;
 /// The earlier cases most like a new report (`subject`, `text`: what
 /// [`crate::search::text::for_similarity`] keeps), above the scorer's threshold, best first,
 /// at most [`crate::search::similar::MAX_SIMILAR`]. Reads only; needs the `cases` table.
-pub async fn similar_cases(
-    conn: &mut SqliteConnection,
+pub fn similar_cases(
+    conn: &rusqlite::Connection,
     subject: &str,
     text: &str,
     cache: &mut SimilarCache,
-) -> Result<Vec<Similar>, sqlx::Error> {
+) -> rusqlite::Result<Vec<Similar>> {
     let new = crate::search::similar::Profile::new(subject, text);
-    similar_to_report(conn, subject, text, new, cache).await
+    similar_to_report(conn, subject, text, new, cache)
 }
 
 /// [`similar_cases`] of a report whose profile is made already.
-pub async fn similar_to_report(
-    conn: &mut SqliteConnection,
+pub fn similar_to_report(
+    conn: &rusqlite::Connection,
     subject: &str,
     text: &str,
     new: crate::search::similar::Profile,
     cache: &mut SimilarCache,
-) -> Result<Vec<Similar>, sqlx::Error> {
-    let found = similar_to_profile(conn, &new, cache).await;
+) -> rusqlite::Result<Vec<Similar>> {
+    let found = similar_to_profile(conn, &new, cache);
     if cache.fresh.len() >= SimilarCache::MAX_PROFILES {
         cache.fresh.clear();
     }
@@ -470,17 +467,17 @@ fn text_key(subject: &str, text: &str) -> u64 {
     h.finish()
 }
 
-async fn similar_to_profile(
-    conn: &mut SqliteConnection,
+fn similar_to_profile(
+    conn: &rusqlite::Connection,
     new: &crate::search::similar::Profile,
     cache: &mut SimilarCache,
-) -> Result<Vec<Similar>, sqlx::Error> {
+) -> rusqlite::Result<Vec<Similar>> {
     use crate::search::similar::{self, Profile};
     if new.is_empty() {
         return Ok(vec![]);
     }
     let terms = new.key_terms(&similar::Idf::default(), LOOKUP_TERMS);
-    let ids = candidates(conn, &terms, "", CANDIDATE_CASES, cache).await?;
+    let ids = candidates(conn, &terms, "", CANDIDATE_CASES, cache)?;
     if ids.is_empty() {
         return Ok(vec![]);
     }
@@ -494,7 +491,7 @@ async fn similar_to_profile(
         unread = ids.clone();
     }
     if !unread.is_empty() {
-        for (id, s, t) in report_texts(conn, &unread).await? {
+        for (id, s, t) in report_texts(conn, &unread)? {
             let p = cache
                 .fresh
                 .remove(&text_key(&s, &t))
@@ -503,7 +500,7 @@ async fn similar_to_profile(
         }
     }
     if cache.background.is_none() {
-        let rows = recent_report_texts(conn, "", 50).await?;
+        let rows = recent_report_texts(conn, "", 50)?;
         let sample: Vec<Profile> = rows.iter().map(|(_, s, t)| Profile::new(s, t)).collect();
         cache.background = Some(std::sync::Arc::new(similar::Idf::new(&sample)));
     }
@@ -514,14 +511,15 @@ async fn similar_to_profile(
     let background = cache.background.clone().unwrap_or_default();
     let found = similar::similar_among(new, &candidates, background);
     let mut out = Vec::with_capacity(found.len());
-    for (id, score) in found {
-        let row: Option<(String, String, String)> = sqlx::query_as(
-            "SELECT opened_at, reporter, CASE WHEN encryption = 'none' THEN subject ELSE '(encrypted report)' END
+    let mut case = conn.prepare_cached(
+        "SELECT opened_at, reporter, CASE WHEN encryption = 'none' THEN subject ELSE '(encrypted report)' END
              FROM cases WHERE id = ?",
-        )
-        .bind(&id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    )?;
+    for (id, score) in found {
+        use rusqlite::OptionalExtension;
+        let row: Option<(String, String, String)> = case
+            .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
         if let Some((opened_at, reporter, subject)) = row {
             out.push(Similar {
                 id,
@@ -701,20 +699,16 @@ mod tests {
 
     #[tokio::test]
     async fn candidates_are_cases_sharing_words_except_the_new_one() {
-        let mut c = corpus().await;
+        let c = corpus().await;
         let words = vec!["redirect".to_string(), "evil".to_string(), "--".to_string()];
         assert_eq!(
-            candidates(&mut c.r, &words, "SEC-9", 5, &mut SimilarCache::default())
-                .await
-                .unwrap(),
+            candidates(&c.w, &words, "SEC-9", 5, &mut SimilarCache::default()).unwrap(),
             vec!["SEC-1"]
         );
-        assert!(candidates(&mut c.r, &words, "SEC-1", 5, &mut SimilarCache::default())
-            .await
+        assert!(candidates(&c.w, &words, "SEC-1", 5, &mut SimilarCache::default())
             .unwrap()
             .is_empty());
-        assert!(candidates(&mut c.r, &[], "SEC-1", 5, &mut SimilarCache::default())
-            .await
+        assert!(candidates(&c.w, &[], "SEC-1", 5, &mut SimilarCache::default())
             .unwrap()
             .is_empty());
     }
@@ -746,10 +740,10 @@ mod tests {
 
     #[tokio::test]
     async fn candidates_come_from_the_rarest_words_the_index_holds() {
-        let mut c = vocab_corpus(120).await;
+        let c = vocab_corpus(120).await;
         let mut cache = SimilarCache::default();
         let words: Vec<String> = ["common", "missing", "rare", "own7"].map(String::from).into();
-        let mut got = candidates(&mut c.r, &words, "", 5, &mut cache).await.unwrap();
+        let mut got = candidates(&c.w, &words, "", 5, &mut cache).unwrap();
         got.sort();
         // "common" is in every row (left out), "missing" in none: the rare words find them.
         assert_eq!(got, vec!["SEC-7", "SEC-RARE"]);
@@ -757,10 +751,10 @@ mod tests {
 
     #[tokio::test]
     async fn when_every_word_is_common_the_most_recent_cases_are_the_candidates() {
-        let mut c = vocab_corpus(120).await;
+        let c = vocab_corpus(120).await;
         let mut cache = SimilarCache::default();
         let words: Vec<String> = ["common", "words", "everywhere"].map(String::from).into();
-        let got = candidates(&mut c.r, &words, "SEC-RARE", 3, &mut cache).await.unwrap();
+        let got = candidates(&c.w, &words, "SEC-RARE", 3, &mut cache).unwrap();
         assert_eq!(got, vec!["SEC-119", "SEC-118", "SEC-117"]);
     }
 
@@ -769,10 +763,7 @@ mod tests {
         let mut c = vocab_corpus(3).await;
         let mut cache = SimilarCache::default();
         let words = vec!["fresh".to_string()];
-        assert!(candidates(&mut c.r, &words, "", 5, &mut cache)
-            .await
-            .unwrap()
-            .is_empty());
+        assert!(candidates(&c.w, &words, "", 5, &mut cache).unwrap().is_empty());
         add_case(
             &mut c,
             "SEC-NEW",
@@ -783,10 +774,7 @@ mod tests {
         )
         .await;
         cache.next_batch();
-        assert_eq!(
-            candidates(&mut c.r, &words, "", 5, &mut cache).await.unwrap(),
-            vec!["SEC-NEW"]
-        );
+        assert_eq!(candidates(&c.w, &words, "", 5, &mut cache).unwrap(), vec!["SEC-NEW"]);
     }
 
     #[tokio::test]
@@ -794,7 +782,7 @@ mod tests {
         let mut c = vocab_corpus(30).await;
         let mut cache = SimilarCache::default();
         let text = "Prototype pollution in qs.parse via __proto__ keys: qs.parse('a[__proto__][x]=1')";
-        let first = similar_cases(&mut c.r, "qs pollution", text, &mut cache).await.unwrap();
+        let first = similar_cases(&c.w, "qs pollution", text, &mut cache).unwrap();
         assert!(first.is_empty(), "nothing like it yet: {first:?}");
         assert_eq!(cache.fresh.len(), 1);
         add_case(
@@ -808,21 +796,19 @@ mod tests {
         .await;
         save_report_text(&c.w, "SEC-QS", "qs pollution", text).unwrap();
         cache.next_batch();
-        let again = similar_cases(&mut c.r, "qs pollution", text, &mut cache).await.unwrap();
+        let again = similar_cases(&c.w, "qs pollution", text, &mut cache).unwrap();
         assert_eq!(again.first().map(|s| s.id.as_str()), Some("SEC-QS"), "{again:?}");
         assert!(cache.profiles.contains_key("SEC-QS"));
     }
 
     #[tokio::test]
     async fn report_texts_are_read_by_case() {
-        let mut c = corpus().await;
+        let c = corpus().await;
         for (id, text) in [("SEC-1", "one"), ("SEC-2", "two"), ("SEC-3", "three")] {
             save_report_text(&c.w, id, "s", text).unwrap();
         }
         save_report_text(&c.w, "SEC-2", "s2", "two again").unwrap();
-        let mut got = report_texts(&mut c.r, &["SEC-2".into(), "SEC-3".into(), "SEC-9".into()])
-            .await
-            .unwrap();
+        let mut got = report_texts(&c.w, &["SEC-2".into(), "SEC-3".into(), "SEC-9".into()]).unwrap();
         got.sort();
         assert_eq!(
             got,
@@ -831,7 +817,7 @@ mod tests {
                 ("SEC-3".into(), "s".into(), "three".into())
             ]
         );
-        let recent = recent_report_texts(&mut c.r, "SEC-2", 1).await.unwrap();
+        let recent = recent_report_texts(&c.w, "SEC-2", 1).unwrap();
         assert_eq!(recent[0].0, "SEC-3");
     }
 
@@ -863,7 +849,7 @@ mod tests {
                     prop_assert!(r.is_ok(), "query {:?} -> {} -> {:?}", input, q.fts5(), r.err());
                 }
                 let words: Vec<String> = input.split_whitespace().map(String::from).collect();
-                let r = candidates(&mut c.r, &words, "SEC-0", 5, &mut SimilarCache::default()).await;
+                let r = candidates(&c.w, &words, "SEC-0", 5, &mut SimilarCache::default());
                 prop_assert!(r.is_ok(), "candidates {:?} -> {:?}", words, r.err());
                 Ok(())
             })?;

@@ -50,6 +50,8 @@ pub struct Store {
     pub pool: SqlitePool,
     /// Write transactions, one at a time.
     writer: std::sync::Arc<tokio::sync::Mutex<rusqlite::Connection>>,
+    /// Synchronous reads on the caller's thread (the similar-case lookups of a batch).
+    reader: std::sync::Arc<std::sync::Mutex<rusqlite::Connection>>,
 }
 
 /// Creates the file with mode 0600 (and its directory) if it does not exist yet.
@@ -90,10 +92,23 @@ impl Store {
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
         MIGRATOR.run(&pool).await?;
         let writer = open_writer(path)?;
+        let reader = rusqlite::Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        reader.busy_timeout(BUSY_TIMEOUT)?;
         Ok(Store {
             pool,
             writer: std::sync::Arc::new(tokio::sync::Mutex::new(writer)),
+            reader: std::sync::Arc::new(std::sync::Mutex::new(reader)),
         })
+    }
+
+    /// Runs `f` with the reading connection, on this thread (blocks: call it where blocking
+    /// is allowed, e.g. in `spawn_blocking`).
+    pub fn read_sync<R>(&self, f: impl FnOnce(&rusqlite::Connection) -> R) -> R {
+        let conn = self.reader.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&conn)
     }
 
     /// A write transaction (`BEGIN IMMEDIATE`) on the store's one writing connection.
