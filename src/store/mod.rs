@@ -97,6 +97,7 @@ impl Store {
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         reader.busy_timeout(BUSY_TIMEOUT)?;
+        trace_statements(&reader);
         Ok(Store {
             pool,
             writer: std::sync::Arc::new(tokio::sync::Mutex::new(writer)),
@@ -139,7 +140,24 @@ fn open_writer(path: &Path) -> Result<rusqlite::Connection> {
     c.busy_timeout(BUSY_TIMEOUT)?;
     c.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")?;
     c.set_prepared_statement_cache_capacity(64);
+    trace_statements(&c);
     Ok(c)
+}
+
+/// With `RUST_LOG=secintake::sql=trace` (when the connection opens), every statement the
+/// connection runs is logged: its SQL text as written, never the values bound to it.
+fn trace_statements(c: &rusqlite::Connection) {
+    if tracing::enabled!(target: "secintake::sql", tracing::Level::TRACE) {
+        c.trace_v2(
+            rusqlite::trace::TraceEventCodes::SQLITE_TRACE_STMT,
+            Some(|e| {
+                if let rusqlite::trace::TraceEvent::Stmt(_, sql) = e {
+                    let sql: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+                    tracing::trace!(target: "secintake::sql", statement = %sql);
+                }
+            }),
+        );
+    }
 }
 
 /// An audit event waiting in its transaction (written just before COMMIT).
