@@ -63,14 +63,35 @@ const PACKAGES: &[&str] = &[
     "on-headers",
 ];
 const KINDS: &[(&str, &str)] = &[
-    ("ReDoS", "a regular expression that backtracks catastrophically on crafted input"),
-    ("prototype pollution", "a merge of user-controlled keys into a plain object, so `__proto__` reaches Object.prototype"),
-    ("open redirect", "a redirect target taken from the request without checking that it stays on the site"),
-    ("path traversal", "a file path joined from the URL without rejecting `..` segments after decoding"),
-    ("header injection", "CR/LF characters in a value that is written into a response header"),
+    (
+        "ReDoS",
+        "a regular expression that backtracks catastrophically on crafted input",
+    ),
+    (
+        "prototype pollution",
+        "a merge of user-controlled keys into a plain object, so `__proto__` reaches Object.prototype",
+    ),
+    (
+        "open redirect",
+        "a redirect target taken from the request without checking that it stays on the site",
+    ),
+    (
+        "path traversal",
+        "a file path joined from the URL without rejecting `..` segments after decoding",
+    ),
+    (
+        "header injection",
+        "CR/LF characters in a value that is written into a response header",
+    ),
     ("XSS", "user input reflected into an HTML error page without escaping"),
-    ("denial of service", "an unbounded buffer that grows with every chunk of a slow request"),
-    ("cookie parsing bypass", "a cookie name with characters the parser accepts but the spec forbids"),
+    (
+        "denial of service",
+        "an unbounded buffer that grows with every chunk of a slow request",
+    ),
+    (
+        "cookie parsing bypass",
+        "a cookie name with characters the parser accepts but the spec forbids",
+    ),
 ];
 const FIRST: &[&str] = &[
     "Jane", "Ravi", "Mei", "Lukas", "Amara", "Diego", "Sofia", "Kenji", "Olu", "Hanna", "Pierre", "Ines", "Tomasz",
@@ -166,7 +187,9 @@ fn report_text(rng: &mut Rng, target: usize, signer: &str) -> Report {
         "",
     );
     b.push_str("\nAffected versions: ");
-    b.push_str(&format!("{pkg} >= {maj}.0.0, <= {maj}.{min}.{pat}\n\nSteps to reproduce:\n"));
+    b.push_str(&format!(
+        "{pkg} >= {maj}.0.0, <= {maj}.{min}.{pat}\n\nSteps to reproduce:\n"
+    ));
     b.push_str(&format!(
         "1. npm install {pkg}@{maj}.{min}.{pat}\n2. node -e \"require('{pkg}').{func}('a'.repeat(50000) + '!')\"\n3. curl -s http://localhost:3000/ -H 'X-Test: {}'\n",
         rng.next() % 100_000
@@ -196,13 +219,17 @@ fn mail_date(t: DateTime<Utc>) -> String {
 fn write_history(path: &Path, threads: usize, per_thread: usize) -> (usize, u64) {
     let f = std::fs::File::create(path).unwrap();
     let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-    let mut rng = Rng(0x5EC1_47A4E_u64);
+    let mut rng = Rng(0x0005_EC14_7A4E_u64);
     let start = Utc.with_ymd_and_hms(2021, 6, 1, 0, 0, 0).unwrap();
     let span = 5 * 365 * 86_400i64;
     let (mut n, mut bytes) = (0usize, 0u64);
     for t in 0..threads {
         let reporter_n = rng.below(800);
-        let name = format!("{} {}", FIRST[reporter_n % FIRST.len()], LAST[(reporter_n / 16) % LAST.len()]);
+        let name = format!(
+            "{} {}",
+            FIRST[reporter_n % FIRST.len()],
+            LAST[(reporter_n / 16) % LAST.len()]
+        );
         let reporter = format!("researcher{reporter_n}@{}", DOMAINS[reporter_n % DOMAINS.len()]);
         let mut at = start + chrono::Duration::seconds(span * t as i64 / threads as i64 + rng.below(3600) as i64);
         let target = 1000 + rng.below(3000);
@@ -270,7 +297,9 @@ fn write_history(path: &Path, threads: usize, per_thread: usize) -> (usize, u64)
             if let Some(p) = refs.last() {
                 head.push_str(&format!("In-Reply-To: {p}\nReferences: {}\n", refs.join(" ")));
             }
-            head.push_str("MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n");
+            head.push_str(
+                "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n",
+            );
             // mboxrd: a body line starting with "From " (after any >) gets one more >.
             let mut text = String::with_capacity(body.len() + 16);
             for l in body.lines() {
@@ -298,7 +327,7 @@ fn write_history(path: &Path, threads: usize, per_thread: usize) -> (usize, u64)
 
 /// The 20 fresh reports that become the open cases (CRLF, as IMAP holds mail).
 fn fresh_reports(n: usize) -> Vec<Vec<u8>> {
-    let mut rng = Rng(0xF2E5_4u64);
+    let mut rng = Rng(0x000F_2E54_u64);
     (0..n)
         .map(|i| {
             let name = format!("{} {}", FIRST[i % FIRST.len()], LAST[(i * 7) % LAST.len()]);
@@ -490,7 +519,10 @@ fn idle_rss(bin: &str, config: &Path, dir: &Path, name: &str) -> Idle {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    while !std::fs::read_to_string(&logp).unwrap_or_default().contains("IMAP ready") {
+    while !std::fs::read_to_string(&logp)
+        .unwrap_or_default()
+        .contains("IMAP ready")
+    {
         assert!(t.elapsed() < Duration::from_secs(60), "the daemon did not get ready");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -627,7 +659,12 @@ async fn main() {
         let (t, rss, _) = timed(&bin, c, &["run", "--once"]);
         once.push((t, rss));
         let open = count(db, "SELECT COUNT(*) FROM cases WHERE state = 'new'").await;
-        assert_eq!(open as usize, OPEN, "{}: the fresh reports opened {OPEN} cases", db.display());
+        assert_eq!(
+            open as usize,
+            OPEN,
+            "{}: the fresh reports opened {OPEN} cases",
+            db.display()
+        );
     }
 
     // One sweep pass, through the library.

@@ -753,7 +753,9 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 println!("after:    {} ({} bytes)", vacuum::human(v.after_bytes), v.after_bytes);
                 println!("freed:    {} ({} bytes)", vacuum::human(v.freed_bytes), v.freed_bytes);
                 if !v.wal_truncated {
-                    println!("note:     a reader kept the WAL from being emptied; a later checkpoint gives that space back");
+                    println!(
+                        "note:     a reader kept the WAL from being emptied; a later checkpoint gives that space back"
+                    );
                 }
             }
         }

@@ -86,12 +86,17 @@ pub async fn vacuum(store: &Store, db: &Path, busy: Option<Duration>) -> Result<
     let (store_busy_ms,): (i64,) = sqlx::query_as("PRAGMA busy_timeout").fetch_one(&mut *conn).await?;
     let waited = busy.unwrap_or(Duration::from_millis(store_busy_ms.max(0) as u64));
     if busy.is_some() {
-        sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA busy_timeout = {}", waited.as_millis())))
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "PRAGMA busy_timeout = {}",
+            waited.as_millis()
+        )))
+        .execute(&mut *conn)
+        .await?;
     }
     let outcome = async {
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut *conn).await?;
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&mut *conn)
+            .await?;
         sqlx::query("VACUUM").execute(&mut *conn).await?;
         let (blocked, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
             .fetch_one(&mut *conn)
@@ -157,7 +162,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("v.db");
         let store = Store::open(&db).await.unwrap();
-        sqlx::query("CREATE TABLE filler (b BLOB)").execute(&store.pool).await.unwrap();
+        sqlx::query("CREATE TABLE filler (b BLOB)")
+            .execute(&store.pool)
+            .await
+            .unwrap();
         for _ in 0..64 {
             sqlx::query("INSERT INTO filler VALUES (zeroblob(65536))")
                 .execute(&store.pool)

@@ -62,8 +62,13 @@ fn vacuum(w: &World) -> Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn vacuum_keeps_every_case_reports_the_sizes_and_runs_beside_the_daemon() {
     let w = World::new();
-    w.deliver(&report(REPORTER, "ReDoS in path matching", "<v-1@example.test>", COMPLETE_BODY))
-        .await;
+    w.deliver(&report(
+        REPORTER,
+        "ReDoS in path matching",
+        "<v-1@example.test>",
+        COMPLETE_BODY,
+    ))
+    .await;
     w.deliver(&report(
         "dan@example.test",
         "Open redirect after login",
@@ -72,7 +77,11 @@ async fn vacuum_keeps_every_case_reports_the_sizes_and_runs_beside_the_daemon() 
     ))
     .await;
     w.once();
-    let id = w.cases().iter().find(|c| c["subject"] == "ReDoS in path matching").unwrap()["id"]
+    let id = w
+        .cases()
+        .iter()
+        .find(|c| c["subject"] == "ReDoS in path matching")
+        .unwrap()["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -103,14 +112,28 @@ async fn vacuum_keeps_every_case_reports_the_sizes_and_runs_beside_the_daemon() 
     assert!(out.contains("3 imported as history (2 new case(s))"), "{out}");
 
     let before = everything(&w);
-    assert_eq!(before.0.as_array().unwrap().len(), 4, "two open and two historical cases");
+    assert_eq!(
+        before.0.as_array().unwrap().len(),
+        4,
+        "two open and two historical cases"
+    );
     let case = w.case(&id);
     assert_eq!(case["coordinator"], ALICE, "{case}");
-    assert_eq!(case["messages"].as_array().unwrap().iter().filter(|m| m["direction"] == "in").count(), 3);
+    assert_eq!(
+        case["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["direction"] == "in")
+            .count(),
+        3
+    );
     let open_before = w.run(&["cases", "--json"]);
 
     // No mail server is needed: the IMAP/SMTP password is not even in the config.
-    let offline = std::fs::read_to_string(&w.config).unwrap().replace("password = \"secret\"\n", "");
+    let offline = std::fs::read_to_string(&w.config)
+        .unwrap()
+        .replace("password = \"secret\"\n", "");
     std::fs::write(&w.config, &offline).unwrap();
     w.stack.stop_imap();
     w.stack.stop_smtp();
@@ -121,14 +144,19 @@ async fn vacuum_keeps_every_case_reports_the_sizes_and_runs_beside_the_daemon() 
     );
     assert_eq!(v["wal_truncated"], true, "{v}");
     assert_eq!(
-        std::fs::metadata(w.db.with_file_name("secintake.db-wal")).map(|m| m.len()).unwrap_or(0),
+        std::fs::metadata(w.db.with_file_name("secintake.db-wal"))
+            .map(|m| m.len())
+            .unwrap_or(0),
         0,
         "the WAL is checkpointed and emptied"
     );
     assert_eq!(everything(&w), before, "every case and timeline is still there");
     assert_eq!(w.run(&["cases", "--json"]), open_before);
     let text = w.run(&["vacuum"]);
-    assert!(text.contains("before:") && text.contains("after:") && text.contains("freed:"), "{text}");
+    assert!(
+        text.contains("before:") && text.contains("after:") && text.contains("freed:"),
+        "{text}"
+    );
 
     // Beside a running daemon: VACUUM waits for the write lock like any writer.
     w.write_config("");
