@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Serialize;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+use sqlx::{ConnectOptions, Connection};
 
 use super::{Store, StoreError};
 
@@ -82,43 +84,34 @@ pub async fn vacuum(store: &Store, db: &Path, busy: Option<Duration>) -> Result<
             return Err(VacuumError::NoSpace { path, need, free });
         }
     }
-    let mut conn = store.pool.acquire().await?;
-    let (store_busy_ms,): (i64,) = sqlx::query_as("PRAGMA busy_timeout").fetch_one(&mut *conn).await?;
+    let (store_busy_ms,): (i64,) = sqlx::query_as("PRAGMA busy_timeout").fetch_one(&store.pool).await?;
     let waited = busy.unwrap_or(Duration::from_millis(store_busy_ms.max(0) as u64));
-    if busy.is_some() {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "PRAGMA busy_timeout = {}",
-            waited.as_millis()
-        )))
-        .execute(&mut *conn)
-        .await?;
-    }
+    // A connection of its own, not one of the pool's: its own busy timeout, and no sqlx
+    // statement log (a VACUUM of a large database is a "slow statement" warning otherwise).
+    let opts = SqliteConnectOptions::new()
+        .filename(db)
+        .create_if_missing(false)
+        .journal_mode(SqliteJournalMode::Wal)
+        .busy_timeout(waited)
+        .disable_statement_logging();
     let outcome = async {
+        let mut conn = opts.connect().await?;
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&mut *conn)
+            .execute(&mut conn)
             .await?;
-        sqlx::query("VACUUM").execute(&mut *conn).await?;
+        sqlx::query("VACUUM").execute(&mut conn).await?;
         let (blocked, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
-            .fetch_one(&mut *conn)
+            .fetch_one(&mut conn)
             .await?;
+        conn.close().await?;
         Ok::<bool, sqlx::Error>(blocked == 0)
     }
     .await;
-    if busy.is_some() {
-        // The connection goes back to the pool: with the store's own timeout again.
-        let reset = sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA busy_timeout = {store_busy_ms}")))
-            .execute(&mut *conn)
-            .await;
-        if reset.is_err() {
-            conn.close_on_drop();
-        }
-    }
     let wal_truncated = match outcome {
         Ok(t) => t,
         Err(e) if is_busy(&e) => return Err(VacuumError::Busy { path, waited }),
         Err(e) => return Err(e.into()),
     };
-    drop(conn);
     let after = on_disk(db);
     Ok(Vacuumed {
         database: path,
@@ -185,7 +178,7 @@ mod tests {
         assert!(matches!(e, VacuumError::Busy { .. }), "{e}");
         assert!(e.to_string().contains("stayed locked for 0.2 s"), "{e}");
         tx.rollback().await.unwrap();
-        // The connection went back with the store's timeout; the next vacuum works.
+        // The lock is free again: the next vacuum works.
         vacuum(&store, &db, None).await.unwrap();
     }
 }
