@@ -102,6 +102,13 @@ enum Command {
     },
     /// Queue the daily digest to the team now.
     Digest,
+    /// Give the database's free pages back to the file system: checkpoint the WAL, then
+    /// VACUUM. Prints the size before and after. Safe while the daemon runs: it waits for the
+    /// write lock (the store's busy timeout), and the daemon's writes wait for it.
+    Vacuum {
+        #[arg(long)]
+        json: bool,
+    },
     /// Health: IMAP contact, cursor, outbox backlog, errors, open cases, overdue deadlines.
     /// Exits 1 when unhealthy; "degraded" (mail waiting after a send failure, kept and
     /// retried) exits 0.
@@ -732,6 +739,25 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             let app = App::new(settings)?;
             secintake::sweeper::digest_now(&store, &app).await?;
             println!("digest queued to {} (the running daemon sends it)", app.notify);
+        }
+        Command::Vacuum { json } => {
+            use secintake::store::vacuum;
+            let store = open_store(&settings).await?;
+            let v = vacuum::vacuum(&store, &settings.database_path(), None).await?;
+            store.pool.close().await;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                println!("database: {}", v.database);
+                println!("before:   {} ({} bytes)", vacuum::human(v.before_bytes), v.before_bytes);
+                println!("after:    {} ({} bytes)", vacuum::human(v.after_bytes), v.after_bytes);
+                println!("freed:    {} ({} bytes)", vacuum::human(v.freed_bytes), v.freed_bytes);
+                if !v.wal_truncated {
+                    println!(
+                        "note:     a reader kept the WAL from being emptied; a later checkpoint gives that space back"
+                    );
+                }
+            }
         }
         Command::Status { json, max_lag, offline } => {
             let store = match open_store(&settings).await {

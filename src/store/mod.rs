@@ -12,6 +12,7 @@ pub mod outbox;
 pub mod service;
 pub mod space;
 pub mod thread;
+pub mod vacuum;
 
 use std::path::Path;
 use std::str::FromStr;

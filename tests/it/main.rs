@@ -23,3 +23,4 @@ mod reporter;
 mod search;
 mod service;
 mod systemd_unit;
+mod vacuum;
