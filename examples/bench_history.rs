@@ -9,8 +9,8 @@
 //!          coordinators mixed, dated over five years, 1-4 KB bodies of report text), then
 //!          the same `run --once` over the same 20 reports.
 //! For each it measures: one deadline sweep pass (`secintake::sweeper::sweep` called through
-//! the library, median of several, and the SQL statements it runs, counted from sqlx's
-//! statement log), wall time and peak RSS of `cases`, `case ID`, `deadlines`,
+//! the library, median of several, and the SQL statements it runs, counted from the
+//! statement logs), wall time and peak RSS of `cases`, `case ID`, `deadlines`,
 //! `status --offline`, `digest` and `report` (GNU time), the idle RSS of the daemon (`run`,
 //! after its first pass, in IMAP IDLE), the database size and bytes per stored message; and
 //! prints big beside small with the ratio and the target.
@@ -404,7 +404,23 @@ fn timed_n(bin: &str, config: &Path, args: &[&str], runs: usize) -> (Duration, f
 
 static COUNTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// Counts sqlx's statement log events (target `sqlx::query`), by statement summary.
+/// The statement logs: sqlx's (`sqlx::query`, reads of the CLI) and the store's rusqlite
+/// connections' (`secintake::sql`, the write transactions and the similar-case reads).
+fn is_statement(target: &str) -> bool {
+    target == "sqlx::query" || target == "secintake::sql"
+}
+
+/// The first words of a statement (as sqlx's summary shows it).
+fn short(sql: &str) -> String {
+    let words: Vec<&str> = sql.split_whitespace().collect();
+    if words.len() > 4 {
+        format!("{} …", words[..4].join(" "))
+    } else {
+        words.join(" ")
+    }
+}
+
+/// Counts the statement log events, by statement summary.
 #[derive(Clone, Default)]
 struct StatementLog {
     count: Arc<AtomicUsize>,
@@ -415,20 +431,20 @@ struct Summary(Option<String>);
 
 impl tracing::field::Visit for Summary {
     fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-        if field.name() == "summary" {
-            self.0 = Some(value.to_string());
+        if field.name() == "summary" || field.name() == "statement" {
+            self.0 = Some(short(value));
         }
     }
     fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        if field.name() == "summary" {
-            self.0 = Some(format!("{value:?}"));
+        if field.name() == "summary" || field.name() == "statement" {
+            self.0 = Some(short(&format!("{value:?}")));
         }
     }
 }
 
 impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for StatementLog {
     fn on_event(&self, e: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
-        if e.metadata().target() != "sqlx::query" {
+        if !is_statement(e.metadata().target()) {
             return;
         }
         self.count.fetch_add(1, Ordering::Relaxed);
@@ -482,8 +498,8 @@ async fn sweep_pass(config: &Path, log: &StatementLog, runs: usize) -> Sweep {
     secintake::sweeper::sweep(&store, &app).await.expect("sweep");
     COUNTING.store(false, Ordering::Relaxed);
     let (statements, by_summary) = log.take();
-    let mut tx = store.write().await.unwrap();
-    let open_clocks = secintake::store::deadlines::open_clocks(&mut tx).await.unwrap().len();
+    let tx = store.write().await.unwrap();
+    let open_clocks = secintake::store::deadlines::open_clocks(&tx).unwrap().len();
     tx.rollback().await.unwrap();
     store.pool.close().await;
     Sweep {
@@ -614,7 +630,7 @@ async fn main() {
         // Only while counting: the statement log costs time of its own, kept out of the timings.
         // (dynamic: asked at every statement, not cached per callsite)
         let filter = tracing_subscriber::filter::dynamic_filter_fn(|m, _| {
-            COUNTING.load(Ordering::Relaxed) && m.target() == "sqlx::query"
+            COUNTING.load(Ordering::Relaxed) && is_statement(m.target())
         });
         let subscriber = tracing_subscriber::registry().with(log.clone().with_filter(filter));
         tracing::subscriber::set_global_default(subscriber).unwrap();

@@ -540,11 +540,8 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     anyhow::bail!("unknown state `{s}` (one of: {})", names.join(", "));
                 }
             }
-            let mut cases = store.cases(state.as_deref()).await?;
-            if state.is_none() && !all {
-                // The history is there for threading and search, not for the daily list.
-                cases.retain(|c| c.state != secintake::case::State::Historical.as_str());
-            }
+            // The history is there for threading and search, not for the daily list.
+            let cases = store.cases(state.as_deref(), all).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&cases)?);
             } else {

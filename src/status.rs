@@ -183,19 +183,23 @@ pub async fn gather(store: &Store, app: &App, max_lag: Option<Duration>) -> Resu
     let (failed,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE failed_at IS NOT NULL")
         .fetch_one(&store.pool)
         .await?;
-    let closed: Vec<String> = crate::case::State::ALL
+    // The open states through the state index: the history is not counted through.
+    let open_states: Vec<String> = crate::case::State::ALL
         .iter()
-        .filter(|s| s.is_closed())
+        .filter(|s| !s.is_closed())
         .map(|s| format!("'{}'", s.as_str()))
         .collect();
     let (open,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT COUNT(*) FROM cases WHERE state NOT IN ({})",
-        closed.join(", ")
+        "SELECT COUNT(*) FROM cases WHERE state IN ({})",
+        open_states.join(", ")
     )))
     .fetch_one(&store.pool)
     .await?;
     let (max_delay,): (Option<f64>,) = sqlx::query_as(
-        "SELECT MAX((julianday(stored_at) - julianday(received_at)) * 86400.0) FROM messages WHERE stored_at > ?",
+        // History (imported, or adopted from before the first start) arrived years ago: not a delay.
+        "SELECT MAX((julianday(stored_at) - julianday(received_at)) * 86400.0) FROM messages
+          WHERE stored_at > ? AND mailbox <> '(import)'
+            AND (case_id IS NULL OR case_id NOT IN (SELECT id FROM cases WHERE state = 'historical'))",
     )
     .bind(crate::clock::stamp(now - Duration::hours(24)))
     .fetch_one(&store.pool)

@@ -29,7 +29,7 @@ pub async fn ingest_batch(
     let mut prepared: Vec<Prepared> = batch.iter().map(|f| prepare(app, f.clone(), &known)).collect();
     authenticate_all(app, &mut prepared).await;
     let mut cache = crate::search::index::SimilarCache::default();
-    super::prepare::find_similar(store, app, &mut prepared, &mut cache);
+    super::prepare::find_similar(store, app, &mut prepared, src.history_before, &mut cache);
     ingest_prepared(store, app, src, &prepared).await
 }
 

@@ -241,15 +241,22 @@ pub fn find_similar(
     store: &crate::store::Store,
     app: &App,
     batch: &mut [Prepared],
+    history_before: Option<DateTime<Utc>>,
     cache: &mut crate::search::index::SimilarCache,
 ) {
     if !app.settings.search.similar_on_arrival {
         return;
     }
     cache.next_batch();
+    let now = app.clock.now();
     store.read_sync(|conn| {
         for p in batch.iter_mut() {
             let Some(profile) = p.profile.take() else { continue };
+            // History opens no new-case notice: nobody would read what it resembles (and an
+            // import of years of mail would spend most of its time looking).
+            if history_before.is_some_and(|line| arrival(&p.fetched, now) < line) {
+                continue;
+            }
             let subject = crate::sanitize::header_text(&p.message.subject);
             match crate::search::index::similar_to_report(conn, &subject, &p.report_text, profile, cache) {
                 Ok(found) => p.similar = found,

@@ -552,14 +552,23 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(format!("no case {id}")))
     }
 
-    /// Every case (optionally in one state), oldest first.
-    pub async fn cases(&self, state: Option<&str>) -> Result<Vec<CaseSummary>> {
+    /// Every case in `state` (any state when `None`; then the history only `with_history`),
+    /// oldest first. The state index picks the rows: the history costs nothing when left out.
+    pub async fn cases(&self, state: Option<&str>, with_history: bool) -> Result<Vec<CaseSummary>> {
+        let states: Vec<&str> = match state {
+            Some(s) => vec![s],
+            None => crate::case::State::ALL
+                .iter()
+                .filter(|s| with_history || **s != crate::case::State::Historical)
+                .map(|s| s.as_str())
+                .collect(),
+        };
         let sql = format!(
             "SELECT {CASE_COLUMNS}, (SELECT COUNT(*) FROM messages m WHERE m.case_id = cases.id) AS n
-             FROM cases WHERE (?1 IS NULL OR state = ?1) ORDER BY opened_at, year, seq"
+             FROM cases WHERE state IN (SELECT value FROM json_each(?1)) ORDER BY opened_at, year, seq"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(state)
+            .bind(serde_json::to_string(&states).expect("strings serialise"))
             .fetch_all(&self.pool)
             .await?;
         use sqlx::{FromRow, Row};

@@ -145,20 +145,17 @@ fn open_writer(path: &Path) -> Result<rusqlite::Connection> {
     Ok(c)
 }
 
-/// With `RUST_LOG=secintake::sql=trace` (when the connection opens), every statement the
-/// connection runs is logged: its SQL text as written, never the values bound to it.
+/// With `RUST_LOG=secintake::sql=trace`, every statement the connection runs is logged: its
+/// SQL text as written, never the values bound to it.
 fn trace_statements(c: &rusqlite::Connection) {
-    if tracing::enabled!(target: "secintake::sql", tracing::Level::TRACE) {
-        c.trace_v2(
-            rusqlite::trace::TraceEventCodes::SQLITE_TRACE_STMT,
-            Some(|e| {
-                if let rusqlite::trace::TraceEvent::Stmt(_, sql) = e {
-                    let sql: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
-                    tracing::trace!(target: "secintake::sql", statement = %sql);
-                }
-            }),
-        );
-    }
+    c.trace_v2(
+        rusqlite::trace::TraceEventCodes::SQLITE_TRACE_STMT,
+        Some(|e| {
+            if let rusqlite::trace::TraceEvent::Stmt(_, sql) = e {
+                tracing::trace!(target: "secintake::sql", statement = %sql.split_whitespace().collect::<Vec<_>>().join(" "));
+            }
+        }),
+    );
 }
 
 /// An audit event waiting in its transaction (written just before COMMIT).
