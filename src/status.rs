@@ -199,7 +199,8 @@ pub async fn gather(store: &Store, app: &App, max_lag: Option<Duration>) -> Resu
         // History (imported, or adopted from before the first start) arrived years ago: not a delay.
         "SELECT MAX((julianday(stored_at) - julianday(received_at)) * 86400.0) FROM messages
           WHERE stored_at > ? AND mailbox <> '(import)'
-            AND (case_id IS NULL OR case_id NOT IN (SELECT id FROM cases WHERE state = 'historical'))",
+            AND (case_id IS NULL OR case_id NOT IN (SELECT id FROM cases WHERE state = 'historical'))
+          -- (every column from the index messages_stored_at)",
     )
     .bind(crate::clock::stamp(now - Duration::hours(24)))
     .fetch_one(&store.pool)

@@ -321,6 +321,14 @@ async fn archives_import_quietly_and_only_once() {
         "{again}"
     );
     assert_eq!(w.db_count("SELECT COUNT(*) FROM outbox").await, 0);
+    // The daily list leaves the history out; --all shows it.
+    let listed: Vec<serde_json::Value> = serde_json::from_str(&w.run(&["cases", "--json"])).unwrap();
+    assert!(listed.is_empty(), "{listed:?}");
+    // Mail of 2023 imported today is no intake delay.
+    // (exit 1 is fine here: the daemon has not run yet)
+    let out = w.output(&["status", "--json", "--offline"]);
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(s["max_delay_24h_seconds"].is_null(), "{s}");
     let all: Vec<serde_json::Value> = serde_json::from_str(&w.run(&["cases", "--all", "--json"])).unwrap();
     assert_eq!(all.len(), 3);
     for c in &all {
