@@ -240,8 +240,19 @@ impl Store {
         Ok(out.into_iter().map(|x| x.1).collect())
     }
 
-    pub async fn all_clocks(&self) -> Result<Vec<CaseClock>> {
-        let sql = format!("{CLOCK_COLUMNS} ORDER BY opened_at");
+    /// Every case but the history, oldest first.
+    pub async fn clocks_without_history(&self) -> Result<Vec<CaseClock>> {
+        let sql = format!("{CLOCK_COLUMNS} WHERE state <> 'historical' ORDER BY opened_at");
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&self.pool).await?)
+    }
+
+    /// The history's cases as far as a report needs them: id and opening (through the state
+    /// index, nothing else read).
+    pub async fn history_openings(&self) -> Result<Vec<(String, String)>> {
+        Ok(
+            sqlx::query_as("SELECT id, opened_at FROM cases WHERE state = 'historical' ORDER BY opened_at")
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 }
