@@ -183,4 +183,6 @@ echo; echo "== secintake status"
 echo; echo "== secintake report --html: the working group's report with charts (no report text, no addresses)"
 "$bin" report --html "$run/report.html"
 echo "open $run/report.html in a browser (self-contained: it loads nothing)"
+echo; echo "== secintake vacuum: the WAL checkpointed and free pages given back, beside the running daemon"
+"$bin" vacuum
 echo; echo "demo done: the daemon and the mail stack are stopped now; ./demo-run keeps the database and logs"
