@@ -183,15 +183,9 @@ pub async fn gather(store: &Store, app: &App, max_lag: Option<Duration>) -> Resu
     let (failed,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE failed_at IS NOT NULL")
         .fetch_one(&store.pool)
         .await?;
-    // The open states through the state index: the history is not counted through.
-    let open_states: Vec<String> = crate::case::State::ALL
-        .iter()
-        .filter(|s| !s.is_closed())
-        .map(|s| format!("'{}'", s.as_str()))
-        .collect();
     let (open,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT COUNT(*) FROM cases WHERE state IN ({})",
-        open_states.join(", ")
+        crate::store::deadlines::open_states()
     )))
     .fetch_one(&store.pool)
     .await?;

@@ -108,12 +108,18 @@ fn open_clocks_sql() -> String {
 }
 
 fn open_cases() -> String {
-    let open: Vec<String> = State::ALL
+    format!("{CLOCK_COLUMNS} WHERE state IN ({})", open_states())
+}
+
+/// The open states as an SQL list (`'new', 'triage', ...`): `state IN (...)` finds the open
+/// cases through the state index, whatever the history holds.
+pub(crate) fn open_states() -> String {
+    State::ALL
         .iter()
         .filter(|s| !s.is_closed())
         .map(|s| format!("'{}'", s.as_str()))
-        .collect();
-    format!("{CLOCK_COLUMNS} WHERE state IN ({})", open.join(", "))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A reminder already written: (deadline, due, stage).
