@@ -668,6 +668,10 @@ async fn main() {
                 let _ = std::fs::remove_file(dir.join(f));
             }
             std::fs::copy(c, &big_db).unwrap();
+            let wal = |p: &Path| PathBuf::from(format!("{}-wal", p.display()));
+            if wal(c).exists() {
+                std::fs::copy(wal(c), wal(&big_db)).unwrap();
+            }
             println!(
                 "setup: import --history: NOT RUN, the database imported from this mbox before was copied from {}",
                 c.display()
@@ -683,9 +687,13 @@ async fn main() {
                 out.trim()
             );
             if let Some(c) = &cached {
-                if files(&big_db).1 == 0 {
-                    std::fs::create_dir_all(c.parent().unwrap()).unwrap();
-                    std::fs::copy(&big_db, c).unwrap();
+                // The import's last writes may still be in the WAL: it is kept beside the copy.
+                std::fs::create_dir_all(c.parent().unwrap()).unwrap();
+                std::fs::copy(&big_db, c).unwrap();
+                let wal = |p: &Path| PathBuf::from(format!("{}-wal", p.display()));
+                let _ = std::fs::remove_file(wal(c));
+                if wal(&big_db).exists() {
+                    std::fs::copy(wal(&big_db), wal(c)).unwrap();
                 }
             }
             Some((t, rss))

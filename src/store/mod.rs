@@ -37,6 +37,9 @@ pub enum StoreError {
     NotFound(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// A read on a blocking thread did not finish (it panicked).
+    #[error("database read: {0}")]
+    Reader(#[from] tokio::task::JoinError),
     /// A mail could not be made (a template or composition failure).
     #[error(transparent)]
     Mail(#[from] crate::outbox::MailError),
