@@ -119,21 +119,18 @@ const BUG_KINDS: &[(&str, &str, &[&str])] = &[
     ("csrf", r"\bcsrf\b|cross[- ]site request forgery", &[]),
 ];
 
-static BUG_KIND_PATTERNS: LazyLock<Vec<(&'static str, Regex, &'static [&'static str])>> = LazyLock::new(|| {
-    BUG_KINDS
-        .iter()
-        .map(|(kind, re, implies)| (*kind, Regex::new(&format!("(?i){re}")).expect("static regex"), *implies))
-        .collect()
+/// All the kinds' patterns in one set: a text is read once for all of them, not once a kind.
+static BUG_KIND_SET: LazyLock<regex::RegexSet> = LazyLock::new(|| {
+    regex::RegexSet::new(BUG_KINDS.iter().map(|(_, re, _)| format!("(?i){re}"))).expect("static regex")
 });
 
 /// The kinds of bug a text names.
 fn bug_kinds(text: &str) -> Vec<&'static str> {
     let mut kinds = Vec::new();
-    for (kind, re, implies) in BUG_KIND_PATTERNS.iter() {
-        if re.is_match(text) {
-            kinds.push(*kind);
-            kinds.extend(implies.iter().copied());
-        }
+    for i in BUG_KIND_SET.matches(text).iter() {
+        let (kind, _, implies) = BUG_KINDS[i];
+        kinds.push(kind);
+        kinds.extend(implies.iter().copied());
     }
     kinds.sort_unstable();
     kinds.dedup();
@@ -178,6 +175,19 @@ static VERSION: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b\d+\.\d+\.\d+(
 
 /// Characters that make a whitespace-separated token look like code or a payload.
 const CODE_CHARS: &str = "()[]{}=%<>;/\\'\"`:+&|$";
+
+/// Whether a byte is one of [`CODE_CHARS`] (all ASCII, and no byte of a multi-byte character
+/// equals one): a table, not a search of the list for every byte of every token.
+fn is_code_char(b: u8) -> bool {
+    static TABLE: LazyLock<[bool; 256]> = LazyLock::new(|| {
+        let mut t = [false; 256];
+        for c in CODE_CHARS.bytes() {
+            t[usize::from(c)] = true;
+        }
+        t
+    });
+    TABLE[usize::from(b)]
+}
 
 impl Profile {
     /// The profile of a report: its subject and text (the caller passes the report's own
@@ -238,7 +248,7 @@ impl Profile {
 
     fn add_code(&mut self, text: &str) {
         for tok in text.split_whitespace() {
-            let punct = tok.chars().filter(|c| CODE_CHARS.contains(*c)).count();
+            let punct = tok.bytes().filter(|b| is_code_char(*b)).count();
             if punct < 2 || tok.len() < SHINGLE {
                 continue;
             }
@@ -595,6 +605,42 @@ mod tests {
 
     fn profile(text: &str) -> Profile {
         Profile::new("", text)
+    }
+
+    #[test]
+    fn one_pass_finds_each_kind_a_text_names_and_what_it_implies() {
+        assert_eq!(
+            bug_kinds("Catastrophic backtracking in the route regex; also ../../etc/passwd is readable"),
+            vec!["dos", "file-disclosure", "path-traversal", "redos"]
+        );
+        assert_eq!(
+            bug_kinds("Contaminación del prototipo en qs"),
+            vec!["prototype-pollution"]
+        );
+        assert!(bug_kinds("Thanks for the quick fix!").is_empty());
+        // Each kind alone, as its own pattern would find it.
+        for (kind, re, _) in BUG_KINDS {
+            let own = Regex::new(&format!("(?i){re}")).unwrap();
+            for text in [
+                "an SSRF via the proxy",
+                "XSS through onerror=",
+                "CRLF in the header",
+                "crash",
+            ] {
+                assert_eq!(own.is_match(text), bug_kinds(text).contains(kind), "{kind} on {text:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn code_characters_are_the_listed_ones() {
+        for b in 0..=255u8 {
+            assert_eq!(
+                is_code_char(b),
+                b.is_ascii() && CODE_CHARS.contains(char::from(b)),
+                "byte {b}"
+            );
+        }
     }
 
     #[test]
