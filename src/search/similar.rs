@@ -199,24 +199,41 @@ impl Profile {
         }
         let text = &text[..end];
         let mut p = Profile::default();
-        for part in [subject, subject, text] {
-            p.add_identifiers(part);
-            p.add_words(part);
+        for part in [subject, subject] {
+            p.add_identifiers(part, 1.0);
+            p.add_words(part, 1.0);
         }
-        p.add_code(text);
+        // No identifier, word or code token spans a line, so the text is read line by line and
+        // each distinct line once, its features counted as often as the line occurs: the same
+        // counts as reading every line, with the log, trace and hex-dump lines that reports
+        // repeat read once.
+        let mut lines: HashMap<&str, f64> = HashMap::default();
+        for line in text.split('\n') {
+            *lines.entry(line).or_insert(0.0) += 1.0;
+        }
+        for (line, n) in lines {
+            p.add_identifiers(line, n);
+            p.add_words(line, n);
+            p.add_code(line, n);
+        }
         p.kinds = bug_kinds(&format!("{subject}\n{text}"));
-        // Sublinear term frequency: a word repeated ten times is not ten times the evidence.
-        for v in p.tf.values_mut() {
-            *v = 1.0 + v.ln();
-        }
+        p.sublinear();
         p
     }
 
-    fn add(&mut self, f: Feature) {
-        *self.tf.entry(f).or_insert(0.0) += 1.0;
+    /// Sublinear term frequency: a word repeated ten times is not ten times the evidence.
+    fn sublinear(&mut self) {
+        for v in self.tf.values_mut() {
+            *v = 1.0 + v.ln();
+        }
     }
 
-    fn add_identifiers(&mut self, text: &str) {
+    /// Counts feature `f` `n` times.
+    fn add(&mut self, f: Feature, n: f64) {
+        *self.tf.entry(f).or_insert(0.0) += n;
+    }
+
+    fn add_identifiers(&mut self, text: &str, n: f64) {
         let mut seen: Vec<String> = Vec::new();
         for re in [&*DOTTED, &*HYPHENATED, &*CAMEL_OR_SNAKE] {
             for m in re.find_iter(text) {
@@ -236,17 +253,17 @@ impl Profile {
             seen.push(format!("v{}", m.as_str()));
         }
         for s in seen {
-            self.add(Feature::Ident(s));
+            self.add(Feature::Ident(s), n);
         }
     }
 
-    fn add_words(&mut self, text: &str) {
+    fn add_words(&mut self, text: &str, n: f64) {
         for w in words(text) {
-            self.add(Feature::Word(w));
+            self.add(Feature::Word(w), n);
         }
     }
 
-    fn add_code(&mut self, text: &str) {
+    fn add_code(&mut self, text: &str, n: f64) {
         for tok in text.split_whitespace() {
             let punct = tok.bytes().filter(|b| is_code_char(*b)).count();
             if punct < 2 || tok.len() < SHINGLE {
@@ -261,7 +278,7 @@ impl Profile {
                 if w.iter().all(|c| c.is_alphanumeric()) {
                     continue;
                 }
-                self.add(Feature::Code(fnv1a(w)));
+                self.add(Feature::Code(fnv1a(w)), n);
             }
         }
     }
@@ -629,6 +646,41 @@ mod tests {
             ] {
                 assert_eq!(own.is_match(text), bug_kinds(text).contains(kind), "{kind} on {text:?}");
             }
+        }
+    }
+
+    /// A profile made the plain way: the whole text read at once, every line as often as it
+    /// occurs.
+    fn read_whole(subject: &str, text: &str) -> Profile {
+        let mut p = Profile::default();
+        for part in [subject, subject, text] {
+            p.add_identifiers(part, 1.0);
+            p.add_words(part, 1.0);
+        }
+        p.add_code(text, 1.0);
+        p.kinds = bug_kinds(&format!("{subject}\n{text}"));
+        p.sublinear();
+        p
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn reading_each_distinct_line_once_gives_the_same_profile(
+            lines in proptest::collection::vec(proptest::sample::select(vec![
+                "I found a ReDoS in path-to-regexp 0.1.7 via app.get('/:a-:b').",
+                "curl \"http://localhost:3000/$(printf 'a-%.0s' {1..20000})\"",
+                "    at Layer.handle (node_modules/express/lib/router/layer.js:95:5)",
+                "qs.parse('a[__proto__][polluted]=yes') pollutes Object.prototype",
+                "",
+                "\r",
+                "Version 4.21.1-beta.2 of res.redirect() and outputFunctionName",
+                "  00000010  2e 2e 2f 2e 2e 2f 65 74  63 2f 70 61 73 73 77 64  |../../etc/passwd|",
+                "Zugriff über ../../ auf Dateien außerhalb, 跨站脚本 im Formular",
+            ]), 0..40)
+        ) {
+            let text = lines.join("\n");
+            let subject = "Report: ReDoS in path matching";
+            proptest::prop_assert_eq!(Profile::new(subject, &text), read_whole(subject, &text));
         }
     }
 
