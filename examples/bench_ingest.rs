@@ -436,9 +436,21 @@ async fn main() {
             + "\n[search]\nsimilar_on_arrival = false\n",
     )
     .unwrap();
-    let (b0_time, _) = timed(&bin, &cfg_nosim, &["run", "--once"]);
+    // Two rounds, alternating, each into a fresh database: the better time of each (run-to-run
+    // noise on this VM is larger than the difference measured), the higher peak RSS.
+    let (mut b0_time, mut b_time, mut b_rss) = (Duration::MAX, Duration::MAX, 0f64);
+    for _ in 0..2 {
+        for db in ["bench-nosim.db", "bench.db"] {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(dir.join(format!("{db}{suffix}")));
+            }
+        }
+        b0_time = b0_time.min(timed(&bin, &cfg_nosim, &["run", "--once"]).0);
+        let (t, rss) = timed(&bin, &cfg_dead, &["run", "--once"]);
+        b_time = b_time.min(t);
+        b_rss = b_rss.max(rss);
+    }
     let b0_rate = total as f64 / b0_time.as_secs_f64();
-    let (b_time, b_rss) = timed(&bin, &cfg_dead, &["run", "--once"]);
     let b_rate = total as f64 / b_time.as_secs_f64();
     {
         let db = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", dir.join("bench.db").display()))
@@ -467,7 +479,7 @@ async fn main() {
             b_time.as_secs_f64()
         );
         println!(
-            "(b-) the same, no similar lookup {:8.2} s  {b0_rate:9.1} msg/s  (lookup adds {:.0} %)",
+            "(b-) the same, no similar lookup {:8.2} s  {b0_rate:9.1} msg/s  (lookup adds {:.0} %; best of two each)",
             b0_time.as_secs_f64(),
             (b_time.as_secs_f64() / b0_time.as_secs_f64() - 1.0) * 100.0
         );
@@ -582,7 +594,7 @@ async fn main() {
         b_time.as_secs_f64()
     );
     println!(
-        "(b-) the same, no similar lookup {:8.2} s  {b0_rate:9.1} msg/s  (lookup adds {:.0} %)",
+        "(b-) the same, no similar lookup {:8.2} s  {b0_rate:9.1} msg/s  (lookup adds {:.0} %; best of two each)",
         b0_time.as_secs_f64(),
         (b_time.as_secs_f64() / b0_time.as_secs_f64() - 1.0) * 100.0
     );
