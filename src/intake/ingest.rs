@@ -29,7 +29,7 @@ pub async fn ingest_batch(
     let mut prepared: Vec<Prepared> = batch.iter().map(|f| prepare(app, f.clone(), &known)).collect();
     authenticate_all(app, &mut prepared).await;
     let mut cache = crate::search::index::SimilarCache::default();
-    super::prepare::find_similar(store, app, &mut prepared, src.history_before, &mut cache);
+    super::prepare::find_similar(store, app, &mut prepared, src, &mut cache);
     ingest_prepared(store, app, src, &prepared).await
 }
 
@@ -102,7 +102,7 @@ fn ingest_one(
     });
     out.stored += 1;
     let arrived = arrival(f, now);
-    let history = src.history_before.is_some_and(|line| arrived < line);
+    let history = src.is_history(arrived);
     let (plan, kind, case_id): (Plan, &'static str, Option<String>) = match route {
         Route::NewCase { reporter, answer } => {
             let id = next_case_id(tx, &app.settings.policy.case_prefix, arrived.year())?;

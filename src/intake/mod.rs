@@ -232,8 +232,7 @@ pub async fn drain(
                 Some(_) => store.learned_keys(app.clock.now()).await?,
                 None => vec![],
             });
-            let (app, store, similar, history_before) =
-                (app.clone(), store.clone(), similar.clone(), src.history_before);
+            let (app, store, similar, src) = (app.clone(), store.clone(), similar.clone(), src.clone());
             in_flight.push_back(InFlight {
                 // Not `batch`: a UID asked for but not returned was not stored.
                 uids: msgs.iter().map(|m| m.uid).collect(),
@@ -241,13 +240,7 @@ pub async fn drain(
                     let mut prepared = prepare_batch(&app, msgs, threads, known).await?;
                     // Synchronous SQLite reads: on a blocking thread.
                     tokio::task::spawn_blocking(move || {
-                        prepare::find_similar(
-                            &store,
-                            &app,
-                            &mut prepared,
-                            history_before,
-                            &mut similar.blocking_lock(),
-                        );
+                        prepare::find_similar(&store, &app, &mut prepared, &src, &mut similar.blocking_lock());
                         prepared
                     })
                     .await

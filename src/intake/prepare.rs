@@ -241,7 +241,7 @@ pub fn find_similar(
     store: &crate::store::Store,
     app: &App,
     batch: &mut [Prepared],
-    history_before: Option<DateTime<Utc>>,
+    src: &crate::store::intake::Source,
     cache: &mut crate::search::index::SimilarCache,
 ) {
     if !app.settings.search.similar_on_arrival {
@@ -254,7 +254,7 @@ pub fn find_similar(
             let Some(profile) = p.profile.take() else { continue };
             // History opens no new-case notice: nobody would read what it resembles (and an
             // import of years of mail would spend most of its time looking).
-            if history_before.is_some_and(|line| arrival(&p.fetched, now) < line) {
+            if src.is_history(arrival(&p.fetched, now)) {
                 continue;
             }
             let subject = crate::sanitize::header_text(&p.message.subject);

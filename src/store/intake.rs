@@ -34,6 +34,11 @@ impl Source {
         }
     }
 
+    /// Whether mail that reached the mailbox at `arrived` is history.
+    pub fn is_history(&self, arrived: DateTime<Utc>) -> bool {
+        self.history_before.is_some_and(|line| arrived < line)
+    }
+
     /// An archive read with `secintake import --history`: all of it is history.
     pub fn history() -> Source {
         Source {
