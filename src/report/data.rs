@@ -14,9 +14,10 @@ type AdvisoryFields = (String, Option<String>, Option<String>, Option<String>, O
 #[tracing::instrument(skip_all)]
 pub async fn cases(store: &Store) -> Result<Vec<CaseFacts>> {
     let clocks = store.clocks_without_history().await?;
-    let rows: Vec<AdvisoryFields> = sqlx::query_as(
-        "SELECT id, severity, cve, ghsa, closed_at FROM cases WHERE (state < 'historical' OR state > 'historical')",
-    )
+    let rows: Vec<AdvisoryFields> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT id, severity, cve, ghsa, closed_at FROM cases WHERE {}",
+        crate::store::deadlines::NOT_HISTORICAL
+    )))
     .fetch_all(&store.pool)
     .await?;
     let mut extra: std::collections::HashMap<String, _> = rows

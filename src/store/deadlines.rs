@@ -111,6 +111,10 @@ fn open_cases() -> String {
     format!("{CLOCK_COLUMNS} WHERE state IN ({})", open_states())
 }
 
+/// Every case but the history, as an SQL condition: two ranges of the state index
+/// (`state <> 'historical'` scans every case).
+pub(crate) const NOT_HISTORICAL: &str = "(state < 'historical' OR state > 'historical')";
+
 /// The open states as an SQL list (`'new', 'triage', ...`): `state IN (...)` finds the open
 /// cases through the state index, whatever the history holds.
 pub(crate) fn open_states() -> String {
@@ -248,8 +252,7 @@ impl Store {
 
     /// Every case but the history, oldest first.
     pub async fn clocks_without_history(&self) -> Result<Vec<CaseClock>> {
-        // Not `state <> 'historical'`: that scans every case; two ranges use the state index.
-        let sql = format!("{CLOCK_COLUMNS} WHERE (state < 'historical' OR state > 'historical') ORDER BY opened_at");
+        let sql = format!("{CLOCK_COLUMNS} WHERE {NOT_HISTORICAL} ORDER BY opened_at");
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&self.pool).await?)
     }
 
