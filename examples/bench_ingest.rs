@@ -299,7 +299,7 @@ fn timed(bin: &str, config: &Path, args: &[&str]) -> (Duration, f64) {
         .map(|w| w.split_whitespace().map(String::from).collect())
         .unwrap_or_default();
     let out = Command::new("/usr/bin/time")
-        .args(["-f", "MAXRSS_KB=%M"])
+        .args(["-f", "MAXRSS_KB=%M\nCPU: user %U s, system %S s, wall %e s (%P)"])
         .args(&wrap)
         .args([bin, "--config"])
         .arg(config)
@@ -425,32 +425,56 @@ async fn main() {
         .unwrap()
         .port();
     let cfg_dead = write_config(&dir, imap, dead);
-    // (b-) the same without the similar-case lookup, into a database of its own (what the
-    // lookup costs: issue 18 allows it 10 %).
-    let cfg_nosim = dir.join("bench-nosim.toml");
-    std::fs::write(
-        &cfg_nosim,
-        std::fs::read_to_string(&cfg_dead)
-            .unwrap()
-            .replace("bench.db", "bench-nosim.db")
-            + "\n[search]\nsimilar_on_arrival = false\n",
-    )
-    .unwrap();
-    // Two rounds, alternating, each into a fresh database: the better time of each (run-to-run
-    // noise on this VM is larger than the difference measured), the higher peak RSS.
-    let (mut b0_time, mut b_time, mut b_rss) = (Duration::MAX, Duration::MAX, 0f64);
-    for _ in 0..2 {
-        for db in ["bench-nosim.db", "bench.db"] {
+    // (b-) the same without the similar-case lookup, and (b0) with no full-text index at all
+    // (`search.index = false`, so no lookup either), each into a database of its own: what the
+    // lookup and the index cost (issue 18 allows them 10 %).
+    let variant = |name: &str, search: &str| {
+        let cfg = dir.join(format!("bench-{name}.toml"));
+        std::fs::write(
+            &cfg,
+            std::fs::read_to_string(&cfg_dead)
+                .unwrap()
+                .replace("bench.db", &format!("bench-{name}.db"))
+                + "\n[search]\n"
+                + search
+                + "\n",
+        )
+        .unwrap();
+        cfg
+    };
+    let cfg_nosim = variant("nosim", "similar_on_arrival = false");
+    let cfg_noindex = variant("noindex", "index = false");
+    // Rounds, alternating, each into fresh databases: the best time of each (run-to-run noise
+    // on this VM is larger than the differences measured), the higher peak RSS.
+    let rounds: usize = std::env::var("BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let (mut n0_time, mut b0_time, mut b_time, mut b_rss) = (Duration::MAX, Duration::MAX, Duration::MAX, 0f64);
+    for _ in 0..rounds {
+        for db in ["bench-noindex.db", "bench-nosim.db", "bench.db"] {
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(dir.join(format!("{db}{suffix}")));
             }
         }
+        n0_time = n0_time.min(timed(&bin, &cfg_noindex, &["run", "--once"]).0);
         b0_time = b0_time.min(timed(&bin, &cfg_nosim, &["run", "--once"]).0);
         let (t, rss) = timed(&bin, &cfg_dead, &["run", "--once"]);
         b_time = b_time.min(t);
         b_rss = b_rss.max(rss);
     }
-    let b0_rate = total as f64 / b0_time.as_secs_f64();
+    let search_cost = format!(
+        "(b-) the same, no similar lookup {:8.2} s  {:9.1} msg/s  (the lookup adds {:.0} % to it)\n\
+         (b0) the same, no full-text index{:8.2} s  {:9.1} msg/s  (index and lookup add {:.0} % to it, \
+         the index alone {:.0} %; best of {rounds} each)",
+        b0_time.as_secs_f64(),
+        total as f64 / b0_time.as_secs_f64(),
+        (b_time.as_secs_f64() / b0_time.as_secs_f64() - 1.0) * 100.0,
+        n0_time.as_secs_f64(),
+        total as f64 / n0_time.as_secs_f64(),
+        (b_time.as_secs_f64() / n0_time.as_secs_f64() - 1.0) * 100.0,
+        (b0_time.as_secs_f64() / n0_time.as_secs_f64() - 1.0) * 100.0,
+    );
     let b_rate = total as f64 / b_time.as_secs_f64();
     {
         let db = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", dir.join("bench.db").display()))
@@ -478,11 +502,7 @@ async fn main() {
             "(b) secintake run --once ingest  {:8.2} s  {b_rate:9.1} msg/s  peak RSS {b_rss:.1} MB",
             b_time.as_secs_f64()
         );
-        println!(
-            "(b-) the same, no similar lookup {:8.2} s  {b0_rate:9.1} msg/s  (lookup adds {:.0} %; best of two each)",
-            b0_time.as_secs_f64(),
-            (b_time.as_secs_f64() / b0_time.as_secs_f64() - 1.0) * 100.0
-        );
+        println!("{search_cost}");
         println!("(f) floor: fetch+hash+parse+store{f_secs:8.2} s  {f_rate:9.1} msg/s");
         println!(
             "ratio (b)/(f)                    {:8.2}   (target >= 0.5)",
@@ -593,11 +613,7 @@ async fn main() {
         "(b) secintake run --once ingest  {:8.2} s  {b_rate:9.1} msg/s  peak RSS {b_rss:.1} MB  ({cases} cases)",
         b_time.as_secs_f64()
     );
-    println!(
-        "(b-) the same, no similar lookup {:8.2} s  {b0_rate:9.1} msg/s  (lookup adds {:.0} %; best of two each)",
-        b0_time.as_secs_f64(),
-        (b_time.as_secs_f64() / b0_time.as_secs_f64() - 1.0) * 100.0
-    );
+    println!("{search_cost}");
     println!(
         "(c) outbox delivery over SMTP    {:8.2} s  {c_rate:9.1} mail/s  peak RSS {c_rss:.1} MB  ({sent} mails)",
         c_time.as_secs_f64()

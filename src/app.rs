@@ -250,7 +250,7 @@ impl App {
             confidential: case_confidential,
             ..self.sending()
         };
-        save_plan(tx, plan, message, &mails, sending, now)
+        save_plan(tx, plan, message, &mails, sending, self.settings.search.index, now)
     }
 
     /// Renders one planned mail and queues it in `tx` (a suppressed one is `Capped`).

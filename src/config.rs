@@ -607,6 +607,12 @@ pub struct Settings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SearchSettings {
+    /// Keep the full-text index (`search`) and what the similar-case lookup reads. `false`:
+    /// nothing of any message's text is indexed, `search` says so, and no similar cases are
+    /// looked up; mail stored meanwhile is not searchable later. For a team that wants no
+    /// second copy of report text, and for measuring what the index costs.
+    #[serde(default = "default_true")]
+    pub index: bool,
     /// Look up the earlier cases each new report resembles as it arrives (for the new-case
     /// notice and `similar` of `case ID --json`). `false`: no lookup; the full-text index is
     /// written either way, so `search` is unaffected.
@@ -617,6 +623,7 @@ pub struct SearchSettings {
 impl Default for SearchSettings {
     fn default() -> Self {
         SearchSettings {
+            index: true,
             similar_on_arrival: true,
         }
     }

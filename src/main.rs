@@ -582,6 +582,10 @@ async fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     anyhow::bail!("unknown state `{s}`");
                 }
             }
+            if !settings.search.index {
+                eprintln!("secintake: search: the full-text index is off (search.index = false in the config)");
+                return Ok(std::process::ExitCode::from(2));
+            }
             let store = open_store(&settings).await?;
             let filter = secintake::search::index::Filter {
                 state,

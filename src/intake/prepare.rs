@@ -214,7 +214,7 @@ pub fn prepare(app: &App, fetched: Fetched, known: &[PublicKey]) -> Prepared {
         similar: vec![],
         profile: None,
     };
-    if app.settings.search.similar_on_arrival && looks_new(app, &p) {
+    if app.settings.search.index && app.settings.search.similar_on_arrival && looks_new(app, &p) {
         let subject = crate::sanitize::header_text(&p.message.subject);
         p.profile = Some(crate::search::similar::Profile::new(&subject, &p.report_text));
     }
@@ -244,7 +244,7 @@ pub fn find_similar(
     src: &crate::store::intake::Source,
     cache: &mut crate::search::index::SimilarCache,
 ) {
-    if !app.settings.search.similar_on_arrival {
+    if !(app.settings.search.index && app.settings.search.similar_on_arrival) {
         return;
     }
     cache.next_batch();

@@ -117,6 +117,21 @@ pub struct Entry {
     pub body: String,
 }
 
+impl Entry {
+    /// The subject row of a case.
+    pub fn subject(case_id: &str, at: &str, sender: &str, subject: &str) -> Entry {
+        Entry {
+            case_id: case_id.to_string(),
+            source: Source::Subject,
+            source_id: None,
+            at: at.to_string(),
+            sender: sender.to_string(),
+            subject: subject.to_string(),
+            body: String::new(),
+        }
+    }
+}
+
 /// Adds one row (inside the caller's transaction).
 pub fn insert(conn: &rusqlite::Connection, e: &Entry) -> rusqlite::Result<()> {
     conn.prepare_cached(
@@ -145,18 +160,7 @@ pub fn add_subject(
     sender: &str,
     subject: &str,
 ) -> rusqlite::Result<()> {
-    insert(
-        conn,
-        &Entry {
-            case_id: case_id.to_string(),
-            source: Source::Subject,
-            source_id: None,
-            at: at.to_string(),
-            sender: sender.to_string(),
-            subject: subject.to_string(),
-            body: String::new(),
-        },
-    )
+    insert(conn, &Entry::subject(case_id, at, sender, subject))
 }
 
 /// Saves (or replaces) what the similar-case scorer reads of a case.
@@ -284,6 +288,11 @@ fn tokens(term: &str) -> Vec<String> {
         .collect()
 }
 
+/// Rows holding a word above which it is too common to look up, for an index of `rows`.
+fn common_above(rows: i64) -> i64 {
+    (rows / 20).max(50)
+}
+
 /// `words` that the index holds, without those in more than a twentieth of its rows (they say
 /// little about a report and cost a scan of most of the index), rarest first, at most
 /// [`MAX_QUERY_TERMS`]. When every word is that common: `None`. Without an index vocabulary
@@ -334,7 +343,7 @@ fn distinctive(
         .filter(|(d, _)| *d > 0)
         .collect();
     scored.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
-    let common = (rows / 20).max(50);
+    let common = common_above(rows);
     let keep: Vec<String> = scored
         .iter()
         .filter(|(d, _)| *d <= common)
@@ -410,10 +419,15 @@ pub struct SimilarCache {
 
 impl SimilarCache {
     /// Forgets what the index held when the last batch was looked up (the batches written
-    /// since have added words and rows); keeps the profiles, which do not change.
+    /// since have added words and rows); keeps the profiles, which do not change, and the
+    /// counts of the words too common to look up. Those counts only grow, and counting a
+    /// word walks every row that holds it: recounting the commonest words at every batch
+    /// made the lookup cost grow with the index.
     pub fn next_batch(&mut self) {
-        self.doc_counts.clear();
-        self.rows = None;
+        if let Some(rows) = self.rows.take() {
+            let common = common_above(rows);
+            self.doc_counts.retain(|_, n| *n > common);
+        }
     }
 
     /// Profiles kept at most (a profile of a 32 KB report is some tens of KB).
@@ -747,6 +761,25 @@ mod tests {
         got.sort();
         // "common" is in every row (left out), "missing" in none: the rare words find them.
         assert_eq!(got, vec!["SEC-7", "SEC-RARE"]);
+    }
+
+    #[tokio::test]
+    async fn a_new_batch_recounts_the_rare_words_but_keeps_the_counts_of_the_common_ones() {
+        let c = vocab_corpus(120).await;
+        let mut cache = SimilarCache::default();
+        let words: Vec<String> = ["common", "rare", "own7"].map(String::from).into();
+        candidates(&c.w, &words, "", 5, &mut cache).unwrap();
+        assert_eq!(cache.doc_counts.get("common"), Some(&121));
+        assert_eq!(cache.doc_counts.get("rare"), Some(&1));
+        cache.next_batch();
+        assert_eq!(cache.rows, None);
+        assert_eq!(cache.doc_counts.get("common"), Some(&121));
+        assert!(!cache.doc_counts.contains_key("rare"));
+        assert!(!cache.doc_counts.contains_key("own7"));
+        // And the next lookup counts them again.
+        let got = candidates(&c.w, &words, "", 5, &mut cache).unwrap();
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(cache.doc_counts.get("rare"), Some(&1));
     }
 
     #[tokio::test]

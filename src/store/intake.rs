@@ -247,13 +247,10 @@ fn record(tx: &mut crate::store::WriteTx, e: &Event, message: Option<i64>, now: 
     });
 }
 
-/// Saves a plan in the caller's transaction: the case row, then the message (when there is
-/// one, in the plan's case), the events, and the mails (already rendered, in the plan's
-/// order). Returns the stored message's row id.
 /// The full-text index rows of what the plan saves, in the same transaction: a new case's
 /// subject and report text, and the message's own words.
 fn index_plan(
-    tx: &crate::store::WriteTx,
+    tx: &mut crate::store::WriteTx,
     plan: &Plan,
     message: Option<&NewMessage<'_>>,
     case_id: Option<&str>,
@@ -264,7 +261,7 @@ fn index_plan(
     if let Some(crate::case::plan::CaseWrite::Open(c, _)) = &plan.case {
         let id = c.id.to_string();
         let opened = stamp(c.opened_at);
-        index::add_subject(tx, &id, &opened, &c.file.reporter, &c.subject)?;
+        tx.push_index(index::Entry::subject(&id, &opened, &c.file.reporter, &c.subject));
         if let Some(n) = message {
             index::save_report_text(tx, &id, &c.subject, n.report_text)?;
         }
@@ -286,7 +283,7 @@ fn index_plan(
                 subject: crate::sanitize::header_text(&n.message.subject),
                 body: n.search_text.to_string(),
             };
-            index::insert(tx, &e)?;
+            tx.push_index(e);
         }
     }
     for e in &plan.events {
@@ -302,19 +299,24 @@ fn index_plan(
                     subject: String::new(),
                     body: text.to_string(),
                 };
-                index::insert(tx, &note)?;
+                tx.push_index(note);
             }
         }
     }
     Ok(())
 }
 
+/// Saves a plan in the caller's transaction: the case row, then the message (when there is
+/// one, in the plan's case), its full-text index rows (when `index`, `search.index`), the
+/// events, and the mails (already rendered, in the plan's order). Returns the stored
+/// message's row id.
 pub fn save_plan(
     tx: &mut crate::store::WriteTx,
     plan: &Plan,
     message: Option<&NewMessage<'_>>,
     mails: &[Outgoing],
     sending: Sending<'_>,
+    index: bool,
     now: DateTime<Utc>,
 ) -> Result<Option<i64>> {
     if let Some(w) = &plan.case {
@@ -328,7 +330,9 @@ pub fn save_plan(
         Some(n) => Some(insert_message(tx, case_id.as_deref(), n)?),
         None => None,
     };
-    index_plan(tx, plan, message, case_id.as_deref(), mid, now)?;
+    if index {
+        index_plan(tx, plan, message, case_id.as_deref(), mid, now)?;
+    }
     for e in &plan.events {
         record(tx, e, mid, now);
     }

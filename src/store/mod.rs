@@ -5,6 +5,7 @@
 
 pub mod blob;
 pub mod cases;
+pub mod checkpoint;
 pub mod deadlines;
 pub mod intake;
 pub mod keys;
@@ -56,6 +57,8 @@ pub struct Store {
     writer: std::sync::Arc<tokio::sync::Mutex<rusqlite::Connection>>,
     /// Synchronous reads on the caller's thread (the similar-case lookups of a batch).
     reader: std::sync::Arc<std::sync::Mutex<rusqlite::Connection>>,
+    /// Copies committed pages from the WAL into the file, off the writer's thread.
+    checkpoint: std::sync::Arc<checkpoint::Checkpointer>,
 }
 
 /// Creates the file with mode 0600 (and its directory) if it does not exist yet.
@@ -96,6 +99,7 @@ impl Store {
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
         MIGRATOR.run(&pool).await?;
         let writer = open_writer(path)?;
+        let checkpoint = std::sync::Arc::new(checkpoint::Checkpointer::start(path)?);
         let reader = rusqlite::Connection::open_with_flags(
             path,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -106,6 +110,7 @@ impl Store {
             pool,
             writer: std::sync::Arc::new(tokio::sync::Mutex::new(writer)),
             reader: std::sync::Arc::new(std::sync::Mutex::new(reader)),
+            checkpoint,
         })
     }
 
@@ -130,7 +135,9 @@ impl Store {
         Ok(WriteTx {
             conn: Some(conn),
             events: Vec::new(),
+            index: Vec::new(),
             next_outbox_id: None,
+            checkpoint: self.checkpoint.clone(),
         })
     }
 }
@@ -143,6 +150,8 @@ fn open_writer(path: &Path) -> Result<rusqlite::Connection> {
     let c = rusqlite::Connection::open(path)?;
     c.busy_timeout(BUSY_TIMEOUT)?;
     c.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")?;
+    // Checkpoints are the checkpointing thread's job; this is only the backstop.
+    c.pragma_update(None, "wal_autocheckpoint", checkpoint::BACKSTOP_PAGES)?;
     c.set_prepared_statement_cache_capacity(64);
     trace_statements(&c);
     Ok(c)
@@ -180,10 +189,18 @@ pub(crate) struct PendingEvent {
 /// Audit events are collected and written just before COMMIT (nothing reads them inside a
 /// write transaction), and the next outbox row id is counted here after the first lookup:
 /// the transaction holds the write lock, so nobody else adds rows meanwhile.
+///
+/// Full-text index rows are collected too and written last, just before COMMIT. FTS5 writes
+/// its pending terms to disk at every statement savepoint, and most writes (a message row,
+/// an `INSERT OR REPLACE`) open one: written between them, each message's words became an
+/// index segment of their own, merged again and again. Written together, a batch's words
+/// reach the disk once. Nothing reads the index inside a write transaction.
 pub struct WriteTx {
     conn: Option<tokio::sync::OwnedMutexGuard<rusqlite::Connection>>,
     events: Vec<PendingEvent>,
+    index: Vec<crate::search::index::Entry>,
     next_outbox_id: Option<i64>,
+    checkpoint: std::sync::Arc<checkpoint::Checkpointer>,
 }
 
 impl std::ops::Deref for WriteTx {
@@ -197,6 +214,11 @@ impl WriteTx {
     /// Adds an audit event to this transaction.
     pub(crate) fn push_event(&mut self, e: PendingEvent) {
         self.events.push(e);
+    }
+
+    /// Adds a full-text index row to this transaction (written just before COMMIT).
+    pub(crate) fn push_index(&mut self, e: crate::search::index::Entry) {
+        self.index.push(e);
     }
 
     /// The id for the next outbox row in this transaction.
@@ -220,17 +242,30 @@ impl WriteTx {
         Ok(())
     }
 
+    /// The index rows, after every other write of the transaction.
+    fn flush_index(&mut self) -> rusqlite::Result<()> {
+        let rows = std::mem::take(&mut self.index);
+        for e in &rows {
+            crate::search::index::insert(self, e)?;
+        }
+        Ok(())
+    }
+
     fn finish(mut self, sql: &'static str) -> Result<()> {
         let flushed = if sql == "COMMIT" {
-            self.flush_events()
+            self.flush_events().and_then(|()| self.flush_index())
         } else {
             self.events.clear();
+            self.index.clear();
             Ok(())
         };
         let conn = self.conn.take().expect("open transaction");
         let outcome = flushed.and_then(|()| conn.execute_batch(sql));
         if outcome.is_err() && !conn.is_autocommit() {
             let _ = conn.execute_batch("ROLLBACK");
+        }
+        if outcome.is_ok() && sql == "COMMIT" {
+            self.checkpoint.wake();
         }
         Ok(outcome?)
     }

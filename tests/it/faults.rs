@@ -357,8 +357,14 @@ async fn a_full_disk_stops_intake_without_marking_anything_and_it_resumes() {
     let _ = Command::new("dd")
         .args(["if=/dev/zero", &format!("of={}", filler.display()), "bs=64k"])
         .output();
-    // A large report cannot be stored now.
-    let big = format!("{COMPLETE_BODY}\n{}", "padding line for size\n".repeat(20_000));
+    // A large report cannot be stored now: larger than the WAL, whose space a checkpointed
+    // WAL reuses, so storing it needs space the disk no longer has.
+    let wal = std::fs::metadata(dbdir.join("secintake.db-wal")).map_or(0, |m| m.len() as usize);
+    let lines = (wal + (1 << 20)) / 22 + 1;
+    let big = format!(
+        "{COMPLETE_BODY}\n{}",
+        "padding line for size\n".repeat(lines.max(20_000))
+    );
     w.deliver(&report(REPORTER, "While full", "<disk2@example.test>", &big))
         .await;
     let start = Instant::now();

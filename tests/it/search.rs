@@ -195,3 +195,43 @@ async fn with_similar_on_arrival_off_no_lookup_is_made_but_search_still_finds_th
     let out = w.run(&["search", "qs", "--json"]);
     assert!(out.contains(&second), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_the_index_off_no_text_is_indexed_no_lookup_is_made_and_search_says_so() {
+    let w = World::with("[search]\nindex = false\n");
+    w.deliver(&fixture_report("qs-proto-en", REPORTER, "<noidx1@example.test>"))
+        .await;
+    w.once();
+    w.deliver(&fixture_report(
+        "qs-proto-es",
+        "dave@example.test",
+        "<noidx2@example.test>",
+    ))
+    .await;
+    w.once();
+    // Both cases open and are answered as always.
+    assert_eq!(w.cases().len(), 2);
+    let second = case_of(&w, "dave@example.test");
+    assert_eq!(w.case(&second)["similar"], Value::from(Vec::<Value>::new()));
+    let team = w.wait_mail("triage", 2, std::time::Duration::from_secs(10)).await;
+    let notice = team
+        .iter()
+        .find(|m| m.subject().contains(&second))
+        .expect("the new case's notice");
+    assert!(!notice.body().contains("Looks like"), "{}", notice.body());
+    // `search` says why it cannot answer (exit code 2), and nothing of the text was indexed.
+    let out = w.output(&["search", "qs"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("search.index = false"), "{err}");
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", w.db.display()))
+        .await
+        .unwrap();
+    for (table, sql) in [
+        ("search_index", "SELECT COUNT(*) FROM search_index"),
+        ("report_text", "SELECT COUNT(*) FROM report_text"),
+    ] {
+        let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&pool).await.unwrap();
+        assert_eq!(n, 0, "{table} holds rows");
+    }
+}
