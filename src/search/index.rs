@@ -25,10 +25,13 @@ pub const CREATE_TABLE: &str = "CREATE VIRTUAL TABLE IF NOT EXISTS search_index 
 
 /// What the similar-case scorer reads of each case: its subject and the report's own text
 /// (bounded by the writer), one row per case, read by key for a handful of candidates.
+/// When the text is the start of the report's index row (almost always), `text` is '' and
+/// `index_row` names that row: the text is stored once.
 pub const CREATE_REPORT_TEXT: &str = "CREATE TABLE IF NOT EXISTS report_text (
     case_id TEXT PRIMARY KEY REFERENCES cases(id),
     subject TEXT NOT NULL,
-    text    TEXT NOT NULL
+    text    TEXT NOT NULL,
+    index_row INTEGER
 )";
 
 /// Marks around each hit in a snippet (literal in [`SNIPPETS`]).
@@ -170,6 +173,40 @@ pub fn save_report_text(conn: &rusqlite::Connection, case_id: &str, subject: &st
     Ok(())
 }
 
+/// Saves (or replaces) what the similar-case scorer reads of a case as a reference to the
+/// index row `index_row`, whose body starts with it ([`report_text_of`]).
+pub fn save_report_row(
+    conn: &rusqlite::Connection,
+    case_id: &str,
+    subject: &str,
+    index_row: i64,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached("INSERT OR REPLACE INTO report_text (case_id, subject, text, index_row) VALUES (?, ?, '', ?)")?
+        .execute(rusqlite::params![case_id, subject, index_row])?;
+    Ok(())
+}
+
+/// What the scorer reads of an index row's body: its first
+/// [`crate::search::similar::MAX_TEXT_BYTES`], cut on a character boundary.
+pub fn report_text_of(body: &str) -> &str {
+    let mut end = body.len().min(crate::search::similar::MAX_TEXT_BYTES);
+    while !body.is_char_boundary(end) {
+        end -= 1;
+    }
+    &body[..end]
+}
+
+/// A (case id, subject, text) row of the queries below (the text: `report_text.text`, or the
+/// body of the index row it names), the text cut as the scorer reads it.
+fn report_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, String)> {
+    let text: String = r.get(2)?;
+    let text = match report_text_of(&text).len() {
+        n if n == text.len() => text,
+        n => text[..n].to_string(),
+    };
+    Ok((r.get(0)?, r.get(1)?, text))
+}
+
 /// (case id, subject, text) of the given cases, in no particular order.
 pub fn report_texts(
     conn: &rusqlite::Connection,
@@ -177,9 +214,11 @@ pub fn report_texts(
 ) -> rusqlite::Result<Vec<(String, String, String)>> {
     let ids = serde_json::to_string(case_ids).unwrap_or_else(|_| "[]".into());
     conn.prepare_cached(
-        "SELECT case_id, subject, text FROM report_text WHERE case_id IN (SELECT value FROM json_each(?))",
+        "SELECT r.case_id, r.subject, CASE WHEN r.index_row IS NULL THEN r.text ELSE COALESCE(i.body, '') END
+         FROM report_text r LEFT JOIN search_index i ON i.rowid = r.index_row
+         WHERE r.case_id IN (SELECT value FROM json_each(?))",
     )?
-    .query_map([ids], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+    .query_map([ids], report_row)?
     .collect()
 }
 
@@ -191,11 +230,11 @@ pub fn recent_report_texts(
     n: u32,
 ) -> rusqlite::Result<Vec<(String, String, String)>> {
     conn.prepare_cached(
-        "SELECT case_id, subject, text FROM report_text WHERE case_id <> ? ORDER BY rowid DESC LIMIT ?",
+        "SELECT r.case_id, r.subject, CASE WHEN r.index_row IS NULL THEN r.text ELSE COALESCE(i.body, '') END
+         FROM report_text r LEFT JOIN search_index i ON i.rowid = r.index_row
+         WHERE r.case_id <> ? ORDER BY r.rowid DESC LIMIT ?",
     )?
-    .query_map(rusqlite::params![exclude, i64::from(n)], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-    })?
+    .query_map(rusqlite::params![exclude, i64::from(n)], report_row)?
     .collect()
 }
 
@@ -296,35 +335,14 @@ fn common_above(rows: i64) -> i64 {
 /// `words` that the index holds, without those in more than a twentieth of its rows (they say
 /// little about a report and cost a scan of most of the index), rarest first, at most
 /// [`MAX_QUERY_TERMS`]. When every word is that common: `None`. Without an index vocabulary
-/// (`search_vocab`): the first words as they are. Word counts are read once per `cache`.
+/// (`search_vocab`): the first words as they are. Word counts are read once per `cache`
+/// batch; a count kept from an earlier batch is used only while it is still above the
+/// threshold of the grown index (it can only have grown since), else counted again.
 fn distinctive(
     conn: &rusqlite::Connection,
     words: &[String],
     cache: &mut SimilarCache,
 ) -> rusqlite::Result<Option<Vec<String>>> {
-    let unknown: Vec<String> = words
-        .iter()
-        .flat_map(|w| tokens(w))
-        .filter(|t| !cache.doc_counts.contains_key(t))
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    if !unknown.is_empty() {
-        if cache.doc_counts.len() + unknown.len() > SimilarCache::MAX_DOC_COUNTS {
-            cache.doc_counts.clear();
-        }
-        let list = serde_json::to_string(&unknown).unwrap_or_else(|_| "[]".into());
-        let counts: rusqlite::Result<Vec<(String, i64)>> = conn
-            .prepare_cached("SELECT term, doc FROM search_vocab WHERE term IN (SELECT value FROM json_each(?))")
-            .and_then(|mut q| q.query_map([list], |r| Ok((r.get(0)?, r.get(1)?)))?.collect());
-        let Ok(counts) = counts else {
-            return Ok(Some(words.iter().take(MAX_QUERY_TERMS).cloned().collect()));
-        };
-        for t in unknown {
-            cache.doc_counts.insert(t, 0);
-        }
-        cache.doc_counts.extend(counts);
-    }
     let rows = match cache.rows {
         Some(n) => n,
         None => {
@@ -335,7 +353,40 @@ fn distinctive(
             n
         }
     };
-    let df = |t: &str| cache.doc_counts.get(t).copied().unwrap_or(0);
+    let common = common_above(rows);
+    let unknown: Vec<String> = words
+        .iter()
+        .flat_map(|w| tokens(w))
+        .filter(|t| !cache.doc_counts.contains_key(t) && cache.common_counts.get(t).is_none_or(|n| *n <= common))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if !unknown.is_empty() {
+        if cache.doc_counts.len() + cache.common_counts.len() + unknown.len() > SimilarCache::MAX_DOC_COUNTS {
+            cache.doc_counts.clear();
+            cache.common_counts.clear();
+        }
+        let list = serde_json::to_string(&unknown).unwrap_or_else(|_| "[]".into());
+        let counts: rusqlite::Result<Vec<(String, i64)>> = conn
+            .prepare_cached("SELECT term, doc FROM search_vocab WHERE term IN (SELECT value FROM json_each(?))")
+            .and_then(|mut q| q.query_map([list], |r| Ok((r.get(0)?, r.get(1)?)))?.collect());
+        let Ok(counts) = counts else {
+            return Ok(Some(words.iter().take(MAX_QUERY_TERMS).cloned().collect()));
+        };
+        for t in unknown {
+            cache.common_counts.remove(&t);
+            cache.doc_counts.insert(t, 0);
+        }
+        cache.doc_counts.extend(counts);
+    }
+    let df = |t: &str| {
+        cache
+            .doc_counts
+            .get(t)
+            .or_else(|| cache.common_counts.get(t))
+            .copied()
+            .unwrap_or(0)
+    };
     // A phrase matches no more rows than its rarest word; a word no row holds finds nothing.
     let mut scored: Vec<(i64, &String)> = words
         .iter()
@@ -343,7 +394,6 @@ fn distinctive(
         .filter(|(d, _)| *d > 0)
         .collect();
     scored.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
-    let common = common_above(rows);
     let keep: Vec<String> = scored
         .iter()
         .filter(|(d, _)| *d <= common)
@@ -413,6 +463,9 @@ pub struct SimilarCache {
     background: Option<std::sync::Arc<crate::search::similar::Idf>>,
     /// Rows of the index holding each word looked up (0: none), as of this batch.
     doc_counts: std::collections::HashMap<String, i64>,
+    /// Counts of earlier batches of the words that were too common to look up then: lower
+    /// bounds of their counts now.
+    common_counts: std::collections::HashMap<String, i64>,
     /// Rows of the index, as of this batch.
     rows: Option<i64>,
 }
@@ -422,12 +475,17 @@ impl SimilarCache {
     /// since have added words and rows); keeps the profiles, which do not change, and the
     /// counts of the words too common to look up. Those counts only grow, and counting a
     /// word walks every row that holds it: recounting the commonest words at every batch
-    /// made the lookup cost grow with the index.
+    /// made the lookup cost grow with the index. The threshold grows with the index too, so
+    /// a kept count is trusted only while it is above the grown threshold: a word once
+    /// common in 100 rows may be rare among 10,000, and looking it up as common would rank
+    /// a large share of the index.
     pub fn next_batch(&mut self) {
         if let Some(rows) = self.rows.take() {
             let common = common_above(rows);
-            self.doc_counts.retain(|_, n| *n > common);
+            self.common_counts
+                .extend(self.doc_counts.drain().filter(|(_, n)| *n > common));
         }
+        self.doc_counts.clear();
     }
 
     /// Profiles kept at most (a profile of a 32 KB report is some tens of KB).
@@ -773,13 +831,44 @@ mod tests {
         assert_eq!(cache.doc_counts.get("rare"), Some(&1));
         cache.next_batch();
         assert_eq!(cache.rows, None);
-        assert_eq!(cache.doc_counts.get("common"), Some(&121));
+        assert_eq!(cache.common_counts.get("common"), Some(&121));
+        assert!(!cache.doc_counts.contains_key("common"));
         assert!(!cache.doc_counts.contains_key("rare"));
         assert!(!cache.doc_counts.contains_key("own7"));
         // And the next lookup counts them again.
         let got = candidates(&c.w, &words, "", 5, &mut cache).unwrap();
         assert_eq!(got.len(), 2, "{got:?}");
         assert_eq!(cache.doc_counts.get("rare"), Some(&1));
+    }
+
+    #[tokio::test]
+    async fn a_word_kept_as_common_is_counted_again_once_the_index_has_outgrown_its_count() {
+        // 60 cases: 121 rows; the floor of 50 rows decides what is common. "common" is in 61
+        // message rows, "words" in 60: too common to look up, so the most recent cases.
+        let mut c = vocab_corpus(60).await;
+        let mut cache = SimilarCache::default();
+        let words: Vec<String> = ["common", "words"].map(String::from).into();
+        let recent = candidates(&c.w, &words, "", 3, &mut cache).unwrap();
+        assert_eq!(recent, vec!["SEC-RARE", "SEC-59", "SEC-58"]);
+        // 1,000 cases more, saying both words: 2,121 rows, so above 106 is common. The kept
+        // counts (61, 60) are below that: counted again (1,061, 1,060), still common.
+        for i in 0..1000 {
+            let id = format!("SEC-MORE-{i:04}");
+            add_case(
+                &mut c,
+                &id,
+                "new",
+                "2026-01-03T00:00:00.000Z",
+                "more",
+                "common words again",
+            )
+            .await;
+            save_report_text(&c.w, &id, "more", "common words again").unwrap();
+        }
+        cache.next_batch();
+        let got = candidates(&c.w, &words, "", 3, &mut cache).unwrap();
+        assert_eq!(cache.doc_counts.get("common"), Some(&1061), "counted again");
+        assert_eq!(got, vec!["SEC-MORE-0999", "SEC-MORE-0998", "SEC-MORE-0997"]);
     }
 
     #[tokio::test]
@@ -852,6 +941,37 @@ mod tests {
         );
         let recent = recent_report_texts(&c.w, "SEC-2", 1).unwrap();
         assert_eq!(recent[0].0, "SEC-3");
+    }
+
+    #[tokio::test]
+    async fn a_report_text_kept_as_its_index_row_is_read_as_the_start_of_that_row() {
+        let mut c = corpus().await;
+        add_case(&mut c, "SEC-LONG", "new", "2026-01-01T00:00:00.000Z", "long", "").await;
+        // Longer than the scorer reads, with two-byte characters across the cut.
+        let body = format!("é{}", "qs.parse é ".repeat(4000));
+        let e = Entry {
+            case_id: "SEC-LONG".into(),
+            source: Source::Message,
+            source_id: Some(9),
+            at: "2026-01-01T00:00:00.000Z".into(),
+            sender: String::new(),
+            subject: String::new(),
+            body: body.clone(),
+        };
+        insert(&c.w, &e).unwrap();
+        save_report_row(&c.w, "SEC-LONG", "long", c.w.last_insert_rowid()).unwrap();
+        let stored: String =
+            c.w.query_row("SELECT text FROM report_text WHERE case_id = 'SEC-LONG'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(stored, "", "not a second copy");
+        let got = report_texts(&c.w, &["SEC-LONG".into()]).unwrap();
+        let want = report_text_of(&body);
+        assert!(want.len() <= crate::search::similar::MAX_TEXT_BYTES && want.len() > 32_000);
+        assert_eq!(got, vec![("SEC-LONG".into(), "long".into(), want.to_string())]);
+        let recent = recent_report_texts(&c.w, "", 1).unwrap();
+        assert_eq!(recent[0].2, want);
     }
 
     fn junk() -> impl Strategy<Value = String> {

@@ -258,14 +258,17 @@ fn index_plan(
     now: DateTime<Utc>,
 ) -> Result<()> {
     use crate::search::index;
+    let mut opened: Option<(String, &str)> = None;
     if let Some(crate::case::plan::CaseWrite::Open(c, _)) = &plan.case {
         let id = c.id.to_string();
-        let opened = stamp(c.opened_at);
-        tx.push_index(index::Entry::subject(&id, &opened, &c.file.reporter, &c.subject));
-        if let Some(n) = message {
-            index::save_report_text(tx, &id, &c.subject, n.report_text)?;
-        }
+        let opened_at = stamp(c.opened_at);
+        tx.push_index(index::Entry::subject(&id, &opened_at, &c.file.reporter, &c.subject));
+        opened = Some((id, c.subject.as_str()));
     }
+    // The report of a case that opens: the scorer's text of the case, kept once.
+    let mut report = opened
+        .zip(message)
+        .map(|((id, subject), n)| (id, subject, n.report_text));
     if let (Some(n), Some(case_id)) = (message, case_id) {
         if n.kind != "own" && !n.search_text.trim().is_empty() {
             let sender = n
@@ -283,8 +286,19 @@ fn index_plan(
                 subject: crate::sanitize::header_text(&n.message.subject),
                 body: n.search_text.to_string(),
             };
-            tx.push_index(e);
+            match report.take() {
+                Some((id, subject, text)) if id == case_id && index::report_text_of(&e.body) == text => {
+                    tx.push_report_index(e, subject);
+                }
+                other => {
+                    report = other;
+                    tx.push_index(e);
+                }
+            }
         }
+    }
+    if let Some((id, subject, text)) = report {
+        index::save_report_text(tx, &id, subject, text)?;
     }
     for e in &plan.events {
         let text = e.detail.get("text").and_then(|t| t.as_str()).unwrap_or("");

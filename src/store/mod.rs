@@ -198,7 +198,9 @@ pub(crate) struct PendingEvent {
 pub struct WriteTx {
     conn: Option<tokio::sync::OwnedMutexGuard<rusqlite::Connection>>,
     events: Vec<PendingEvent>,
-    index: Vec<crate::search::index::Entry>,
+    /// Each row, and the subject of its case when the row's text is also what the
+    /// similar-case scorer reads of the case (see [`WriteTx::push_report_index`]).
+    index: Vec<(crate::search::index::Entry, Option<String>)>,
     next_outbox_id: Option<i64>,
     checkpoint: std::sync::Arc<checkpoint::Checkpointer>,
 }
@@ -218,7 +220,14 @@ impl WriteTx {
 
     /// Adds a full-text index row to this transaction (written just before COMMIT).
     pub(crate) fn push_index(&mut self, e: crate::search::index::Entry) {
-        self.index.push(e);
+        self.index.push((e, None));
+    }
+
+    /// Adds the index row of a new case's report whose text is also what the similar-case
+    /// scorer reads of the case: the case's `report_text` row then names this index row
+    /// instead of holding a second copy of the text.
+    pub(crate) fn push_report_index(&mut self, e: crate::search::index::Entry, case_subject: &str) {
+        self.index.push((e, Some(case_subject.to_string())));
     }
 
     /// The id for the next outbox row in this transaction.
@@ -245,8 +254,11 @@ impl WriteTx {
     /// The index rows, after every other write of the transaction.
     fn flush_index(&mut self) -> rusqlite::Result<()> {
         let rows = std::mem::take(&mut self.index);
-        for e in &rows {
+        for (e, report) in &rows {
             crate::search::index::insert(self, e)?;
+            if let Some(subject) = report {
+                crate::search::index::save_report_row(self, &e.case_id, subject, self.last_insert_rowid())?;
+            }
         }
         Ok(())
     }

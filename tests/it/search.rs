@@ -131,6 +131,11 @@ async fn a_second_report_of_a_known_bug_is_flagged_as_similar_on_arrival() {
     .await;
     w.once();
     let first = case_of(&w, REPORTER);
+    // Each report's text is stored once: its report_text row names its index row.
+    assert_eq!(
+        w.db_count("SELECT COUNT(*) FROM report_text r JOIN search_index i ON i.rowid = r.index_row WHERE r.text = '' AND i.source = 'message'").await,
+        2
+    );
     // Another reporter describes the same bug in their own words (and language).
     w.deliver(&fixture_report(
         "qs-proto-es",
@@ -167,6 +172,47 @@ async fn a_second_report_of_a_known_bug_is_flagged_as_similar_on_arrival() {
     // The unrelated report's notice names no earlier case.
     let unrelated = team.iter().find(|m| m.body().contains("carol@example.test")).unwrap();
     assert!(!unrelated.body().contains("Looks like"), "{}", unrelated.body());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_forwarded_report_is_kept_whole_for_the_scorer_and_its_resend_is_flagged() {
+    let w = World::new();
+    // A short covering note above a forwarded report: the index holds the note (its own
+    // words), the scorer reads the forwarded report too, so it keeps a copy of its own.
+    let text = std::fs::read_to_string(format!(
+        "{}/tests/fixtures/similar/reports/qs-proto-en.txt",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let (_, body) = text.split_once("\n\n").unwrap();
+    let forwarded = format!(
+        "Resending, no answer yet.\n\n---------- Forwarded message ---------\nFrom: Mira <mira@example.net>\nSubject: qs\n\n{body}"
+    );
+    w.deliver(&report(REPORTER, "Fwd: qs", "<fwd1@example.test>", &forwarded))
+        .await;
+    w.once();
+    let first = case_of(&w, REPORTER);
+    assert_eq!(
+        w.db_count("SELECT COUNT(*) FROM report_text WHERE index_row IS NULL AND text LIKE '%Object.prototype%'")
+            .await,
+        1
+    );
+    w.deliver(&fixture_report(
+        "qs-proto-es",
+        "dave@example.test",
+        "<fwd2@example.test>",
+    ))
+    .await;
+    w.once();
+    let second = case_of(&w, "dave@example.test");
+    let c = w.case(&second);
+    assert_eq!(c["similar"][0]["id"], Value::from(first), "{c}");
+    // The new report's text is the start of its index row: stored once.
+    assert_eq!(
+        w.db_count("SELECT COUNT(*) FROM report_text WHERE text = '' AND index_row IS NOT NULL")
+            .await,
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
