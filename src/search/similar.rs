@@ -161,7 +161,46 @@ const WEIGHTS: [f64; 3] = [W_IDENTS, W_CODE, W_WORDS];
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Profile {
     tf: HashMap<Feature, f64>,
+    /// The same frequencies by [`key`], sorted by key: what the scorer walks (two reports
+    /// are compared by merging their lists, with no feature hashed or compared as text).
+    keyed: Vec<(u64, f64)>,
     kinds: Vec<&'static str>,
+}
+
+/// A feature's key: a fixed 62-bit hash of it, with its kind in the top two bits. Two
+/// features sharing a key (about one pair in 10^9 among a million features) would count as
+/// one, which moves a score by a hair.
+fn key(f: &Feature) -> u64 {
+    use std::hash::BuildHasher;
+    let h = foldhash::fast::FixedState::with_seed(0x5ec1_47a6e).hash_one(f);
+    (h >> 2) | ((f.kind() as u64) << 62)
+}
+
+/// The kind of evidence a [`key`] stands for.
+fn kind_of(key: u64) -> usize {
+    (key >> 62) as usize
+}
+
+/// Maps keyed by [`key`]: the keys are hashes already, used as they are.
+type KeyMap<V> = std::collections::HashMap<u64, V, std::hash::BuildHasherDefault<KeyHasher>>;
+
+/// The hasher of [`KeyMap`]: a key is its own hash.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are hashed; anything else is folded in, not lost.
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
 
 static DOTTED: LazyLock<Regex> =
@@ -218,7 +257,7 @@ impl Profile {
         }
         p.kinds = bug_kinds(&format!("{subject}\n{text}"));
         p.sublinear();
-        p
+        p.with_keys()
     }
 
     /// Sublinear term frequency: a word repeated ten times is not ten times the evidence.
@@ -226,6 +265,13 @@ impl Profile {
         for v in self.tf.values_mut() {
             *v = 1.0 + v.ln();
         }
+    }
+
+    /// The profile with its [`Profile::keyed`] list made from its frequencies.
+    fn with_keys(mut self) -> Profile {
+        self.keyed = self.tf.iter().map(|(f, v)| (key(f), *v)).collect();
+        self.keyed.sort_unstable_by_key(|(k, _)| *k);
+        self
     }
 
     /// Counts feature `f` `n` times.
@@ -317,7 +363,8 @@ impl Profile {
 #[derive(Debug, Clone, Default)]
 pub struct Idf {
     docs: usize,
-    df: HashMap<Feature, u32>,
+    /// Reports holding each feature, by [`key`].
+    df: KeyMap<u32>,
 }
 
 impl Idf {
@@ -330,13 +377,8 @@ impl Idf {
     fn count<'a>(&mut self, profiles: impl IntoIterator<Item = &'a Profile>) {
         for p in profiles {
             self.docs += 1;
-            for f in p.tf.keys() {
-                match self.df.get_mut(f) {
-                    Some(n) => *n += 1,
-                    None => {
-                        self.df.insert(f.clone(), 1);
-                    }
-                }
+            for (k, _) in &p.keyed {
+                *self.df.entry(*k).or_insert(0) += 1;
             }
         }
     }
@@ -345,37 +387,47 @@ impl Idf {
         self.docs
     }
 
-    fn df(&self, f: &Feature) -> u32 {
-        self.df.get(f).copied().unwrap_or(0)
+    fn df(&self, key: u64) -> u32 {
+        self.df.get(&key).copied().unwrap_or(0)
     }
 
     fn of(&self, f: &Feature) -> f64 {
-        let df = f64::from(self.df(f).max(1));
+        self.of_key(key(f))
+    }
+
+    fn of_key(&self, key: u64) -> f64 {
+        let df = f64::from(self.df(key).max(1));
         (1.0 + self.docs().max(1) as f64 / df).ln()
     }
 }
 
 /// How alike two reports are, 0 (nothing in common) ..= 1.
 pub fn score(a: &Profile, b: &Profile, idf: &Idf) -> f64 {
-    score_by(a, b, |f| idf.of(f))
+    score_by(a, b, |k| idf.of_key(k))
 }
 
-/// [`score`] with each feature's inverse document frequency from `idf_of`.
-fn score_by(a: &Profile, b: &Profile, idf_of: impl Fn(&Feature) -> f64) -> f64 {
+/// [`score`] with each feature's inverse document frequency (by [`key`]) from `idf_of`.
+/// The two key-sorted lists are merged: a feature both hold is met once in each.
+fn score_by(a: &Profile, b: &Profile, idf_of: impl Fn(u64) -> f64) -> f64 {
     let mut dot = [0.0f64; 3];
     let mut na = [0.0f64; 3];
     let mut nb = [0.0f64; 3];
-    for (f, tf) in &a.tf {
-        let i = idf_of(f);
+    let theirs = &b.keyed;
+    let mut j = 0;
+    for &(k, tf) in &a.keyed {
+        let i = idf_of(k);
         let w = tf * i;
-        na[f.kind()] += w * w;
-        if let Some(tb) = b.tf.get(f) {
-            dot[f.kind()] += w * tb * i;
+        na[kind_of(k)] += w * w;
+        while j < theirs.len() && theirs[j].0 < k {
+            j += 1;
+        }
+        if let Some(&(_, tb)) = theirs.get(j).filter(|(kb, _)| *kb == k) {
+            dot[kind_of(k)] += w * tb * i;
         }
     }
-    for (f, tf) in &b.tf {
-        let w = tf * idf_of(f);
-        nb[f.kind()] += w * w;
+    for &(k, tf) in theirs {
+        let w = tf * idf_of(k);
+        nb[kind_of(k)] += w * w;
     }
     let mut total = 0.0;
     let mut weights = 0.0;
@@ -398,31 +450,31 @@ fn score_by(a: &Profile, b: &Profile, idf_of: impl Fn(&Feature) -> f64) -> f64 {
 /// The inverse document frequency of every feature of some profiles, over those profiles and
 /// a background, each worked out once (what an [`Idf`] of all of them would give, without
 /// copying a feature or asking the background twice).
-struct Weights<'a> {
-    of: HashMap<&'a Feature, f64>,
+struct Weights {
+    of: KeyMap<f64>,
 }
 
-impl<'a> Weights<'a> {
-    fn new(background: &Idf, profiles: &[&'a Profile]) -> Weights<'a> {
-        let mut counts: HashMap<&'a Feature, u32> = HashMap::default();
+impl Weights {
+    fn new(background: &Idf, profiles: &[&Profile]) -> Weights {
+        let mut counts: KeyMap<u32> = KeyMap::default();
         for p in profiles {
-            for f in p.tf.keys() {
-                *counts.entry(f).or_insert(0) += 1;
+            for (k, _) in &p.keyed {
+                *counts.entry(*k).or_insert(0) += 1;
             }
         }
         let docs = (profiles.len() + background.docs()).max(1) as f64;
         let of = counts
             .into_iter()
-            .map(|(f, n)| {
-                let df = f64::from((n + background.df(f)).max(1));
-                (f, (1.0 + docs / df).ln())
+            .map(|(k, n)| {
+                let df = f64::from((n + background.df(k)).max(1));
+                (k, (1.0 + docs / df).ln())
             })
             .collect();
         Weights { of }
     }
 
-    fn of(&self, f: &Feature) -> f64 {
-        self.of.get(f).copied().unwrap_or(0.0)
+    fn of(&self, key: u64) -> f64 {
+        self.of.get(&key).copied().unwrap_or(0.0)
     }
 }
 
@@ -435,14 +487,18 @@ pub fn kinds(p: &Profile) -> &[&'static str] {
 pub fn explain(a: &Profile, b: &Profile, idf: &Idf) -> [f64; 3] {
     let mut out = [0.0; 3];
     for (k, o) in out.iter_mut().enumerate() {
-        let only = |p: &Profile| Profile {
-            tf: p
-                .tf
-                .iter()
-                .filter(|(f, _)| f.kind() == k)
-                .map(|(f, v)| (f.clone(), *v))
-                .collect(),
-            kinds: Vec::new(),
+        let only = |p: &Profile| {
+            Profile {
+                tf: p
+                    .tf
+                    .iter()
+                    .filter(|(f, _)| f.kind() == k)
+                    .map(|(f, v)| (f.clone(), *v))
+                    .collect(),
+                keyed: Vec::new(),
+                kinds: Vec::new(),
+            }
+            .with_keys()
         };
         *o = score(&only(a), &only(b), idf);
     }
@@ -524,7 +580,7 @@ pub fn similar_among<K: Clone, P: std::borrow::Borrow<Profile>>(
     let weights = Weights::new(&background, &profiles);
     let mut out: Vec<(K, f64)> = candidates
         .iter()
-        .map(|(k, p)| (k.clone(), score_by(new, p.borrow(), |f| weights.of(f))))
+        .map(|(k, p)| (k.clone(), score_by(new, p.borrow(), |k| weights.of(k))))
         .filter(|(_, s)| *s >= THRESHOLD)
         .collect();
     out.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -660,7 +716,7 @@ mod tests {
         p.add_code(text, 1.0);
         p.kinds = bug_kinds(&format!("{subject}\n{text}"));
         p.sublinear();
-        p
+        p.with_keys()
     }
 
     proptest::proptest! {
