@@ -189,21 +189,14 @@ pub fn save_report_row(
 /// What the scorer reads of an index row's body: its first
 /// [`crate::search::similar::MAX_TEXT_BYTES`], cut on a character boundary.
 pub fn report_text_of(body: &str) -> &str {
-    let mut end = body.len().min(crate::search::similar::MAX_TEXT_BYTES);
-    while !body.is_char_boundary(end) {
-        end -= 1;
-    }
-    &body[..end]
+    crate::search::text::prefix(body, crate::search::similar::MAX_TEXT_BYTES)
 }
 
 /// A (case id, subject, text) row of the queries below (the text: `report_text.text`, or the
 /// body of the index row it names), the text cut as the scorer reads it.
 fn report_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, String)> {
-    let text: String = r.get(2)?;
-    let text = match report_text_of(&text).len() {
-        n if n == text.len() => text,
-        n => text[..n].to_string(),
-    };
+    let mut text: String = r.get(2)?;
+    text.truncate(report_text_of(&text).len());
     Ok((r.get(0)?, r.get(1)?, text))
 }
 

@@ -232,11 +232,7 @@ impl Profile {
     /// The profile of a report: its subject and text (the caller passes the report's own
     /// words; at most [`MAX_TEXT_BYTES`] of the text are read).
     pub fn new(subject: &str, text: &str) -> Profile {
-        let mut end = text.len().min(MAX_TEXT_BYTES);
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        let text = &text[..end];
+        let text = crate::search::text::prefix(text, MAX_TEXT_BYTES);
         let mut p = Profile::default();
         for part in [subject, subject] {
             p.add_identifiers(part, 1.0);

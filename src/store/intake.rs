@@ -286,14 +286,12 @@ fn index_plan(
                 subject: crate::sanitize::header_text(&n.message.subject),
                 body: n.search_text.to_string(),
             };
-            match report.take() {
-                Some((id, subject, text)) if id == case_id && index::report_text_of(&e.body) == text => {
-                    tx.push_report_index(e, subject);
-                }
-                other => {
-                    report = other;
-                    tx.push_index(e);
-                }
+            let shared = report
+                .as_ref()
+                .is_some_and(|(id, _, text)| id == case_id && index::report_text_of(&e.body) == *text);
+            match report.take_if(|_| shared) {
+                Some((_, subject, _)) => tx.push_report_index(e, subject),
+                None => tx.push_index(e),
             }
         }
     }

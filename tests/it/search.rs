@@ -96,8 +96,8 @@ async fn reports_and_replies_are_found_by_words_phrases_prefixes_and_operators()
     }
 }
 
-/// A report of subject and body from `tests/fixtures/similar/reports/NAME.txt`.
-fn fixture_report(name: &str, from: &str, message_id: &str) -> String {
+/// The subject and body of `tests/fixtures/similar/reports/NAME.txt`.
+fn fixture(name: &str) -> (String, String) {
     let text = std::fs::read_to_string(format!(
         "{}/tests/fixtures/similar/reports/{name}.txt",
         env!("CARGO_MANIFEST_DIR")
@@ -105,7 +105,13 @@ fn fixture_report(name: &str, from: &str, message_id: &str) -> String {
     .unwrap();
     let (head, body) = text.split_once("\n\n").unwrap();
     let subject = head.strip_prefix("Subject: ").unwrap().trim();
-    report(from, subject, message_id, body)
+    (subject.to_string(), body.to_string())
+}
+
+/// A report of subject and body from `tests/fixtures/similar/reports/NAME.txt`.
+fn fixture_report(name: &str, from: &str, message_id: &str) -> String {
+    let (subject, body) = fixture(name);
+    report(from, &subject, message_id, &body)
 }
 
 /// The id of the case `reporter` opened.
@@ -179,12 +185,7 @@ async fn a_forwarded_report_is_kept_whole_for_the_scorer_and_its_resend_is_flagg
     let w = World::new();
     // A short covering note above a forwarded report: the index holds the note (its own
     // words), the scorer reads the forwarded report too, so it keeps a copy of its own.
-    let text = std::fs::read_to_string(format!(
-        "{}/tests/fixtures/similar/reports/qs-proto-en.txt",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
-    let (_, body) = text.split_once("\n\n").unwrap();
+    let (_, body) = fixture("qs-proto-en");
     let forwarded = format!(
         "Resending, no answer yet.\n\n---------- Forwarded message ---------\nFrom: Mira <mira@example.net>\nSubject: qs\n\n{body}"
     );
